@@ -1,0 +1,375 @@
+"""The `gen` command line: parse, call the library, format, exit codes (0 fine, 1 findings, 2 bad input).
+
+This is the only place that prints or exits. Heavy modules are imported inside the commands so
+that ``gen --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from generator.config.layers import ConfigRepo
+
+app = typer.Typer(
+    name="gen",
+    help="Render production-grade manifests for Apache Flink on Kubernetes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+T = TypeVar("T")
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Configuration folder (default: $GEN_CONFIG, ./ if it has baseline.yaml, else the shipped example).",
+        show_default=False,
+    ),
+]
+EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment (dev, staging, prod, ...).")]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="Only deployments of this profile.")]
+NamespaceOpt = Annotated[str | None, typer.Option("--namespace", "-n", help="Only this namespace.")]
+DeploymentOpt = Annotated[str | None, typer.Option("--deployment", "-d", help="Only this deployment.")]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="Override a value: key.path=value (highest precedence).")
+]
+
+
+def _err(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+def _run(fn: Callable[[], int]) -> NoReturn:
+    """Run a command body: every error a user can cause becomes a message and exit code 2."""
+    from generator.errors import GenError
+
+    try:
+        code = fn()
+    except GenError as exc:
+        for line in exc.lines():
+            _err(line)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        _err("interrupted; the output folder was left as it was")
+        raise typer.Exit(130) from None
+    except OSError as exc:
+        _err(f"error: {exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}")
+        raise typer.Exit(2) from None
+    except Exception as exc:  # a bug in gen: say so plainly
+        if os.environ.get("GEN_DEBUG"):
+            traceback.print_exc()
+        _err(f"internal error: {type(exc).__name__}: {exc} (set GEN_DEBUG=1 for details; please report it)")
+        raise typer.Exit(3) from None
+    raise typer.Exit(code)
+
+
+def _repo(config: Path | None) -> ConfigRepo:
+    from generator.config.layers import ConfigRepo, default_config_dir
+
+    return ConfigRepo(default_config_dir(config))
+
+
+@app.command()
+def render(
+    env: EnvOpt = None,
+    profile: ProfileOpt = None,
+    namespace: NamespaceOpt = None,
+    deployment: DeploymentOpt = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+    config: ConfigOpt = None,
+    sets: SetOpt = None,
+    target: Annotated[
+        str | None,
+        typer.Option("--target", "-t", help="vvp, vvp-operator or flink-operator (default: platform.target)."),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if the output folder is stale.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace files in --out that gen did not write.")] = False,
+) -> None:
+    """Render manifests into OUT/<env>/<namespace>/ (atomically; --check compares instead)."""
+
+    def body() -> int:
+        from generator import output
+        from generator.config.resolve import Resolver
+        from generator.render.plan import Selection
+        from generator.render.plan import render as render_files
+
+        repo = _repo(config)
+        resolver = Resolver(repo, sets or ())
+        selection = Selection(env, profile, namespace, deployment, target)
+        files = render_files(repo, resolver, selection)
+        if not files:
+            _err("nothing selected: no deployment matches the options")
+            return 0
+        scope = selection.scope(repo)
+        if check:
+            result = output.plan(out, files, scope, force=True)
+            for label, paths in (("stale", result.stale), ("missing", result.missing), ("extra", result.extra)):
+                for path in paths:
+                    typer.echo(f"{label}: {out / path}")
+            if result.drift:
+                _err(f"{out} is out of date: run the same command without --check")
+                return 1
+            _err(f"{out} is up to date ({len(files)} files)")
+            return 0
+        with output.locked(out, on_wait=lambda: _err(f"waiting for another gen run on {out} ...")):
+            result = output.plan(out, files, scope, force=force)
+            if result.drift or not (out / output.INDEX).exists():
+                output.write(out, result)
+        changed = len(result.stale) + len(result.missing)
+        _err(
+            f"wrote {len(files)} files to {out} ({changed} changed, {len(result.extra)} removed, "
+            f"{len(result.unchanged)} unchanged)"
+        )
+        return 0
+
+    _run(body)
+
+
+def _parse_key(key: str) -> tuple[str | int, ...]:
+    from generator.config.layers import FLINK_CONF
+    from generator.flink import options
+
+    parts = key.split(".")
+    n = len(FLINK_CONF)
+    if tuple(parts[:n]) == FLINK_CONF and len(parts) > n:
+        return (*FLINK_CONF, options.canonical_key(".".join(parts[n:])))
+    return tuple(parts)
+
+
+@app.command()
+def explain(
+    key: Annotated[str, typer.Argument(help="Path of a value, e.g. spec.template.spec.resources.taskmanager.memory")],
+    env: Annotated[str, typer.Option("--env", "-e", help="Environment.")],
+    profile: ProfileOpt = None,
+    namespace: NamespaceOpt = None,
+    deployment: DeploymentOpt = None,
+    config: ConfigOpt = None,
+    sets: SetOpt = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json.")] = Format.text,
+) -> None:
+    """Show a value and every layer that set it, most recent first."""
+
+    def body() -> int:
+        from generator.config.merge import DELETED
+        from generator.config.resolve import Resolver, explain_chain
+        from generator.errors import UsageError
+
+        repo = _repo(config)
+        resolver = Resolver(repo, sets or ())
+        repo.require("environment", env)
+        if deployment is not None:
+            pairs = [p for p in repo.deployments() if p[1] == deployment and (namespace in (None, p[0]))]
+            if not pairs:
+                available = ", ".join(sorted(d for _, d in repo.deployments()))
+                raise UsageError(f"unknown deployment '{deployment}'", hint=f"available: {available}")
+            eff = resolver.deployment(env, pairs[0][0], deployment)
+            scope = f"deployment {pairs[0][0]}/{deployment}"
+        else:
+            if profile is not None:
+                repo.require("profile", profile)
+            names = repo.names("namespace")
+            ns = namespace or (names[0] if len(names) == 1 else None)
+            if ns is None:
+                raise UsageError("more than one namespace: name one with --namespace", hint=", ".join(names))
+            eff = resolver.namespace(env, ns, profile or "")
+            scope = f"namespace {ns}" + (f", profile {profile}" if profile else "")
+        path = _parse_key(key)
+        value, chain = explain_chain(eff, path)
+        if value is DELETED and not chain:
+            raise UsageError(f"'{key}' is not set in the effective configuration ({scope}, env {env})")
+        if fmt is Format.json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "key": key,
+                        "scope": scope,
+                        "env": env,
+                        "value": None if value is DELETED else value,
+                        "set": value is not DELETED,
+                        "chain": [
+                            {
+                                "layer": o.layer,
+                                "file": o.file,
+                                "line": o.line,
+                                "column": o.col,
+                                "value": None if o.value is DELETED else o.value,
+                                "deleted": o.value is DELETED,
+                            }
+                            for o in chain
+                        ],
+                    },
+                    indent=2,
+                )
+            )
+            return 0
+        shown = "(not set)" if value is DELETED else json.dumps(value)
+        typer.echo(f"{key} = {shown}    [{scope}, env {env}]")
+        for i, origin in enumerate(chain):
+            verb = "set by" if i == 0 else "overrode"
+            written = "null (deleted)" if origin.value is DELETED else json.dumps(origin.value)
+            typer.echo(f"  {verb:<9} {written:<28} {origin.layer:<34} {origin.where()}")
+        return 0
+
+    _run(body)
+
+
+@app.command()
+def validate(
+    env: EnvOpt = None,
+    config: ConfigOpt = None,
+    sets: SetOpt = None,
+) -> None:
+    """Check every layer file and render everything in memory; write nothing."""
+
+    def body() -> int:
+        from generator.config.resolve import Resolver
+        from generator.errors import InputError
+        from generator.render.plan import Selection
+        from generator.render.plan import render as render_files
+
+        repo = _repo(config)
+        resolver = Resolver(repo, sets or ())
+        problems = []
+        for kind, name, ns in repo.iter_all_files():
+            try:
+                repo.layer(kind, name, ns)
+            except InputError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise InputError(problems)
+        files = render_files(repo, resolver, Selection(env=env))
+        _err(f"configuration is valid: {len(list(repo.iter_all_files()))} layer files, {len(files)} documents rendered")
+        return 0
+
+    _run(body)
+
+
+class ListWhat(StrEnum):
+    profiles = "profiles"
+    environments = "environments"
+    namespaces = "namespaces"
+    deployments = "deployments"
+
+
+@app.command("list")
+def list_(
+    what: Annotated[ListWhat | None, typer.Argument(help="profiles, environments, namespaces or deployments.")] = None,
+    config: ConfigOpt = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json.")] = Format.text,
+) -> None:
+    """List profiles, environments, namespaces and deployments of the configuration."""
+
+    def body() -> int:
+        from generator.config.resolve import Resolver
+
+        repo = _repo(config)
+        resolver = Resolver(repo)
+        data: dict[str, Any] = {
+            "profiles": repo.names("profile"),
+            "environments": repo.names("environment"),
+            "namespaces": repo.names("namespace"),
+            "deployments": [
+                {"namespace": ns, "name": name, "profile": resolver.profile_of(ns, name)}
+                for ns, name in repo.deployments()
+            ],
+        }
+        if what is not None:
+            data = {what.value: data[what.value]}
+        if fmt is Format.json:
+            typer.echo(json.dumps(data, indent=2))
+            return 0
+        for section, items in data.items():
+            if what is None:
+                typer.echo(f"{section}:")
+            for item in items:
+                prefix = "  " if what is None else ""
+                if isinstance(item, dict):
+                    typer.echo(f"{prefix}{item['namespace']}/{item['name']}  (profile {item['profile']})")
+                else:
+                    typer.echo(f"{prefix}{item}")
+        return 0
+
+    _run(body)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the configuration repository in.")],
+    force: Annotated[bool, typer.Option("--force", help="Write into a folder that is not empty.")] = False,
+) -> None:
+    """Scaffold a GitOps configuration repository from the shipped example configuration."""
+
+    def body() -> int:
+        import shutil
+
+        from generator.config.layers import example_config_dir
+        from generator.errors import UsageError
+
+        if directory.exists() and any(directory.iterdir()) and not force:
+            raise UsageError(f"{directory} is not empty", hint="choose a new folder or pass --force")
+        source = example_config_dir()
+        for path in sorted(source.rglob("*.yaml")):
+            target = directory / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        written = _write_schemas(directory / "schemas")
+        _err(f"created {directory}: example configuration and {written} schemas; try: gen render -c {directory} -e dev")
+        return 0
+
+    _run(body)
+
+
+def _write_schemas(folder: Path) -> int:
+    from generator.config.schema import input_schema_texts
+
+    folder.mkdir(parents=True, exist_ok=True)
+    texts = input_schema_texts()
+    for name, text in sorted(texts.items()):
+        (folder / name).write_text(text, encoding="utf-8")
+    return len(texts)
+
+
+@app.command()
+def schema(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the schemas to.")] = Path("schemas"),
+) -> None:
+    """Write the JSON Schemas of the layer files, for editors to validate and complete them."""
+
+    def body() -> int:
+        count = _write_schemas(directory)
+        _err(
+            f"wrote {count} schemas to {directory}; layer files reference them with a "
+            "'# yaml-language-server: $schema=...' first line"
+        )
+        return 0
+
+    _run(body)
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit:
+        raise
+    sys.exit(0)

@@ -1,0 +1,281 @@
+"""The configuration repository: find layer files, read them once, validate and normalise them.
+
+Layout (the shipped example has the same one)::
+
+    baseline.yaml
+    profiles/<profile>.yaml
+    namespaces/<namespace>.yaml
+    environments/<env>.yaml
+    deployments/<namespace>/<deployment>.yaml
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from generator.config import schema
+from generator.config.yamlload import Document, Mark, Path_, YamlProblems, dotted, load_file
+from generator.errors import InputError, Problem, UsageError
+from generator.flink import options
+
+FLINK_CONF: Path_ = ("spec", "template", "spec", "flinkConfiguration")
+LAYER_ONLY_KEYS = ("description", "profile", "extends")
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_FOLDERS = {"profile": "profiles", "namespace": "namespaces", "environment": "environments"}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One validated, normalised layer file."""
+
+    kind: str
+    name: str
+    doc: Document
+    label: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)  # description / profile / extends
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.doc.data
+        return data
+
+
+def example_config_dir() -> Path:
+    """The configuration shipped inside the package (the embedded default)."""
+    return Path(str(resources.files("generator") / "example"))
+
+
+def default_config_dir(explicit: Path | None) -> Path:
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get("GEN_CONFIG")
+    if from_env:
+        return Path(from_env)
+    if Path("baseline.yaml").is_file() and Path("profiles").is_dir():
+        return Path(".")
+    return example_config_dir()
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def flatten_flink_conf(doc: Document) -> list[Problem]:
+    """Nested and dotted Flink keys become one canonical dotted key, in place, marks kept."""
+    conf = _get(doc.data, FLINK_CONF)
+    if not isinstance(conf, dict):
+        return []
+    problems: list[Problem] = []
+    flat: dict[str, Any] = {}
+    written_as: dict[str, str] = {}
+    new_marks: dict[Path_, Mark] = {}
+
+    def walk(node: dict[str, Any], prefix: str, path: Path_) -> None:
+        for key, value in node.items():
+            full = f"{prefix}.{key}" if prefix else key
+            child = (*path, key)
+            if isinstance(value, dict) and value:
+                walk(value, full, child)
+                continue
+            mark = doc.mark(child)
+            canonical = options.canonical_key(full)
+            if canonical in flat:
+                first = written_as[canonical]
+                first_mark = new_marks[(*FLINK_CONF, canonical)]
+                if str(flat[canonical]) != str(value):
+                    problems.append(
+                        Problem(
+                            mark.file,
+                            mark.line,
+                            mark.col,
+                            dotted((*FLINK_CONF, full)),
+                            f"'{full}' and '{first}' (line {first_mark.line}) are the same Flink option "
+                            f"'{canonical}' with different values",
+                            f"keep only '{canonical}'",
+                        )
+                    )
+                continue
+            flat[canonical] = value
+            written_as[canonical] = full
+            new_marks[(*FLINK_CONF, canonical)] = mark
+
+    walk(conf, "", FLINK_CONF)
+    _set(doc.data, FLINK_CONF, flat)
+    for path in [p for p in doc.marks if p[: len(FLINK_CONF)] == FLINK_CONF and len(p) > len(FLINK_CONF)]:
+        del doc.marks[path]
+    doc.marks.update(new_marks)
+    return problems
+
+
+def _get(data: Any, path: Path_) -> Any:
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _set(data: dict[str, Any], path: Path_, value: Any) -> None:
+    for part in path[:-1]:
+        data = data[str(part)]
+    data[str(path[-1])] = value
+
+
+class ConfigRepo:
+    """Reads the layer files of one configuration folder, each at most once per process."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._resolved_root = root.resolve()
+        if not (root / "baseline.yaml").is_file():
+            raise UsageError(
+                f"'{root}' is not a gen configuration folder: it has no baseline.yaml",
+                hint="create one with 'gen init DIR', or point --config at your configuration repository",
+            )
+        self._cache: dict[tuple[str, str], Layer] = {}
+
+    # -- discovery ---------------------------------------------------------------------------
+    def names(self, kind: str) -> list[str]:
+        folder = self.root / _FOLDERS[kind]
+        if not folder.is_dir():
+            return []
+        return sorted(p.stem for p in folder.glob("*.yaml") if not p.name.startswith("."))
+
+    def deployments(self) -> list[tuple[str, str]]:
+        """(namespace, deployment) of every deployment file, sorted."""
+        folder = self.root / "deployments"
+        if not folder.is_dir():
+            return []
+        found = []
+        for ns_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+            for file in sorted(ns_dir.glob("*.yaml")):
+                found.append((ns_dir.name, file.stem))
+        return found
+
+    def require(self, kind: str, name: str) -> None:
+        available = self.names(kind)
+        if name not in available:
+            raise UsageError(
+                f"unknown {kind} '{name}'",
+                hint=f"available: {', '.join(available) if available else 'none'}",
+            )
+
+    def file_for(self, kind: str, name: str, namespace: str = "") -> Path:
+        if kind == "baseline":
+            return self.root / "baseline.yaml"
+        if kind == "deployment":
+            return self.root / "deployments" / namespace / f"{name}.yaml"
+        return self.root / _FOLDERS[kind] / f"{name}.yaml"
+
+    # -- loading -----------------------------------------------------------------------------
+    def layer(self, kind: str, name: str, namespace: str = "") -> Layer:
+        cache_key = (kind, f"{namespace}/{name}")
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            return cached
+        path = self.file_for(kind, name, namespace)
+        shown = _shown(path)
+        problems = self._check_path(path, shown)
+        if kind in ("namespace", "deployment") and not _NAME.match(name):
+            problems.append(
+                Problem(
+                    shown,
+                    1,
+                    1,
+                    "",
+                    f"'{name}' is not a valid Kubernetes name",
+                    "use lower case letters, digits and '-', at most 63 characters",
+                )
+            )
+        if kind == "deployment" and not _NAME.match(namespace):
+            problems.append(Problem(shown, 1, 1, "", f"namespace folder '{namespace}' is not a valid Kubernetes name"))
+        if problems:
+            raise InputError(problems)
+        try:
+            doc = load_file(path, shown)
+        except YamlProblems as exc:
+            raise InputError(exc.problems) from None
+        if not isinstance(doc.data, dict):
+            raise InputError([Problem(shown, 1, 1, "", "a layer file must be a map of keys to values")])
+        problems = schema.validate_document(kind, doc)
+        if not problems:
+            problems = flatten_flink_conf(doc)
+        if problems:
+            raise InputError(problems)
+        meta = {key: doc.data.pop(key) for key in LAYER_ONLY_KEYS if key in doc.data}
+        label = kind if kind == "baseline" else f"{kind} {namespace + '/' if namespace else ''}{name}"
+        layer = Layer(kind, name, doc, label, meta)
+        self._cache[cache_key] = layer
+        return layer
+
+    def _check_path(self, path: Path, shown: str) -> list[Problem]:
+        if not path.exists() and not path.is_symlink():
+            return [Problem(shown, 1, 1, "", "file not found")]
+        real = path.resolve()
+        if self._resolved_root not in real.parents:
+            return [
+                Problem(
+                    shown,
+                    1,
+                    1,
+                    "",
+                    "file leaves the configuration folder (a symlink or path outside it)",
+                    "keep every layer file inside the configuration folder",
+                )
+            ]
+        return []
+
+    def profile_chain(self, name: str) -> list[Layer]:
+        """The profile and the profiles it extends, lowest precedence first."""
+        chain: list[Layer] = []
+        seen: list[str] = []
+        current: str | None = name
+        while current is not None:
+            if current in seen:
+                layer = chain[-1]
+                mark = layer.doc.marks.get(("extends",), Mark(layer.doc.file, 1, 1))
+                cycle = " -> ".join([*seen, current])
+                raise InputError(
+                    [Problem(mark.file, mark.line, mark.col, "extends", f"profile inheritance loops: {cycle}")]
+                )
+            if current not in self.names("profile"):
+                if not chain:
+                    self.require("profile", current)
+                layer = chain[-1]
+                mark = layer.doc.marks.get(("extends",), Mark(layer.doc.file, 1, 1))
+                raise InputError(
+                    [
+                        Problem(
+                            mark.file,
+                            mark.line,
+                            mark.col,
+                            "extends",
+                            f"unknown profile '{current}'",
+                            f"available: {', '.join(self.names('profile'))}",
+                        )
+                    ]
+                )
+            seen.append(current)
+            layer = self.layer("profile", current)
+            chain.append(layer)
+            extends = layer.meta.get("extends")
+            current = str(extends) if extends is not None else None
+        return list(reversed(chain))
+
+    def iter_all_files(self) -> Iterator[tuple[str, str, str]]:
+        """(kind, name, namespace) of every layer file in the repository."""
+        yield ("baseline", "baseline", "")
+        for kind in ("namespace", "profile", "environment"):
+            for name in self.names(kind):
+                yield (kind, name, "")
+        for namespace, name in self.deployments():
+            yield ("deployment", name, namespace)

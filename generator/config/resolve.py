@@ -1,0 +1,443 @@
+"""From layer files to the effective configuration of one deployment (or one namespace).
+
+baseline < namespace < profile (and what it extends) < environment < deployment < --set.
+After the merge, string values that hold Jinja2 expressions are rendered in a sandbox (context:
+``env``, ``namespace``, ``platform``), values are normalised (sizes, CPU, durations, Flink keys),
+and the result is validated against the effective schema plus the rules a schema cannot say.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+import yaml
+from jinja2.sandbox import SandboxedEnvironment
+
+from generator import units
+from generator.config import schema
+from generator.config.layers import FLINK_CONF, ConfigRepo, Layer, flatten_flink_conf
+from generator.config.merge import DELETED, Merged, Origin, Provenance, get_path, merge_layer, nearest_origin
+from generator.config.yamlload import Document, Mark, Path_, dotted
+from generator.errors import InputError, Problem, UsageError
+from generator.flink import options
+
+RESOURCES: Path_ = ("spec", "template", "spec", "resources")
+ARTIFACT: Path_ = ("spec", "template", "spec", "artifact")
+CLI_FILE = "<command line>"
+
+
+@dataclass(frozen=True)
+class Effective:
+    """The effective configuration of one deployment (or of a namespace, ``deployment`` empty)."""
+
+    env: str
+    namespace: str
+    deployment: str
+    profile: str
+    data: dict[str, Any]
+    provenance: Provenance
+    layers: tuple[str, ...] = ()
+    warnings: tuple[Problem, ...] = field(default=())
+
+    def get(self, path: Path_, default: Any = None) -> Any:
+        try:
+            return get_path(self.data, path)
+        except KeyError:
+            return default
+
+    @property
+    def flink_version(self) -> str:
+        return str(self.get((*ARTIFACT, "flinkVersion"), options.DEFAULT_VERSION))
+
+    @property
+    def flink_conf(self) -> dict[str, str]:
+        """Canonical key -> string value."""
+        conf = self.get(FLINK_CONF, {})
+        return dict(conf) if isinstance(conf, dict) else {}
+
+    def emitted_flink_conf(self) -> dict[str, str]:
+        """The Flink configuration as the target Flink version reads it, keys sorted."""
+        version = options.parse_version(self.flink_version)
+        return {options.emit_key(k, version): v for k, v in sorted(self.flink_conf.items())}
+
+    @property
+    def kubernetes_namespace(self) -> str:
+        return str(self.get(("platform", "kubernetesNamespace"), self.namespace))
+
+    @property
+    def target(self) -> str:
+        return str(self.get(("platform", "target"), "vvp"))
+
+    def origin(self, path: Path_) -> Origin | None:
+        return nearest_origin(self.provenance, path)
+
+
+# -- command line --set --------------------------------------------------------------------------
+def parse_set(assignments: Sequence[str]) -> Document | None:
+    """``--set spec.parallelism=4`` as a layer document (values read as YAML scalars)."""
+    if not assignments:
+        return None
+    data: dict[str, Any] = {}
+    marks: dict[Path_, Mark] = {(): Mark(CLI_FILE, 1, 1)}
+    problems: list[Problem] = []
+    for index, text in enumerate(assignments, 1):
+        key, sep, raw = text.partition("=")
+        if not sep or not key.strip():
+            problems.append(Problem(CLI_FILE, index, 1, text, "expected --set key.path=value"))
+            continue
+        parts = key.strip().split(".")
+        conf_len = len(FLINK_CONF)
+        path: Path_ = tuple(parts)
+        if tuple(parts[:conf_len]) == FLINK_CONF and len(parts) > conf_len:
+            path = (*FLINK_CONF, ".".join(parts[conf_len:]))
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        node = data
+        for part in path[:-1]:
+            existing = node.setdefault(str(part), {})
+            if not isinstance(existing, dict):
+                problems.append(Problem(CLI_FILE, index, 1, key, "conflicts with another --set"))
+                break
+            node = existing
+        else:
+            node[str(path[-1])] = value
+        for i in range(1, len(path) + 1):
+            marks[path[:i]] = Mark(CLI_FILE, index, 1)
+    if problems:
+        raise InputError(problems)
+    doc = Document(CLI_FILE, data, marks)
+    problems = schema.problems_from_errors(
+        schema.validator("deployment").iter_errors({"profile": "x", **data}), lambda p: (CLI_FILE, doc.mark(p).line, 1)
+    )
+    problems += flatten_flink_conf(doc)
+    if problems:
+        raise InputError(problems)
+    return doc
+
+
+# -- templates -----------------------------------------------------------------------------------
+class _Templates:
+    """User templates: Jinja2's sandbox, StrictUndefined, each source compiled once per process."""
+
+    def __init__(self) -> None:
+        self.env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+        self._compiled: dict[str, jinja2.Template] = {}
+
+    def render(self, source: str, context: Mapping[str, Any]) -> str:
+        template = self._compiled.get(source)
+        if template is None:
+            template = self.env.from_string(source)
+            self._compiled[source] = template
+        return template.render(context)
+
+
+_TEMPLATES = _Templates()
+_HAS_TEMPLATE = re.compile(r"\{\{|\{%")
+
+
+def _render_strings(
+    value: Any, path: Path_, context: Mapping[str, Any], provenance: Provenance, problems: list[Problem]
+) -> Any:
+    if isinstance(value, dict):
+        return {k: _render_strings(v, (*path, k), context, provenance, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_strings(v, (*path, i), context, provenance, problems) for i, v in enumerate(value)]
+    if isinstance(value, str) and _HAS_TEMPLATE.search(value):
+        try:
+            return _TEMPLATES.render(value, context)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(_problem_at(provenance, path, f"template syntax error: {exc.message}"))
+        except jinja2.UndefinedError as exc:
+            problems.append(
+                _problem_at(
+                    provenance,
+                    path,
+                    f"template uses an undefined variable: {exc.message}",
+                    f"available variables: {', '.join(sorted(context))}",
+                )
+            )
+        except jinja2.exceptions.SecurityError as exc:
+            problems.append(_problem_at(provenance, path, f"template blocked by the sandbox: {exc}"))
+        except Exception as exc:  # a user template failing in any other way is still bad input
+            problems.append(_problem_at(provenance, path, f"template failed: {type(exc).__name__}: {exc}"))
+        return value
+    return value
+
+
+def _problem_at(provenance: Provenance, path: Path_, message: str, hint: str = "", fallback: str = "") -> Problem:
+    origin = nearest_origin(provenance, path)
+    if origin is None:
+        return Problem(fallback or "<configuration>", 1, 1, dotted(path), message, hint)
+    return Problem(origin.file, origin.line, origin.col, dotted(path), message, hint)
+
+
+# -- normalisation -------------------------------------------------------------------------------
+def _normalize(data: dict[str, Any], provenance: Provenance, problems: list[Problem], version: str) -> dict[str, Any]:
+    template_spec = data.get("spec", {}).get("template", {}).get("spec", {})
+    resources = template_spec.get("resources", {})
+    for role, spec in resources.items():
+        if not isinstance(spec, dict):
+            continue
+        for key, fn in (("memory", units.normalize_memory), ("cpu", lambda v: units.format_cpu(units.parse_cpu(v)))):
+            if key in spec:
+                try:
+                    spec[key] = fn(spec[key])
+                except units.UnitError as exc:
+                    problems.append(_problem_at(provenance, (*RESOURCES, role, key), str(exc)))
+    conf = template_spec.get("flinkConfiguration")
+    if isinstance(conf, dict):
+        major = options.parse_version(version)[0] if version in options.SUPPORTED_VERSIONS else 1
+        for key in list(conf):
+            path = (*FLINK_CONF, key)
+            if major >= 2 and key in options.REMOVED_IN_2:
+                problems.append(
+                    _problem_at(
+                        provenance, path, f"Flink {version} no longer has this option", options.REMOVED_IN_2[key]
+                    )
+                )
+                continue
+            try:
+                conf[key] = options.normalize_value(key, conf[key])
+            except units.UnitError as exc:
+                problems.append(_problem_at(provenance, path, str(exc)))
+    spec = data.get("spec", {})
+    if "jobFailureExpirationTime" in spec:
+        try:
+            spec["jobFailureExpirationTime"] = units.normalize_duration(spec["jobFailureExpirationTime"])
+        except units.UnitError as exc:
+            problems.append(_problem_at(provenance, ("spec", "jobFailureExpirationTime"), str(exc)))
+    return data
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+_OWNED_FLINK_KEYS = {
+    "taskmanager.memory.process.size": "spec.template.spec.resources.taskmanager.memory",
+    "jobmanager.memory.process.size": "spec.template.spec.resources.jobmanager.memory",
+}
+
+
+def _semantic_checks(eff: Effective, problems: list[Problem], fallback: str) -> None:
+    spec = eff.data.get("spec", {})
+    target, session = spec.get("deploymentTargetName"), spec.get("sessionClusterName")
+    if target and session:
+        problems.append(
+            _problem_at(
+                eff.provenance,
+                ("spec", "sessionClusterName"),
+                "deploymentTargetName and sessionClusterName are mutually exclusive "
+                f"(deploymentTargetName '{target}' is set at "
+                f"{_where(eff.provenance, ('spec', 'deploymentTargetName'))})",
+                "for session mode set deploymentTargetName: null next to sessionClusterName",
+                fallback,
+            )
+        )
+    elif not target and not session:
+        problems.append(
+            Problem(
+                fallback,
+                1,
+                1,
+                "spec.deploymentTargetName",
+                "neither deploymentTargetName (application mode) nor sessionClusterName (session mode) is set",
+                "set one of them, usually deploymentTargetName in the namespace defaults",
+            )
+        )
+    conf = eff.flink_conf
+    for key, instead in _OWNED_FLINK_KEYS.items():
+        if key in conf:
+            problems.append(
+                _problem_at(
+                    eff.provenance,
+                    (*FLINK_CONF, key),
+                    "the process size is derived from the resources, not set in flinkConfiguration",
+                    f"set {instead} instead",
+                    fallback,
+                )
+            )
+    template_spec = spec.get("template", {}).get("spec", {})
+    parallelism = template_spec.get("parallelism")
+    tms = template_spec.get("numberOfTaskManagers")
+    slots_text = conf.get("taskmanager.numberOfTaskSlots", "1")
+    if isinstance(parallelism, int) and isinstance(tms, int) and slots_text.isdigit():
+        slots = int(slots_text)
+        if parallelism > tms * slots:
+            problems.append(
+                _problem_at(
+                    eff.provenance,
+                    ("spec", "template", "spec", "parallelism"),
+                    f"parallelism {parallelism} needs {parallelism} slots, but {tms} TaskManagers x {slots} "
+                    f"slots give {tms * slots}",
+                    "raise numberOfTaskManagers or taskmanager.numberOfTaskSlots together with parallelism",
+                    fallback,
+                )
+            )
+
+
+def _where(provenance: Provenance, path: Path_) -> str:
+    origin = nearest_origin(provenance, path)
+    return origin.where() if origin else "?"
+
+
+# -- the resolver --------------------------------------------------------------------------------
+class Resolver:
+    """Resolves effective configurations; merges of shared layer prefixes are computed once."""
+
+    def __init__(self, repo: ConfigRepo, sets: Sequence[str] = ()) -> None:
+        self.repo = repo
+        self.cli = parse_set(sets)
+        self._keyed = schema.keyed_list_paths()
+        self._merged: dict[tuple[str, ...], Merged] = {}
+
+    def _merge(self, layers: Sequence[Layer | Document]) -> Merged:
+        labels: list[str] = []
+        merged = Merged.empty()
+        for i, layer in enumerate(layers):
+            label = layer.label if isinstance(layer, Layer) else "command line --set"
+            labels.append(label + ":" + (layer.doc.file if isinstance(layer, Layer) else CLI_FILE))
+            key = tuple(labels)
+            cached = self._merged.get(key)
+            if cached is not None:
+                merged = cached
+                continue
+            doc = layer.doc if isinstance(layer, Layer) else layer
+            merged = merge_layer(merged, label, doc, self._keyed)
+            if i < len(layers) - 1:
+                self._merged[key] = merged
+        return merged
+
+    def deployment_layers(self, env: str, namespace: str, name: str) -> tuple[Layer, list[Layer]]:
+        deployment = self.repo.layer("deployment", name, namespace)
+        profile_name = str(deployment.meta.get("profile"))
+        if profile_name not in self.repo.names("profile"):
+            mark = deployment.doc.marks.get(("profile",), Mark(deployment.doc.file, 1, 1))
+            raise InputError(
+                [
+                    Problem(
+                        mark.file,
+                        mark.line,
+                        mark.col,
+                        "profile",
+                        f"unknown profile '{profile_name}'",
+                        f"available: {', '.join(self.repo.names('profile'))}",
+                    )
+                ]
+            )
+        layers = [
+            self.repo.layer("baseline", "baseline"),
+            self.repo.layer("namespace", namespace),
+            *self.repo.profile_chain(profile_name),
+            self.repo.layer("environment", env),
+            deployment,
+        ]
+        return deployment, layers
+
+    def profile_of(self, namespace: str, name: str) -> str:
+        return str(self.repo.layer("deployment", name, namespace).meta.get("profile"))
+
+    def deployment(self, env: str, namespace: str, name: str) -> Effective:
+        self._require_namespace(namespace)
+        deployment, layers = self.deployment_layers(env, namespace, name)
+        stack: list[Layer | Document] = list(layers)
+        if self.cli is not None:
+            stack.append(self.cli)
+        merged = self._merge(stack)
+        profile = str(deployment.meta.get("profile"))
+        return self._finish(merged, env, namespace, name, profile, deployment.doc.file, [str(x) for x in stack])
+
+    def namespace(self, env: str, namespace: str, profile: str = "") -> Effective:
+        """Baseline, namespace, (a profile,) environment: what a namespace's defaults say."""
+        self._require_namespace(namespace)
+        layers: list[Layer | Document] = [
+            self.repo.layer("baseline", "baseline"),
+            self.repo.layer("namespace", namespace),
+        ]
+        if profile:
+            layers.extend(self.repo.profile_chain(profile))
+        layers.append(self.repo.layer("environment", env))
+        merged = self._merge(layers)
+        file = self.repo.layer("namespace", namespace).doc.file
+        return self._finish(merged, env, namespace, "", profile, file, [], validate=False)
+
+    def _require_namespace(self, namespace: str) -> None:
+        if namespace not in self.repo.names("namespace"):
+            raise UsageError(
+                f"deployments/{namespace}/ has no namespace defaults file namespaces/{namespace}.yaml",
+                hint=f"available namespaces: {', '.join(self.repo.names('namespace')) or 'none'}",
+            )
+
+    def _finish(
+        self,
+        merged: Merged,
+        env: str,
+        namespace: str,
+        name: str,
+        profile: str,
+        file: str,
+        layers: list[str],
+        *,
+        validate: bool = True,
+    ) -> Effective:
+        problems: list[Problem] = []
+        data = _deep_copy(merged.data)
+        provenance = merged.provenance
+        base_context = {"env": env, "namespace": namespace}
+        platform = _render_strings(data.get("platform", {}), ("platform",), base_context, provenance, problems)
+        platform.setdefault("kubernetesNamespace", namespace)
+        data["platform"] = platform
+        context = {**base_context, "platform": platform}
+        data = {
+            k: (v if k == "platform" else _render_strings(v, (k,), context, provenance, problems))
+            for k, v in data.items()
+        }
+        version = str(
+            data.get("spec", {}).get("template", {}).get("spec", {}).get("artifact", {}).get("flinkVersion", "")
+        )
+        data = _normalize(data, provenance, problems, version or options.DEFAULT_VERSION)
+        eff = Effective(env, namespace, name, profile, data, provenance, tuple(layers))
+        if validate and not problems:
+
+            def locate(path: Path_) -> tuple[str, int, int]:
+                origin = provenance.get(path)
+                if origin:
+                    return origin[-1].file, origin[-1].line, origin[-1].col
+                return file, 1, 1
+
+            problems = schema.problems_from_errors(schema.validator("effective").iter_errors(data), locate)
+            if not problems:
+                _semantic_checks(eff, problems, file)
+        if problems:
+            raise InputError(problems)
+        return eff
+
+
+def explain_chain(eff: Effective, path: Path_) -> tuple[Any, list[Origin]]:
+    """The effective value of ``path`` and every origin that set it, most recent first."""
+    value = eff.get(path, DELETED)
+    chain = list(eff.provenance.get(path, ()))
+    if not chain:
+        n = len(path)
+        below = {k: v for k, v in eff.provenance.items() if k[:n] == path}
+        for key in sorted(below, key=str):
+            chain.extend(below[key])
+    return value, list(reversed(chain))
+
+
+def iter_leaves(data: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+    if isinstance(data, dict) and data:
+        for key, value in data.items():
+            yield from iter_leaves(value, (*path, key))
+    else:
+        yield path, data

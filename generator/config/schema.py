@@ -1,0 +1,236 @@
+"""Input JSON Schemas (draft 2020-12): loading, custom formats, and errors as located problems."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator, Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+
+from generator import units
+from generator.config.yamlload import Document, Path_, dotted
+from generator.errors import Problem
+
+LAYER_KINDS = ("baseline", "namespace", "profile", "environment", "deployment")
+SCHEMA_BASE = "https://gen.schemas/input/"
+
+_format_checker = FormatChecker()
+
+
+@_format_checker.checks("gen-memory", raises=units.UnitError)
+def _is_memory(value: object) -> bool:
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        units.parse_memory(value)
+    return True
+
+
+@_format_checker.checks("gen-cpu", raises=units.UnitError)
+def _is_cpu(value: object) -> bool:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        units.parse_cpu(value)
+    return True
+
+
+@_format_checker.checks("gen-duration", raises=units.UnitError)
+def _is_duration(value: object) -> bool:
+    if isinstance(value, str):
+        units.parse_duration_ms(value)
+    return True
+
+
+def input_schema_texts() -> dict[str, str]:
+    """File name -> text of every input schema shipped with the package."""
+    folder = resources.files("generator") / "schemas" / "input"
+    return {entry.name: entry.read_text("utf-8") for entry in folder.iterdir() if entry.name.endswith(".json")}
+
+
+@cache
+def _registry() -> Registry:
+    registry: Registry = Registry()
+    for name, text in input_schema_texts().items():
+        schema = json.loads(text)
+        registry = registry.with_resource(SCHEMA_BASE + name, Resource.from_contents(schema))
+    return registry
+
+
+@cache
+def validator(kind: str) -> Draft202012Validator:
+    """A compiled validator for a layer kind or ``effective``; built once per process."""
+    schema = _registry().contents(SCHEMA_BASE + kind + ".json")
+    return Draft202012Validator(schema, registry=_registry(), format_checker=_format_checker)
+
+
+def resolve_subschema(schema: Any) -> Mapping[str, Any]:
+    """Follow ``$ref`` (all our refs point into ``_defs.json``)."""
+    if not isinstance(schema, Mapping):
+        return {}
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        target = ref if ref.startswith("_defs.json") else "_defs.json" + ref
+        resolved = _registry().resolver(SCHEMA_BASE).lookup(target).contents
+        return resolve_subschema(resolved)
+    return schema
+
+
+@cache
+def keyed_list_paths() -> dict[Path_, str]:
+    """Paths (with ``*`` for any key) of lists that merge item by item on a key (``x-merge-key``)."""
+    found: dict[Path_, str] = {}
+
+    def walk(schema: Any, path: Path_, depth: int) -> None:
+        if depth > 30:
+            return
+        schema = resolve_subschema(schema)
+        if schema.get("type") == "array" and "x-merge-key" in schema:
+            found[path] = str(schema["x-merge-key"])
+        for sub in schema.get("allOf", []):
+            walk(sub, path, depth + 1)
+        for key, sub in schema.get("properties", {}).items():
+            walk(sub, (*path, key), depth + 1)
+
+    walk(validator("deployment").schema, (), 0)
+    return found
+
+
+def _allowed_keys(schema: Any) -> list[str]:
+    schema = resolve_subschema(schema)
+    keys = list(schema.get("properties", {}))
+    for sub in schema.get("allOf", []):
+        keys.extend(_allowed_keys(sub))
+    return keys
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    lowered = {o.lower(): o for o in options}
+    if word.lower() in lowered:
+        return f"did you mean '{lowered[word.lower()]}'? keys are case-sensitive"
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return f"allowed keys: {', '.join(sorted(options))}" if options and len(options) <= 12 else ""
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    return "map"
+
+
+def _leaf_errors(errors: Iterator[ValidationError]) -> Iterator[ValidationError]:
+    for error in errors:
+        if error.validator in ("anyOf", "oneOf") and error.context:
+            # report the branch that got furthest, not "not valid under any of the given schemas"
+            deepest = max(error.context, key=lambda e: len(e.absolute_path))
+            if len(deepest.absolute_path) > len(error.absolute_path):
+                yield from _leaf_errors(iter([deepest]))
+                continue
+        yield error
+
+
+def problems_from_errors(errors: Iterator[ValidationError], locate: Any, *, prefix: Path_ = ()) -> list[Problem]:
+    """Turn schema errors into problems. ``locate(path) -> (file, line, col)``."""
+    problems: list[Problem] = []
+    for error in _leaf_errors(errors):
+        path: Path_ = (*prefix, *error.absolute_path)
+        hint = ""
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = _allowed_keys(error.schema)
+            for key in error.instance:
+                if key not in allowed and not _matches_patterns(key, error.schema):
+                    file, line, col = locate((*path, key))
+                    problems.append(
+                        Problem(file, line, col, dotted((*path, key)), "unknown key", _did_you_mean(key, allowed))
+                    )
+            continue
+        if error.validator == "required":
+            message = f"missing required key: {error.message.split(' is a required')[0]}"
+            hint = "set it in this file or in a lower layer (baseline, namespace, profile, environment)"
+        elif error.validator == "format" and error.cause is not None:
+            message = str(error.cause)
+        elif error.validator == "type":
+            expected = error.validator_value
+            expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
+            message = f"expected {expected_text}, got {_type_name(error.instance)} {json.dumps(error.instance)}"
+            if error.instance is None:
+                hint = "an empty value is null; null deletes a key set by a lower layer only where a map allows it"
+        elif error.validator == "enum":
+            choices = [str(c) for c in error.validator_value]  # type: ignore[union-attr]
+            message = f"{json.dumps(error.instance)} is not one of {', '.join(choices)}"
+            if isinstance(error.instance, str):
+                close = difflib.get_close_matches(error.instance, choices, n=1, cutoff=0.5)
+                hint = f"did you mean '{close[0]}'?" if close else ""
+        elif error.validator == "pattern":
+            description = resolve_subschema(error.schema).get("description", "")
+            message = f"{json.dumps(error.instance)} does not have the expected form"
+            hint = description or f"must match {error.validator_value}"
+        elif error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            message = error.message
+        else:
+            message = error.message
+        file, line, col = locate(path)
+        problems.append(Problem(file, line, col, dotted(path), message, hint))
+    return problems
+
+
+def _matches_patterns(key: str, schema: Any) -> bool:
+    import re
+
+    return any(re.search(p, key) for p in resolve_subschema(schema).get("patternProperties", {}))
+
+
+def validate_document(kind: str, doc: Document) -> list[Problem]:
+    def locate(path: Path_) -> tuple[str, int, int]:
+        mark = doc.mark(path)
+        return mark.file, mark.line, mark.col
+
+    errors = (e for e in validator(kind).iter_errors(_without_nulls(doc.data)) if not _templated(e))
+    return problems_from_errors(errors, locate)
+
+
+def _without_nulls(value: Any) -> Any:
+    """null in a layer deletes a key set below; it is valid wherever a key is."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _templated(error: ValidationError) -> bool:
+    """A Jinja2 string is checked after it renders (in the effective configuration), not before."""
+    return (
+        isinstance(error.instance, str)
+        and ("{{" in error.instance or "{%" in error.instance)
+        and error.validator in ("pattern", "format", "enum", "minLength", "maxLength", "const")
+    )
+
+
+def is_valid(kind: str, data: Any) -> bool:
+    return bool(validator(kind).is_valid(data))
+
+
+__all__ = [
+    "LAYER_KINDS",
+    "input_schema_texts",
+    "is_valid",
+    "jsonschema",
+    "keyed_list_paths",
+    "problems_from_errors",
+    "validate_document",
+    "validator",
+]

@@ -1,0 +1,67 @@
+"""One error root for everything a user can cause.
+
+The library raises; it never prints and never exits. The CLI catches :class:`GenError` once and
+turns it into messages and an exit code (2 for bad input or usage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding about an input file, printed as ``file:line:col: key: message (hint: ...)``."""
+
+    file: str
+    line: int
+    col: int
+    key: str
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}"
+        key = f" {self.key}:" if self.key else ""
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        return f"{where}:{key} {self.message}{hint}"
+
+
+class GenError(Exception):
+    """Root of every error `gen` raises on purpose."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def lines(self) -> list[str]:
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        return [f"error: {self.message}{hint}"]
+
+
+class InputError(GenError):
+    """Bad input: one or more problems, each located in a file."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        count = len(self.problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the configuration")
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems] + [f"error: {self.message}"]
+
+
+class UsageError(GenError):
+    """A command line that cannot be carried out (unknown profile, conflicting options, ...)."""
+
+
+class OutputError(GenError):
+    """The output folder cannot be written safely."""
+
+
+class RenderError(GenError):
+    """A rendered document failed validation: a bug in a template or a schema, never silent."""

@@ -1,0 +1,159 @@
+"""Validators for the Ververica Platform resources gen emits.
+
+The schemas live in ``generator/schemas/output/vvp/`` as package data (draft 2020-12).  Every file has an
+``$id`` under :data:`SCHEMA_BASE_URI` and refers to the shared ``_defs.json`` by relative ``$ref``; a
+:class:`referencing.Registry` over the folder resolves them without any network access.
+
+``load_vvp_validators()`` returns one validator per resource kind (``Deployment``, ``DeploymentDefaults``,
+``DeploymentTarget``, ``SessionCluster``, ``VvpDeployment``); the schemas are read and checked once.
+``error_messages()`` renders validation errors as ``path: message`` lines that name the offending field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from jsonschema.protocols import Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+__all__ = [
+    "SCHEMA_BASE_URI",
+    "VVP_KINDS",
+    "error_messages",
+    "format_path",
+    "load_vvp_validators",
+    "vvp_registry",
+    "vvp_schema_uri",
+]
+
+SCHEMA_BASE_URI = "https://gen.schemas/output/vvp/"
+VVP_KINDS: tuple[str, ...] = (
+    "Deployment",
+    "DeploymentDefaults",
+    "DeploymentTarget",
+    "SessionCluster",
+    "VvpDeployment",
+)
+
+JsonSchema = Mapping[str, Any]
+
+
+def _schema_dir() -> Traversable:
+    return files("generator") / "schemas" / "output" / "vvp"
+
+
+def vvp_schema_uri(file_name: str) -> str:
+    """The ``$id`` of a schema file in the VVP folder, e.g. ``vvp_schema_uri("Deployment.json")``."""
+    return SCHEMA_BASE_URI + file_name
+
+
+@cache
+def _load_schemas() -> dict[str, JsonSchema]:
+    """File name -> parsed schema, for every ``*.json`` in the folder (``_defs.json`` included)."""
+    schemas: dict[str, JsonSchema] = {}
+    for entry in sorted(_schema_dir().iterdir(), key=lambda item: item.name):
+        if not entry.name.endswith(".json"):
+            continue
+        schema: JsonSchema = json.loads(entry.read_text(encoding="utf-8"))
+        expected_id = vvp_schema_uri(entry.name)
+        if schema.get("$id") != expected_id:
+            raise ValueError(f"{entry.name}: $id must be {expected_id!r}, found {schema.get('$id')!r}")
+        Draft202012Validator.check_schema(schema)
+        schemas[entry.name] = schema
+    return schemas
+
+
+@cache
+def vvp_registry() -> Registry[Any]:
+    """Registry holding every VVP output schema under its ``$id``."""
+    resources = [
+        (vvp_schema_uri(name), Resource.from_contents(schema, default_specification=DRAFT202012))
+        for name, schema in _load_schemas().items()
+    ]
+    return Registry().with_resources(resources).crawl()
+
+
+@cache
+def _build_validators() -> dict[str, Validator]:
+    registry = vvp_registry()
+    validators: dict[str, Validator] = {}
+    for name, schema in _load_schemas().items():
+        if name.startswith("_"):
+            continue
+        kind = schema.get("properties", {}).get("kind", {}).get("const")
+        if kind not in VVP_KINDS:
+            raise ValueError(f"{name}: properties.kind.const is {kind!r}, expected one of {VVP_KINDS}")
+        validators[kind] = Draft202012Validator(schema, registry=registry)
+    missing = set(VVP_KINDS) - set(validators)
+    if missing:
+        raise ValueError(f"no schema for VVP kind(s): {', '.join(sorted(missing))}")
+    return validators
+
+
+def load_vvp_validators() -> dict[str, Validator]:
+    """Validators keyed by VVP resource kind; built on first use and shared afterwards."""
+    return dict(_build_validators())
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    """``spec.template.spec.flinkConfiguration["state.backend"]``-style rendering of an instance path."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part and all(ch.isalnum() or ch in "_-" for ch in part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out or "<root>"
+
+
+def _message(error: ValidationError) -> str:
+    if not isinstance(error.validator, str):  # a `false` subschema (jsonschema also drops its path)
+        return "is not allowed here"
+    if error.validator == "not" and isinstance(error.validator_value, dict):
+        forbidden: dict[str, Any] = error.validator_value
+        if _only_required(forbidden):
+            fields = " and ".join(repr(name) for name in forbidden["required"])
+            together = " together" if len(forbidden["required"]) > 1 else ""
+            return f"{fields} must not be set{together} here"
+        if isinstance(forbidden.get("description"), str):
+            return f"not allowed: {forbidden['description']}"
+    message = error.message
+    if isinstance(error.instance, dict | list):
+        # Spelling out a whole object hides the point; the path already says where it is.
+        message = message.replace(repr(error.instance), "value")
+    return message
+
+
+_ANNOTATIONS = frozenset({"$comment", "description", "title"})
+
+
+def _only_required(schema: Mapping[str, Any]) -> bool:
+    """A subschema that only lists required properties (plus annotations)."""
+    return set(schema) - _ANNOTATIONS == {"required"} and isinstance(schema["required"], list)
+
+
+def _format(error: ValidationError) -> str:
+    where = format_path(error.absolute_path)
+    if error.context:
+        alternatives = " | ".join(
+            f"{format_path(sub.absolute_path)}: {_message(sub)}"
+            for sub in sorted(error.context, key=lambda e: (list(map(str, e.absolute_path)), e.message))
+        )
+        return f"{where}: {_message(error)} ({alternatives})"
+    return f"{where}: {_message(error)}"
+
+
+def error_messages(validator: Validator, instance: Any) -> list[str]:
+    """All validation errors of ``instance`` as ``path: message`` lines, sorted by path."""
+    errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
+    return [_format(error) for error in errors]

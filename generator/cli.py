@@ -367,9 +367,20 @@ def schema(
     _run(body)
 
 
+# Commands that live in their own modules (generator/commands/); each registers on `app`.
+_COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _register_commands() -> None:
+    import importlib
+
+    for module in _COMMAND_MODULES:
+        importlib.import_module(f"generator.commands.{module}")
+
+
+_register_commands()
+
+
 def main() -> None:
-    try:
-        app()
-    except SystemExit:
-        raise
+    app()
     sys.exit(0)

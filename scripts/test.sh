@@ -4,12 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: prometheus (promtool and the server, for the alert-rule and smoke tests).
-if ! command -v promtool >/dev/null 2>&1; then
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+# Debian packages: prometheus (promtool and the server, for the alert-rule and smoke tests) and a
+# Java runtime (Flink's own memory calculator and the local Flink of the smoke tests).
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # Python packages, in a project-local virtual environment.
@@ -18,6 +22,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+# A complete Flink distribution (the JVM side of PyFlink; its Python dependencies are not needed).
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps apache-flink==2.3.0 apache-flink-libraries==2.3.0
 
 .venv/bin/ruff check generator tests benchmarks
 .venv/bin/mypy

@@ -67,16 +67,18 @@ def validator(kind: str) -> Draft202012Validator:
     return Draft202012Validator(schema, registry=_registry(), format_checker=_format_checker)
 
 
+def _follow(schema: Any, resolver: Any) -> tuple[Mapping[str, Any], Any]:
+    """Follow ``$ref`` chains; returns the schema and the resolver for refs inside it."""
+    while isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str):
+        resolved = resolver.lookup(schema["$ref"])
+        schema, resolver = resolved.contents, resolved.resolver
+    return (schema if isinstance(schema, Mapping) else {}), resolver
+
+
 def resolve_subschema(schema: Any) -> Mapping[str, Any]:
-    """Follow ``$ref`` (all our refs point into ``_defs.json``)."""
-    if not isinstance(schema, Mapping):
-        return {}
-    ref = schema.get("$ref")
-    if isinstance(ref, str):
-        target = ref if ref.startswith("_defs.json") else "_defs.json" + ref
-        resolved = _registry().resolver(SCHEMA_BASE).lookup(target).contents
-        return resolve_subschema(resolved)
-    return schema
+    """Follow ``$ref`` from a subschema whose file is unknown (error reports): refs are resolved
+    as if written in ``_defs.json``, which is where every shared definition lives."""
+    return _follow(schema, _registry().resolver(SCHEMA_BASE + "_defs.json"))[0]
 
 
 @cache
@@ -84,18 +86,18 @@ def keyed_list_paths() -> dict[Path_, str]:
     """Paths (with ``*`` for any key) of lists that merge item by item on a key (``x-merge-key``)."""
     found: dict[Path_, str] = {}
 
-    def walk(schema: Any, path: Path_, depth: int) -> None:
+    def walk(schema: Any, resolver: Any, path: Path_, depth: int) -> None:
         if depth > 30:
             return
-        schema = resolve_subschema(schema)
+        schema, resolver = _follow(schema, resolver)
         if schema.get("type") == "array" and "x-merge-key" in schema:
             found[path] = str(schema["x-merge-key"])
         for sub in schema.get("allOf", []):
-            walk(sub, path, depth + 1)
+            walk(sub, resolver, path, depth + 1)
         for key, sub in schema.get("properties", {}).items():
-            walk(sub, (*path, key), depth + 1)
+            walk(sub, resolver, (*path, key), depth + 1)
 
-    walk(validator("deployment").schema, (), 0)
+    walk(validator("deployment").schema, _registry().resolver(SCHEMA_BASE + "deployment.json"), (), 0)
     return found
 
 

@@ -5,26 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from generator.config.resolve import Effective
+from generator.render import pods
 from generator.render.engine import render_template
-
-POD_LABEL_DEPLOYMENT = "flink-deployment"
-
-
-def pod_labels(eff: Effective) -> dict[str, str]:
-    """Labels every Flink pod of a deployment carries (PodMonitors and policies select on them)."""
-    return {
-        "app.kubernetes.io/name": "flink",
-        "app.kubernetes.io/instance": eff.deployment,
-        "app.kubernetes.io/managed-by": "gen",
-        POD_LABEL_DEPLOYMENT: eff.deployment,
-    }
-
-
-def pods(eff: Effective) -> dict[str, Any]:
-    configured = eff.get(("spec", "template", "spec", "kubernetes", "pods"), {}) or {}
-    result = dict(configured)
-    result["labels"] = {**configured.get("labels", {}), **pod_labels(eff)}
-    return result
+from generator.render.plan import Doc
 
 
 def deployment(eff: Effective) -> dict[str, Any]:
@@ -39,5 +22,10 @@ def deployment(eff: Effective) -> dict[str, Any]:
         template=template,
         template_annotations=spec["template"].get("metadata", {}).get("annotations", {}),
         flink_configuration=eff.emitted_flink_conf(),
-        pods=pods(eff),
+        jobmanager_pod=pods.pod_template(eff, "jobmanager", pods.VVP_PODS),
+        taskmanager_pod=pods.pod_template(eff, "taskmanager", pods.VVP_PODS),
     )
+
+
+def deployment_docs(eff: Effective) -> list[Doc]:
+    return [Doc(deployment(eff))]

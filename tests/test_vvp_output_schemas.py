@@ -260,27 +260,57 @@ def _absolute_ref(file_name: str, subschema: Mapping[str, Any]) -> str:
     return urljoin(vvp_schema_uri(file_name), ref)
 
 
-def test_vvp_deployment_embeds_the_deployment_spec_definition() -> None:
+def test_deployment_kinds_embed_the_deployment_spec_definition() -> None:
     deployment_spec = _contents("Deployment.json")["properties"]["spec"]
+    defaults_spec = _contents("DeploymentDefaults.json")["properties"]["spec"]
     vvp_spec = _contents("VvpDeployment.json")["properties"]["spec"]["properties"]
     embedded = vvp_spec["deployment"]["properties"]["spec"]
     init_fields = vvp_spec["initFields"]["properties"]["spec"]
-    defaults_spec = _contents("DeploymentDefaults.json")["properties"]["spec"]
 
     expected = DEFS_URI + "#/$defs/deploymentSpec"
     assert _absolute_ref("Deployment.json", deployment_spec) == expected
-    assert _absolute_ref("VvpDeployment.json", embedded) == expected
-    assert _absolute_ref("VvpDeployment.json", init_fields) == expected
     assert _absolute_ref("DeploymentDefaults.json", defaults_spec) == expected
+    operator = DEFS_URI + "#/$defs/operatorDeploymentSpec"
+    assert _absolute_ref("VvpDeployment.json", embedded) == operator
+    assert _absolute_ref("VvpDeployment.json", init_fields) == operator
 
 
-def test_vvp_deployment_spec_has_the_same_fields_as_a_deployment_spec() -> None:
-    def under(paths: Mapping[SchemaPath, set[str]], prefix: SchemaPath) -> dict[SchemaPath, set[str]]:
-        return {p[len(prefix) :]: t for p, t in paths.items() if p[: len(prefix)] == prefix}
+def _under(paths: Mapping[SchemaPath, set[str]], prefix: SchemaPath) -> dict[SchemaPath, set[str]]:
+    return {p[len(prefix) :]: t for p, t in paths.items() if p[: len(prefix)] == prefix}
 
-    deployment = under(schema_paths(vvp_schema_uri("Deployment.json")), ("spec",))
-    vvp = under(schema_paths(vvp_schema_uri("VvpDeployment.json")), ("spec", "deployment", "spec"))
-    assert vvp == deployment
+
+ARTIFACT_PATH: SchemaPath = ("template", "spec", "artifact")
+VVP2_ENGINE_FIELDS = ("flinkVersion", "flinkImageRegistry", "flinkImageRepository", "flinkImageTag")
+# seed 004 (VVP 3 operator, "Use initFields"): the engine of a VVP 3 deployment is named by
+# artifact.engineVersionName, e.g. "vera-4.1-flink-1.20"; the 2.4 API has flinkVersion + images instead.
+VVP3_ENGINE_FIELD: SchemaPath = (*ARTIFACT_PATH, "engineVersionName")
+
+
+def test_vvp_deployment_spec_is_a_deployment_spec_with_the_vvp3_engine_field() -> None:
+    """The operator's deployment has every field of a Deployment spec except VVP 2's engine fields,
+    which VVP 3 replaces with engineVersionName (the decision in generator/render/vvp.py)."""
+    deployment = _under(schema_paths(vvp_schema_uri("Deployment.json")), ("spec",))
+    vvp = _under(schema_paths(vvp_schema_uri("VvpDeployment.json")), ("spec", "deployment", "spec"))
+    vvp2_only = {(*ARTIFACT_PATH, f) for f in VVP2_ENGINE_FIELDS}
+    assert set(deployment) - set(vvp) == vvp2_only
+    assert set(vvp) - set(deployment) == {VVP3_ENGINE_FIELD}
+    assert all(vvp[p] == deployment[p] for p in set(vvp) & set(deployment))
+
+
+def test_vvp_deployment_body_fields_exist_in_api_with_same_type(api: ApiInventory) -> None:
+    """No field of the deployment a VvpDeployment carries is unknown to the VVP API, except the one
+    VVP 3 engine field and the allow-listed later-version fields."""
+    problems: list[str] = []
+    body = _under(schema_paths(vvp_schema_uri("VvpDeployment.json")), ("spec", "deployment"))
+    for path, types in sorted(body.items()):
+        if path[:1] != ("spec",) or path in LATER_VERSION_FIELDS or path[1:] == VVP3_ENGINE_FIELD:
+            continue
+        found = api.resolve("Deployment", path)
+        if found is None:
+            problems.append(f"{_dotted(path)}: not in the VVP {api.version} API")
+        elif types and types != {found[0]} and not any(path[-len(s) :] == s for s in QUANTITY_SUFFIXES):
+            problems.append(f"{_dotted(path)}: schema type {sorted(types)} != API type {found[0]!r}")
+    assert not problems, "\n".join(problems)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -523,7 +553,7 @@ def session_cluster() -> Doc:
 
 
 def vvp_deployment_patch() -> Doc:
-    """The PATCH example of the VVP operator docs, with a 2.x artifact."""
+    """The PATCH example of the VVP 3 operator docs (seed 004, "Use initFields")."""
     return {
         "apiVersion": "ververica.platform/v1",
         "kind": "VvpDeployment",
@@ -541,7 +571,13 @@ def vvp_deployment_patch() -> Doc:
                     "state": "CANCELLED",
                     "deploymentTargetName": "default",
                     "template": {
-                        "spec": {"artifact": {"kind": "JAR", "jarUri": "s3://my-bucket/artifacts/MyJob.jar"}}
+                        "spec": {
+                            "artifact": {
+                                "kind": "JAR",
+                                "jarUri": "s3://my-bucket/artifacts/MyJob.jar",
+                                "engineVersionName": "vera-4.1-flink-1.20",
+                            }
+                        }
                     },
                 },
             },
@@ -564,18 +600,28 @@ def vvp_deployment_patch() -> Doc:
     }
 
 
+def _vvp3(spec: Doc) -> Doc:
+    """A Deployment spec as the VVP 3 operator takes it: the engine named by engineVersionName."""
+    spec = copy.deepcopy(spec)
+    artifact = spec["template"]["spec"]["artifact"]
+    for field in VVP2_ENGINE_FIELDS:
+        artifact.pop(field, None)
+    artifact["engineVersionName"] = "vera-4.1-flink-1.20"
+    return spec
+
+
 def vvp_deployment_put() -> Doc:
     doc = vvp_deployment_patch()
     del doc["spec"]["initFields"]
     doc["spec"]["syncingMode"] = "PUT"
-    doc["spec"]["deployment"]["spec"] = copy.deepcopy(deployment_application()["spec"])
+    doc["spec"]["deployment"]["spec"] = _vvp3(deployment_application()["spec"])
     return doc
 
 
 def vvp_deployment_put_session() -> Doc:
     """Session mode: resources belong to the SessionCluster, so PUT does not ask for them."""
     doc = vvp_deployment_put()
-    doc["spec"]["deployment"]["spec"] = copy.deepcopy(deployment_session_sql()["spec"])
+    doc["spec"]["deployment"]["spec"] = _vvp3(deployment_session_sql()["spec"])
     return doc
 
 
@@ -744,9 +790,52 @@ def _invalid_cases() -> Iterator[tuple[str, Callable[[], Doc], tuple[str, ...]]]
         ("spec.deployment.spec", "'upgradeStrategy' is a required property"),
     )
     yield (
-        "put-missing-flink-version",
-        broken(vvp_put, lambda d: _tpl(d["spec"]["deployment"])["artifact"].pop("flinkVersion")),
-        ("spec.deployment.spec.template.spec.artifact", "'flinkVersion' is a required property"),
+        "put-missing-engine-version",
+        broken(vvp_put, lambda d: _tpl(d["spec"]["deployment"])["artifact"].pop("engineVersionName")),
+        ("spec.deployment.spec.template.spec.artifact", "'engineVersionName' is a required property"),
+    )
+    yield (
+        "put-missing-flink-configuration",
+        broken(vvp_put, lambda d: _tpl(d["spec"]["deployment"]).pop("flinkConfiguration")),
+        ("spec.deployment.spec.template.spec", "'flinkConfiguration' is a required property"),
+    )
+    yield (
+        "put-application-mode-missing-pod-settings",
+        broken(vvp_put, lambda d: _tpl(d["spec"]["deployment"]).pop("kubernetes")),
+        ("spec.deployment.spec.template.spec", "'kubernetes' is a required property"),
+    )
+    yield (
+        "vvp2-engine-field-in-operator-deployment",
+        broken(vvp_put, lambda d: _set(_tpl(d["spec"]["deployment"])["artifact"], "flinkVersion", "1.20")),
+        ("spec.deployment.spec.template.spec.artifact", "'flinkVersion' was unexpected"),
+    )
+    yield (
+        "vvp2-user-metadata",
+        broken(vvp_patch, lambda d: _set(d["spec"]["deployment"], "userMetadata", d["spec"]["deployment"]["metadata"])),
+        ("spec.deployment", "'userMetadata' was unexpected"),
+    )
+    yield (
+        "patch-field-both-managed-and-creation-only",
+        broken(
+            vvp_patch,
+            lambda d: _set(_tpl(d["spec"]["deployment"]), "resources", _tpl(d["spec"]["initFields"])["resources"]),
+        ),
+        ("spec.deployment.spec.template.spec", "'resources' must not be set here"),
+    )
+    yield (
+        "missing-api-token-annotation",
+        broken(vvp_patch, lambda d: d["metadata"]["annotations"].pop("apikeySecretName")),
+        ("metadata.annotations", "'apikeySecretName' is a required property"),
+    )
+    yield (
+        "negative-nonce",
+        broken(vvp_patch, lambda d: _set(d["spec"], "restartNonce", -1)),
+        ("spec.restartNonce", "less than the minimum of 0"),
+    )
+    yield (
+        "deprecated-vvp-kubernetes-ha",
+        broken(app, lambda d: _set(_tpl(d)["flinkConfiguration"], "high-availability.type", "vvp-kubernetes")),
+        ('flinkConfiguration["high-availability.type"]', "not allowed", "deprecated"),
     )
     yield (
         "put-application-mode-missing-resources",

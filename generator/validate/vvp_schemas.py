@@ -7,6 +7,8 @@ The schemas live in ``generator/schemas/output/vvp/`` as package data (draft 202
 ``load_vvp_validators()`` returns one validator per resource kind (``Deployment``, ``DeploymentDefaults``,
 ``DeploymentTarget``, ``SessionCluster``, ``VvpDeployment``); the schemas are read and checked once.
 ``error_messages()`` renders validation errors as ``path: message`` lines that name the offending field.
+``check_helm_values()`` checks the values file of the Ververica Platform Helm chart (``helm-values.json``)
+and the DeploymentDefaults YAML string inside it.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 __all__ = [
+    "HELM_VALUES",
     "SCHEMA_BASE_URI",
     "VVP_KINDS",
+    "check_helm_values",
     "error_messages",
     "format_path",
     "load_vvp_validators",
@@ -42,6 +46,9 @@ VVP_KINDS: tuple[str, ...] = (
     "SessionCluster",
     "VvpDeployment",
 )
+
+HELM_VALUES = "helm-values.json"
+NOT_RESOURCES = frozenset({HELM_VALUES})  # schemas in the folder that describe no VVP resource kind
 
 JsonSchema = Mapping[str, Any]
 
@@ -86,7 +93,7 @@ def _build_validators() -> dict[str, Validator]:
     registry = vvp_registry()
     validators: dict[str, Validator] = {}
     for name, schema in _load_schemas().items():
-        if name.startswith("_"):
+        if name.startswith("_") or name in NOT_RESOURCES:
             continue
         kind = schema.get("properties", {}).get("kind", {}).get("const")
         if kind not in VVP_KINDS:
@@ -157,3 +164,30 @@ def error_messages(validator: Validator, instance: Any) -> list[str]:
     """All validation errors of ``instance`` as ``path: message`` lines, sorted by path."""
     errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
     return [_format(error) for error in errors]
+
+
+@cache
+def _validator_for(uri: str) -> Validator:
+    resolved = vvp_registry().resolver().lookup(uri)
+    return Draft202012Validator(resolved.contents, registry=vvp_registry())
+
+
+def check_helm_values(values: Mapping[str, Any]) -> list[str]:
+    """Problems of a Ververica Platform Helm values document, including its
+    ``vvp.globalDeploymentDefaults`` string (YAML of ``{spec: DeploymentSpec}``)."""
+    import yaml
+
+    found = error_messages(_validator_for(vvp_schema_uri(HELM_VALUES)), values)
+    text = values.get("vvp", {}).get("globalDeploymentDefaults") if isinstance(values.get("vvp"), Mapping) else None
+    if not isinstance(text, str):
+        return found
+    try:
+        defaults = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        return [*found, f"vvp.globalDeploymentDefaults: not YAML: {exc}"]
+    document = {"apiVersion": "v1", "kind": "DeploymentDefaults", "metadata": {"namespace": "default"}}
+    if not isinstance(defaults, Mapping) or set(defaults) != {"spec"}:
+        return [*found, "vvp.globalDeploymentDefaults: must be a YAML map with the single key 'spec'"]
+    document["spec"] = defaults["spec"]
+    inner = error_messages(load_vvp_validators()["DeploymentDefaults"], document)
+    return [*found, *(f"vvp.globalDeploymentDefaults: {line}" for line in inner)]

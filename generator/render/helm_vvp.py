@@ -1,0 +1,190 @@
+"""Values of the Ververica Platform Helm chart (``ververica/ververica-platform``), one file per
+environment: ``out/<env>/helm/ververica-platform-values.yaml``.
+
+- ``vvp.registry``: the environment's approved registry (the registry its Flink images come from);
+- ``vvp.persistence``: ``jdbc`` with its datasource where the environment's tolerance is
+  ``production`` (seed 000: the platform metadata database is backed up), ``local`` tolerated
+  elsewhere; the datasource password is never written (it comes from the secret store);
+- ``vvp.blobStorage``: Universal Blob Storage base URI and provider settings, no credentials;
+- ``vvp.globalDeploymentDefaults``: a YAML *string*, as the chart requires: every value the
+  baseline and environment layers give all namespaces (values a namespace sets or computes from
+  its own settings stay in that namespace's DeploymentDefaults);
+- ``rbac.additionalNamespaces``: every Kubernetes namespace that hosts Flink jobs of VVP.
+
+Environment-wide settings live in the environment files; when namespaces disagree on one, the
+problem names both files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import yaml
+
+from generator.config.merge import get_path, nearest_origin
+from generator.config.resolve import ARTIFACT, Effective
+from generator.config.yamlload import Path_
+from generator.errors import InputError, Problem
+from generator.output import dump_yaml
+from generator.render import vvp
+from generator.render.engine import render_template
+from generator.render.plan import Doc, EnvContext
+
+VVP_TARGETS = ("vvp", "vvp-operator")
+FILE = "helm/ververica-platform-values.yaml"
+HELM: Path_ = ("platform", "vvp", "helm")
+
+
+def _namespaces(ctx: EnvContext) -> list[Effective] | None:
+    """Namespace configurations of every namespace that runs VVP jobs in this environment, or None
+    when another target's call writes the file (namespaces of both VVP targets share one platform)."""
+    if not ctx.namespaces:
+        return None
+    first = ctx.namespaces[0]
+    effs = {c.namespace: c for c in ctx.namespaces}
+    resolver = first.resolver
+    if resolver is None:
+        return [c.effective for c in ctx.namespaces]
+    others = [n for n in resolver.repo.names("namespace") if n not in effs]
+    more = [resolver.namespace(ctx.env, n) for n in others]
+    more = [e for e in more if e.target in VVP_TARGETS]
+    if more and first.target != VVP_TARGETS[0]:
+        return None  # the "vvp" call covers these namespaces too
+    return [c.effective for c in ctx.namespaces] + more
+
+
+def _problem(eff: Effective, path: Path_, message: str, hint: str = "") -> Problem:
+    return vvp._problem(eff, path, message, hint)
+
+
+def _agreed(effs: Sequence[Effective], path: Path_, problems: list[Problem], read: Any = None) -> Any:
+    """The one value every namespace has at ``path`` (environment-wide settings)."""
+    values = [(e, read(e) if read else e.get(path)) for e in effs]
+    first_eff, first = values[0]
+    for eff, value in values[1:]:
+        if value != first:
+            where = nearest_origin(first_eff.provenance, path)
+            problems.append(
+                _problem(
+                    eff,
+                    path,
+                    f"namespaces {first_eff.namespace} and {eff.namespace} disagree on this environment-wide setting"
+                    + (f" (the other value is set at {where.where()})" if where else ""),
+                    "set it once, in the environment file",
+                )
+            )
+    return first
+
+
+def _templated(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _global_leaves(eff: Effective) -> dict[Path_, Any]:
+    """Leaves of ``spec`` that come from the baseline and environment layers only, not computed
+    from the namespace: what VVP's global defaults can say for every namespace."""
+    leaves: dict[Path_, Any] = {}
+    for path, chain in eff.provenance.items():
+        if not path or path[0] != "spec" or not chain:
+            continue
+        if any(o.layer.startswith("namespace ") or _templated(o.value) for o in chain):
+            continue
+        try:
+            leaves[path] = get_path(eff.data, path)
+        except KeyError:
+            continue  # deleted by a layer
+    return leaves
+
+
+def _nest(leaves: Mapping[Path_, Any]) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    for path, value in sorted(leaves.items(), key=lambda item: [str(p) for p in item[0]]):
+        node = root
+        for part in path[:-1]:
+            node = node.setdefault(str(part), {})
+        node[str(path[-1])] = value
+    return root
+
+
+def global_deployment_defaults(effs: Sequence[Effective]) -> dict[str, Any]:
+    """The DeploymentDefaults spec every namespace of the environment shares."""
+    common = _global_leaves(effs[0])
+    for eff in effs[1:]:
+        other = _global_leaves(eff)
+        common = {p: v for p, v in common.items() if p in other and other[p] == v}
+    data = {**effs[0].data, "spec": _nest(common).get("spec", {})}
+    spec = vvp.deployment_spec(replace(effs[0], data=data, deployment=""))
+    return {"spec": spec}
+
+
+def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
+    problems: list[Problem] = []
+    helm: Mapping[str, Any] = _agreed(effs, HELM, problems) or {}
+    registry = _agreed(effs, (*ARTIFACT, "flinkImageRegistry"), problems)
+    tolerance = _agreed(effs, ("platform", "tolerance"), problems)
+    persistence = dict(helm.get("persistence") or {"type": "local"})
+    if persistence.get("type", "local") == "local" and tolerance == "production":
+        problems.append(
+            _problem(
+                effs[0],
+                (*HELM, "persistence", "type"),
+                f"environment {ctx.env} has production tolerance: the platform metadata database must be a "
+                "backed-up RDBMS, not SQLite on a volume (seed 000)",
+                "set platform.vvp.helm.persistence.type: jdbc with its datasource url and username",
+            )
+        )
+    if persistence.get("type") == "jdbc" and not (persistence.get("datasource") or {}).get("url"):
+        problems.append(
+            _problem(
+                effs[0],
+                (*HELM, "persistence"),
+                "persistence type jdbc needs datasource.url",
+                "set platform.vvp.helm.persistence.datasource.url (and username)",
+            )
+        )
+    blob = helm.get("blobStorage")
+    if not registry:
+        problems.append(
+            _problem(
+                effs[0],
+                (*ARTIFACT, "flinkImageRegistry"),
+                f"environment {ctx.env} names no approved registry",
+                "set spec.template.spec.artifact.flinkImageRegistry in the environment file",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    k8s_namespaces: set[str] = set()
+    for c in ctx.namespaces:
+        k8s_namespaces.update(e.kubernetes_namespace for e in (c.effective, *c.deployments))
+    k8s_namespaces.update(e.kubernetes_namespace for e in effs)
+    defaults = dump_yaml(global_deployment_defaults(effs))
+    return render_template(
+        "helm/ververica-platform-values.yaml.j2",
+        registry=registry,
+        persistence=persistence,
+        blob_storage=blob,
+        global_deployment_defaults=defaults,
+        rbac_namespaces=sorted(k8s_namespaces),
+    )
+
+
+def check(doc: Mapping[str, Any]) -> list[str]:
+    """The values file against its strict schema, and the defaults string as DeploymentDefaults."""
+    from generator.validate.vvp_schemas import check_helm_values
+
+    return check_helm_values(doc)
+
+
+def values_docs(ctx: EnvContext) -> list[Doc]:
+    effs = _namespaces(ctx)
+    if not effs:
+        return []
+    return [Doc(values(ctx, effs), file=FILE, check=check)]
+
+
+def parse_defaults(doc: Mapping[str, Any]) -> Any:
+    """The ``vvp.globalDeploymentDefaults`` string of a values document, parsed."""
+    return yaml.safe_load(str(doc["vvp"]["globalDeploymentDefaults"]))

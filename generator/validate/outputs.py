@@ -28,6 +28,10 @@ def problems(doc: Mapping[str, Any]) -> list[str]:
         from generator.validate.crd_schemas import check_crd
 
         return check_crd(doc)
+    from generator.validate import kubernetes
+
+    if kubernetes.is_builtin(doc):
+        return kubernetes.problems(doc)
     raise RenderError(f"no output schema for {api} {kind}: every rendered kind must have one")
 
 

@@ -1,0 +1,95 @@
+"""Input problems found while rendering, located in the layer file that set (or should set) a value."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from generator.config.merge import Origin
+from generator.config.resolve import Effective
+from generator.config.yamlload import Path_, dotted
+from generator.errors import Problem
+
+# layers in merge order (Origin.layer starts with one of these)
+_LAYER_RANK = ("baseline", "namespace", "profile", "environment", "deployment", "command line")
+
+
+def _rank(origin: Origin) -> int:
+    return next((i for i, prefix in enumerate(_LAYER_RANK) if origin.layer.startswith(prefix)), 0)
+
+
+def layer_file(eff: Effective, label: str) -> str | None:
+    """File of the layer whose label starts with ``label`` (``environment prod``, ``namespace analytics``)."""
+    for chain in eff.provenance.values():
+        for origin in chain:
+            if origin.layer.startswith(label):
+                return origin.file
+    return None
+
+
+def fallback_file(eff: Effective) -> str:
+    """Where a missing setting belongs: the deployment's own file, else the environment file, else the
+    namespace file."""
+    found = layer_file(eff, f"deployment {eff.namespace}/{eff.deployment}") if eff.deployment else None
+    return (
+        found
+        or layer_file(eff, f"environment {eff.env}")
+        or layer_file(eff, f"namespace {eff.namespace}")
+        or f"namespaces/{eff.namespace}.yaml"
+    )
+
+
+def origin_of(eff: Effective, path: Path_, layers: Sequence[str] = _LAYER_RANK) -> Origin | None:
+    """Where the value at ``path`` comes from: its own line; for a map, the first line below it in the
+    highest layer that set something below it (only layers whose label starts with one of ``layers``)."""
+    chain = eff.provenance.get(path)
+    if chain and chain[-1].layer.startswith(tuple(layers)):
+        return chain[-1]
+    n = len(path)
+    below = [
+        c[-1] for key, c in eff.provenance.items() if key[:n] == path and c and c[-1].layer.startswith(tuple(layers))
+    ]
+    if not below:
+        for end in range(n - 1, 0, -1):  # a list item: the list's line
+            chain = eff.provenance.get(path[:end])
+            if chain and chain[-1].layer.startswith(tuple(layers)):
+                return chain[-1]
+        return None
+    top = max(_rank(o) for o in below)
+    return min((o for o in below if _rank(o) == top), key=lambda o: (o.file, o.line, o.col))
+
+
+def _problem(origin: Origin | None, eff: Effective, key: str, message: str, hint: str) -> Problem:
+    if origin is None:
+        return Problem(fallback_file(eff), 1, 1, key, message, hint)
+    return Problem(origin.file, origin.line, origin.col, key, message, hint)
+
+
+def problem_at(eff: Effective, path: Path_, message: str, hint: str = "", *, near: Path_ | None = None) -> Problem:
+    """A problem at the line that set ``path``. A value nobody set is reported where a related value
+    is set (``near``), else at the top of the file it belongs in."""
+    origin = origin_of(eff, path) if eff.get(path) is not None else None
+    if origin is None and near is not None and eff.get(near) is not None:
+        origin = origin_of(eff, near)
+    return _problem(origin, eff, dotted(path), message, hint)
+
+
+def problem_in_layers(eff: Effective, path: Path_, layers: Sequence[str], message: str, hint: str = "") -> Problem:
+    """A problem at the line below ``path`` that one of ``layers`` set (e.g. a deployment overriding a
+    namespace-wide setting)."""
+    return _problem(origin_of(eff, path, layers), eff, dotted(path), message, hint)
+
+
+def problem_at_item(
+    eff: Effective, list_path: Path_, name: str, sub_path: Path_, message: str, hint: str = ""
+) -> Problem:
+    """A problem in the item called ``name`` of a list merged by name: located at the list of the most
+    recent layer that wrote that item, keyed by the item's index in that layer."""
+    for origin in reversed(eff.provenance.get(list_path, ())):
+        items: Any = origin.value
+        if not isinstance(items, list):
+            continue
+        for index, item in enumerate(items):
+            if isinstance(item, Mapping) and item.get("name") == name:
+                return _problem(origin, eff, dotted((*list_path, index, *sub_path)), message, hint)
+    return _problem(origin_of(eff, list_path), eff, dotted((*list_path, *sub_path)), message, hint)

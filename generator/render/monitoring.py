@@ -1,0 +1,198 @@
+"""How Prometheus finds the Flink pods and their alert rules: PodMonitor, PrometheusRule and the RBAC
+that lets Prometheus discover the pods of the Flink namespace.
+
+Facts (reference/observability.md §1): prometheus-operator selects PodMonitors and PrometheusRules by
+label (kube-prometheus-stack: ``release: <Helm release>``) in the namespaces it watches; a PodMonitor
+endpoint names a *declared* container port (``port:``; ``targetPort`` is deprecated); pod labels listed
+in ``podTargetLabels`` are copied onto every series (``flink-deployment`` becomes ``flink_deployment``),
+which is what the alert rules of ``generator.render.alerts`` select on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from generator.config.resolve import Effective
+from generator.config.yamlload import Path_
+from generator.errors import Problem
+from generator.flink import options
+from generator.render import alerts, pods
+from generator.render.engine import render_template
+from generator.render.located import problem_at
+from generator.render.network import Scraper
+from generator.validate.crd_schemas import parse_duration_ms
+
+MONITORING: Path_ = ("platform", "monitoring")
+ALERTS: Path_ = ("platform", "alerts")
+DEFAULT_PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
+DEFAULT_SCRAPE_INTERVAL = "30s"
+#: pod labels copied onto every scraped series (the alert rules' label contract)
+POD_TARGET_LABELS = (pods.POD_LABEL_DEPLOYMENT, pods.POD_LABEL_COMPONENT)
+#: labels every Flink pod gen renders carries, whatever its deployment
+FLINK_POD_LABELS = {"app.kubernetes.io/name": "flink", "app.kubernetes.io/managed-by": "gen"}
+DISCOVERY_ROLE = "prometheus-pod-discovery"
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    namespace: str  # where Prometheus runs
+    service_account: str
+    pod_labels: tuple[tuple[str, str], ...]
+    selector_labels: tuple[tuple[str, str], ...]
+    resource_namespace: str  # where the PodMonitor and the PrometheusRule live
+    flink_namespace: str
+    scrape_interval: str
+    scrape_timeout: str | None
+
+    def scraper(self) -> Scraper:
+        return Scraper(self.namespace, self.pod_labels)
+
+    def object_name(self, base: str) -> str:
+        """Unique in the resource namespace, which several Flink namespaces may share."""
+        return base if self.resource_namespace == self.flink_namespace else f"{self.flink_namespace}-{base}"
+
+
+def _required(eff: Effective, key: str, hint: str, problems: list[Problem]) -> Any:
+    value = eff.get((*MONITORING, key))
+    if not value:
+        problems.append(problem_at(eff, (*MONITORING, key), "is not set", hint))
+    return value
+
+
+def settings(eff: Effective, problems: list[Problem]) -> Monitoring:
+    """The monitoring settings of a namespace (missing required keys become problems)."""
+    namespace = _required(eff, "namespace", "the namespace of the Prometheus pods, e.g. monitoring", problems)
+    account = _required(
+        eff,
+        "prometheusServiceAccount",
+        "Prometheus' ServiceAccount (kube-prometheus-stack: <release>-kube-prometheus-stack-prometheus); gen "
+        "grants it list/watch on the Flink pods, without which no target is ever discovered",
+        problems,
+    )
+    selector = _required(
+        eff,
+        "selectorLabels",
+        "the labels your Prometheus selects PodMonitors and PrometheusRules by; kube-prometheus-stack: "
+        "{release: <its Helm release name>}",
+        problems,
+    )
+    interval = str(eff.get((*MONITORING, "scrapeInterval")) or DEFAULT_SCRAPE_INTERVAL)
+    timeout = eff.get((*MONITORING, "scrapeTimeout"))
+    interval_ms, timeout_ms = parse_duration_ms(interval), parse_duration_ms(str(timeout)) if timeout else None
+    if interval_ms is not None and timeout_ms is not None and timeout_ms > interval_ms:
+        problems.append(
+            problem_at(
+                eff,
+                (*MONITORING, "scrapeTimeout"),
+                f"{timeout} is longer than the scrape interval {interval} (prometheus-operator rejects the PodMonitor)",
+                "make it at most the scrape interval",
+            )
+        )
+    labels = eff.get((*MONITORING, "prometheusPodLabels")) or DEFAULT_PROMETHEUS_POD_LABELS
+    flink_namespace = eff.kubernetes_namespace
+    return Monitoring(
+        namespace=str(namespace or ""),
+        service_account=str(account or ""),
+        pod_labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
+        selector_labels=tuple(sorted((str(k), str(v)) for k, v in (selector or {}).items())),
+        resource_namespace=str(eff.get((*MONITORING, "resourceNamespace")) or flink_namespace),
+        flink_namespace=flink_namespace,
+        scrape_interval=interval,
+        scrape_timeout=str(timeout) if timeout else None,
+    )
+
+
+def alert_spec_groups(
+    ns_eff: Effective, deployments: Sequence[Effective], problems: list[Problem]
+) -> list[dict[str, Any]]:
+    """The PrometheusRule's groups: one per running deployment (by its Flink major version's metric
+    names) and the namespace-wide Kubernetes alerts."""
+    try:
+        alert_settings = alerts.alert_settings_from_mapping(ns_eff.get(ALERTS) or {})
+    except ValueError as exc:
+        problems.extend(_alert_problems(ns_eff, str(exc)))
+        return []
+    namespace = ns_eff.kubernetes_namespace
+    by_major: dict[int, list[alerts.AlertTarget]] = {}
+    for eff in deployments:
+        if eff.get(("spec", "state"), "RUNNING") != "RUNNING":
+            continue  # a suspended or cancelled job has no JobManager to watch
+        tms = int(eff.get(("spec", "template", "spec", "numberOfTaskManagers"), 1))
+        major = options.parse_version(eff.flink_version)[0]
+        by_major.setdefault(major, []).append(alerts.AlertTarget(eff.deployment, namespace, tms))
+    deployment_groups: list[dict[str, Any]] = []
+    pod_groups: list[dict[str, Any]] = []
+    for major, targets in sorted(by_major.items()) or [(1, [])]:
+        *per_deployment, pod_group = alerts.alert_groups(namespace, targets, alert_settings, major)
+        deployment_groups.extend(per_deployment)
+        pod_groups = [pod_group]
+    return sorted(deployment_groups, key=lambda g: str(g["name"])) + pod_groups
+
+
+def _alert_problems(eff: Effective, text: str) -> list[Problem]:
+    """``invalid alert settings: oom_for: must be ...; x: ...`` as one problem per setting, each at
+    its own line (the settings' fields are the snake_case spelling of the layer's keys)."""
+    found: list[Problem] = []
+    for part in text.removeprefix("invalid alert settings: ").split("; "):
+        field, sep, message = part.partition(": ")
+        key = alerts.camel_case(field)
+        message = re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", lambda m: alerts.camel_case(m.group(0)), message)
+        if sep and eff.get((*ALERTS, key)) is not None:
+            found.append(problem_at(eff, (*ALERTS, key), message))
+        else:
+            found.append(problem_at(eff, ALERTS, part))
+    return found
+
+
+def _labels(mon: Monitoring) -> dict[str, str]:
+    return {"app.kubernetes.io/managed-by": "gen", "app.kubernetes.io/part-of": "flink", **dict(mon.selector_labels)}
+
+
+def pod_monitor(mon: Monitoring) -> dict[str, Any]:
+    endpoint: dict[str, Any] = {
+        "port": pods.METRICS_PORT_NAME,
+        "path": "/metrics",
+        "scheme": "http",
+        "interval": mon.scrape_interval,
+    }
+    if mon.scrape_timeout:
+        endpoint["scrapeTimeout"] = mon.scrape_timeout
+    return render_template(
+        "k8s/PodMonitor.yaml.j2",
+        name=mon.object_name("flink"),
+        namespace=mon.resource_namespace,
+        labels=_labels(mon),
+        match_labels=FLINK_POD_LABELS,
+        match_expressions=[
+            {"key": pods.POD_LABEL_DEPLOYMENT, "operator": "Exists"},
+            {"key": pods.POD_LABEL_COMPONENT, "operator": "In", "values": list(pods.COMPONENTS)},
+        ],
+        flink_namespace=mon.flink_namespace,
+        target_labels=list(POD_TARGET_LABELS),
+        endpoints=[endpoint],
+    )
+
+
+def prometheus_rule(mon: Monitoring, groups: list[dict[str, Any]]) -> dict[str, Any]:
+    return render_template(
+        "k8s/PrometheusRule.yaml.j2",
+        name=mon.object_name("flink-alerts"),
+        namespace=mon.resource_namespace,
+        labels=_labels(mon),
+        groups=groups,
+    )
+
+
+def discovery_rbac(mon: Monitoring, labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Prometheus needs to list and watch the pods of the Flink namespace (seed 002: without it the
+    PodMonitor's targets never appear); namespaced, nothing cluster-wide."""
+    rules = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
+    subject = {"kind": "ServiceAccount", "name": mon.service_account, "namespace": mon.namespace}
+    common = {"name": DISCOVERY_ROLE, "namespace": mon.flink_namespace, "labels": labels}
+    return [
+        render_template("k8s/Role.yaml.j2", **common, rules=rules),
+        render_template("k8s/RoleBinding.yaml.j2", **common, role=DISCOVERY_ROLE, subjects=[subject]),
+    ]

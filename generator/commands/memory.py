@@ -1,0 +1,214 @@
+"""``gen memory``: the TaskManager and JobManager memory breakdown, exactly as Flink computes it."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from generator.cli import ConfigOpt, DeploymentOpt, NamespaceOpt, ProfileOpt, SetOpt, _repo, _run, app
+
+if TYPE_CHECKING:
+    from generator.config.layers import ConfigRepo
+    from generator.config.resolve import Effective, Resolver
+    from generator.flink.memory import JobManagerMemory, TaskManagerMemory
+    from generator.policy.sizing import Sizing
+
+
+class MemoryFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+# (field, label, depth) in the order and nesting of Flink's own "Final ... Memory configuration" log block
+TM_LAYOUT: tuple[tuple[str, str, int], ...] = (
+    ("total_process", "Total Process Memory", 0),
+    ("total_flink", "Total Flink Memory", 1),
+    ("jvm_heap", "Total JVM Heap Memory", 2),
+    ("framework_heap", "Framework Heap", 3),
+    ("task_heap", "Task Heap", 3),
+    ("off_heap", "Total Off-heap Memory", 2),
+    ("managed", "Managed Memory", 3),
+    ("direct", "Total JVM Direct Memory", 3),
+    ("framework_off_heap", "Framework Off-heap", 4),
+    ("task_off_heap", "Task Off-heap", 4),
+    ("network", "Network Memory", 4),
+    ("jvm_metaspace", "JVM Metaspace", 1),
+    ("jvm_overhead", "JVM Overhead", 1),
+)
+JM_LAYOUT: tuple[tuple[str, str, int], ...] = (
+    ("total_process", "Total Process Memory", 0),
+    ("total_flink", "Total Flink Memory", 1),
+    ("jvm_heap", "JVM Heap", 2),
+    ("off_heap", "Off-heap Memory", 2),
+    ("jvm_metaspace", "JVM Metaspace", 1),
+    ("jvm_overhead", "JVM Overhead", 1),
+)
+
+
+def _select(
+    repo: ConfigRepo,
+    resolver: Resolver,
+    env: str,
+    profile: str | None,
+    namespace: str | None,
+    deployment: str | None,
+    has_sets: bool,
+) -> tuple[Effective, str, str]:
+    """The effective configuration to size, a description of it, and the file to blame by default."""
+    from generator.errors import UsageError
+
+    repo.require("environment", env)
+    if deployment is not None:
+        pairs = [p for p in repo.deployments() if p[1] == deployment and namespace in (None, p[0])]
+        if not pairs:
+            available = ", ".join(sorted(d for _, d in repo.deployments()))
+            raise UsageError(f"unknown deployment '{deployment}'", hint=f"available: {available}")
+        ns = pairs[0][0]
+        eff = resolver.deployment(env, ns, deployment)
+        if profile is not None and eff.profile != profile:
+            raise UsageError(f"deployment '{deployment}' has profile '{eff.profile}', not '{profile}'")
+        home = repo.layer("deployment", deployment, ns).doc.file
+        return eff, f"deployment {ns}/{deployment} (profile {eff.profile}, env {env})", home
+    if profile is None:
+        raise UsageError(
+            "name a --profile or a --deployment", hint="e.g. gen memory --profile stateful-heavy --env prod"
+        )
+    repo.require("profile", profile)
+    if has_sets:
+        raise UsageError("--set applies to deployments", hint="name one with --deployment")
+    names = repo.names("namespace")
+    chosen = namespace or (names[0] if len(names) == 1 else None)
+    if chosen is None:
+        raise UsageError("more than one namespace: name one with --namespace", hint=", ".join(names))
+    if chosen not in names:
+        raise UsageError(f"unknown namespace '{chosen}'", hint=f"available: {', '.join(names)}")
+    eff = resolver.namespace(env, chosen, profile)
+    return eff, f"profile {profile} (namespace {chosen}, env {env})", repo.layer("namespace", chosen).doc.file
+
+
+def _refusals(eff: Effective, result: Sizing, home: str) -> list[Any]:
+    from generator.config.yamlload import dotted
+    from generator.errors import Problem
+    from generator.policy.sizing import key_path
+
+    problems = []
+    for component, error, conf in (
+        ("taskmanager", result.tm_error, result.tm_conf),
+        ("jobmanager", result.jm_error, result.jm_conf),
+    ):
+        if error is None:
+            continue
+        process_key = f"{component}.memory.process.size"
+        explicit = [k for k in error.keys if k in conf and k != process_key]
+        key = explicit[0] if explicit else process_key
+        path = key_path(component, key)
+        origin = eff.origin(path)
+        file, line, col = (origin.file, origin.line, origin.col) if origin else (home, 1, 1)
+        problems.append(
+            Problem(
+                file,
+                line,
+                col,
+                dotted(path),
+                f"Flink refuses this {component} memory configuration: {error.flink_message}",
+                f"configuration keys involved: {', '.join(error.keys)}" if error.keys else "",
+            )
+        )
+    return problems
+
+
+def _fields(memory: TaskManagerMemory | JobManagerMemory, layout: tuple[tuple[str, str, int], ...]) -> dict[str, int]:
+    return {name: int(getattr(memory, name)) for name, _, _ in layout}
+
+
+def _text_block(
+    title: str,
+    memory: TaskManagerMemory | JobManagerMemory,
+    layout: tuple[tuple[str, str, int], ...],
+    source: str,
+) -> list[str]:
+    from generator.flink.memory import format_size
+
+    lines = [title, f"  process size {source}"]
+    for name, label, depth in layout:
+        value = int(getattr(memory, name))
+        lines.append(f"  {'  ' * depth}{label:<{30 - 2 * depth}} {format_size(value):>12} {value:>15} bytes")
+    lines.append(f"  JVM options: {memory.jvm_args()}")
+    return lines
+
+
+def _source(eff: Effective, component: str) -> str:
+    path = ("spec", "template", "spec", "resources", component, "memory")
+    origin = eff.origin(path)
+    where = f" at {origin.where()}" if origin else ""
+    return f"{eff.get(path)} from {'.'.join(path)}{where}"
+
+
+def _slots(eff: Effective) -> int:
+    text = eff.flink_conf.get("taskmanager.numberOfTaskSlots", "1")
+    return int(text) if text.isdigit() else 1
+
+
+@app.command()
+def memory(
+    env: Annotated[str, typer.Option("--env", "-e", help="Environment.")],
+    profile: ProfileOpt = None,
+    namespace: NamespaceOpt = None,
+    deployment: DeploymentOpt = None,
+    config: ConfigOpt = None,
+    sets: SetOpt = None,
+    fmt: Annotated[MemoryFormat, typer.Option("--format", "-f", help="text or json.")] = MemoryFormat.text,
+) -> None:
+    """Print the TaskManager and JobManager memory breakdown as Flink computes it at start-up."""
+
+    def body() -> int:
+        from generator.config.resolve import Resolver
+        from generator.errors import InputError
+        from generator.flink.memory import format_size
+        from generator.policy.sizing import sizing
+
+        repo = _repo(config)
+        resolver = Resolver(repo, sets or ())
+        eff, described, home = _select(repo, resolver, env, profile, namespace, deployment, bool(sets))
+        result = sizing(eff)
+        problems = _refusals(eff, result, home)
+        if problems:
+            raise InputError(problems)
+        tm, jm = result.taskmanager, result.jobmanager
+        assert tm is not None and jm is not None
+        slots = _slots(eff)
+        if fmt is MemoryFormat.json:
+            data = {
+                "scope": described,
+                "flinkVersion": eff.flink_version,
+                "taskmanager": {
+                    "conf": result.tm_conf,
+                    "memory": _fields(tm, TM_LAYOUT),
+                    "human": {name: format_size(v, with_bytes=True) for name, v in _fields(tm, TM_LAYOUT).items()},
+                    "jvm_args": tm.jvm_args(),
+                    "slots": slots,
+                },
+                "jobmanager": {
+                    "conf": result.jm_conf,
+                    "memory": _fields(jm, JM_LAYOUT),
+                    "human": {name: format_size(v, with_bytes=True) for name, v in _fields(jm, JM_LAYOUT).items()},
+                    "jvm_args": jm.jvm_args(),
+                },
+            }
+            typer.echo(json.dumps(data, indent=2))
+            return 0
+        lines = [f"Memory of {described}, Flink {eff.flink_version}, as Flink computes it", ""]
+        lines += _text_block("TaskManager", tm, TM_LAYOUT, _source(eff, "taskmanager"))
+        lines.append(
+            f"  per slot ({slots} slot{'s' if slots != 1 else ''}): task heap {format_size(tm.task_heap // slots)}, "
+            f"managed {format_size(tm.managed // slots)}, network {format_size(tm.network // slots)}"
+        )
+        lines.append("")
+        lines += _text_block("JobManager", jm, JM_LAYOUT, _source(eff, "jobmanager"))
+        typer.echo("\n".join(lines))
+        return 0
+
+    _run(body)

@@ -1,0 +1,50 @@
+"""Snapshots of the flink-operator target's own documents for every profile x environment, in
+application and in session mode (reviewed like code, never regenerated blindly)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+
+from generator.config.layers import ConfigRepo, example_config_dir
+from generator.config.resolve import Resolver
+from generator.render.plan import Selection, render
+
+PROFILES = ("small", "stateful-heavy", "high-throughput")
+ENVS = ("dev", "staging", "prod")
+OWN = ("/flinkdeployment-", "/flinksessionjob-", "/helm/flink-kubernetes-operator-values.yaml")
+
+
+def own_files(config: Path, env: str, profile: str) -> dict[str, str]:
+    repo = ConfigRepo(config)
+    files = render(repo, Resolver(repo), Selection(env=env, profile=profile, target="flink-operator"))
+    return {f.path: f.content for f in files if any(part in f.path for part in OWN)}
+
+
+@pytest.fixture(scope="module")
+def session_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = tmp_path_factory.mktemp("session") / "config"
+    shutil.copytree(example_config_dir(), config)
+    path = config / "namespaces/analytics.yaml"
+    path.write_text(path.read_text().replace('deploymentTargetName: "{{ namespace }}"', "sessionClusterName: shared"))
+    return config
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("profile", PROFILES)
+def test_application_mode(profile: str, env: str, snapshot: SnapshotAssertion) -> None:
+    files = own_files(example_config_dir(), env, profile)
+    assert any("/flinkdeployment-" in p for p in files)
+    assert files == snapshot
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("profile", PROFILES)
+def test_session_mode(session_config: Path, profile: str, env: str, snapshot: SnapshotAssertion) -> None:
+    files = own_files(session_config, env, profile)
+    assert f"{env}/analytics/flinkdeployment-shared.yaml" in files
+    assert any("/flinksessionjob-" in p for p in files)
+    assert files == snapshot

@@ -26,6 +26,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # rich help panels in a terminal; plain help when piped, which spares importing rich (~0.1 s)
+    rich_markup_mode="rich" if sys.stdout.isatty() else None,
 )
 
 T = TypeVar("T")
@@ -105,6 +107,10 @@ def render(
         bool, typer.Option("--check", help="Write nothing; exit 1 if the output folder is stale.")
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace files in --out that gen did not write.")] = False,
+    jobs: Annotated[
+        int,
+        typer.Option("--jobs", "-j", min=0, help="Processes for a large render (0: one per CPU; 1: no workers)."),
+    ] = 0,
 ) -> None:
     """Render manifests into OUT/<env>/<namespace>/ (atomically; --check compares instead)."""
 
@@ -117,7 +123,8 @@ def render(
         repo = _repo(config)
         resolver = Resolver(repo, sets or ())
         selection = Selection(env, profile, namespace, deployment, target)
-        files = render_files(repo, resolver, selection)
+        with _Progress() as progress:
+            files = render_files(repo, resolver, selection, progress, jobs or _cpus())
         if not files:
             _err("nothing selected: no deployment matches the options")
             return 0
@@ -144,6 +151,58 @@ def render(
         return 0
 
     _run(body)
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class _Progress:
+    """A progress bar (rich, on stderr) for renders that take longer than a second; nothing when
+    stderr is not a terminal. Called with (namespaces done, namespaces in all)."""
+
+    DELAY = 1.0
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._start = self._clock()
+        self._enabled = sys.stderr.isatty()
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._enabled:
+            return
+        if self._bar is None:
+            if self._clock() - self._start < self.DELAY:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("rendering"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("namespaces x environments"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("render", total=total)
+        self._bar.update(self._task, completed=done, total=total)
 
 
 def _parse_key(key: str) -> tuple[str | int, ...]:
@@ -368,7 +427,7 @@ def schema(
 
 
 # Commands that live in their own modules (generator/commands/); each registers on `app`.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("check", "memory", "smoke")
 
 
 def _register_commands() -> None:

@@ -22,10 +22,18 @@ class Problem:
     hint: str = ""
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.col}"
-        key = f" {self.key}:" if self.key else ""
-        hint = f" (hint: {self.hint})" if self.hint else ""
-        return f"{where}:{key} {self.message}{hint}"
+        where = f"{_one_line(self.file)}:{self.line}:{self.col}"
+        key = f" {_one_line(self.key)}:" if self.key else ""
+        hint = f" (hint: {_one_line(self.hint)})" if self.hint else ""
+        return f"{where}:{key} {_one_line(self.message)}{hint}"
+
+
+def _one_line(text: str) -> str:
+    """One problem is one line: a newline or other control character (in a YAML key, a file name
+    or a library's message) is written as an escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class GenError(Exception):

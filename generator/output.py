@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -67,7 +68,172 @@ def _ordered(value: Any, depth: int = 0, parent: str = "") -> Any:
 
 def dump_yaml(doc: Mapping[str, Any]) -> str:
     """Deterministic YAML: Kubernetes key order at the top, other maps sorted, YAML 1.1
-    look-alikes (``on``, ``yes``, ``1.20``, ``0755``) quoted, no line folding."""
+    look-alikes (``on``, ``yes``, ``1.20``, ``0755``) quoted, no line folding.
+
+    Byte for byte what :func:`dump_yaml_pyyaml` writes: block structure is laid out here and
+    every scalar is written the way libyaml's emitter writes it (asked once per distinct
+    scalar); anything outside that subset is handed to PyYAML whole."""
+    try:
+        if not doc:
+            raise _Fallback
+        out: list[str] = []
+        _emit_map(doc, 0, 0, "", out, False)
+        return "".join(out)
+    except _Fallback:
+        return dump_yaml_pyyaml(doc)
+
+
+class _Fallback(Exception):
+    """A value the fast emitter does not handle: PyYAML writes the whole document."""
+
+
+# A string libyaml writes plain, both as a key and as a value: no indicator first, no ': ' or
+# ' #', no leading or trailing space, nothing YAML 1.1 would read as another type.
+_PLAIN = re.compile(r"[A-Za-z_/](?:[A-Za-z0-9_./=@+\-]|:(?=[^ ])| (?=[^ #]))*")
+_NOT_PLAIN = frozenset(
+    {
+        *("yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"),
+        *("true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL"),
+    }
+)
+_SCALARS: dict[tuple[type, Any], str] = {}  # (type, value) -> its text after "key: " at column 0
+_KEYS: dict[str, str] = {}
+_MEMO_LIMIT = 200_000
+
+
+def _learn(value: Any) -> str:
+    """How libyaml writes ``value`` as a map value at column 0 (``|`` blocks: lines below it)."""
+    text: str = yaml.dump({"k": value}, Dumper=_Dumper2, default_flow_style=False, allow_unicode=True, width=1 << 30)
+    if not text.startswith("k: ") or text.endswith("\n...\n"):
+        raise _Fallback
+    body = text[3:-1]
+    if any(ch in body for ch in "\x85\u2028\u2029"):
+        raise _Fallback  # line breaks that are not "\n": libyaml indents after them too
+    if "\n" in body and not (body.startswith("|") and not body.split("\n", 1)[0].endswith("+")):
+        raise _Fallback  # multi-line quoted scalars depend on their context
+    if len(_SCALARS) > _MEMO_LIMIT:
+        _SCALARS.clear()
+    _SCALARS[_memo_key(value)] = body
+    return body
+
+
+def _memo_key(value: Any) -> tuple[type, Any]:
+    # 0.0 == -0.0 (and hash alike), but libyaml writes them differently: floats by their repr
+    return (float, repr(value)) if type(value) is float else (type(value), value)
+
+
+def _scalar(value: Any, col: int) -> str:
+    kind = type(value)
+    if kind is str:
+        if _PLAIN.fullmatch(value) and value not in _NOT_PLAIN:
+            plain: str = value
+            return plain
+    elif value is None:
+        return "null"
+    elif kind is bool:
+        return "true" if value else "false"
+    elif kind is int:
+        return str(value)
+    elif kind is not float:
+        raise _Fallback
+    body = _SCALARS.get(_memo_key(value))
+    if body is None:
+        body = _learn(value)
+    if "\n" in body and col:
+        pad = " " * col
+        return "\n".join([line if not line or i == 0 else pad + line for i, line in enumerate(body.split("\n"))])
+    return body
+
+
+def _key(key: Any) -> str:
+    if type(key) is not str:
+        raise _Fallback
+    if len(key) < 100 and _PLAIN.fullmatch(key) and key not in _NOT_PLAIN:
+        return key
+    text = _KEYS.get(key)
+    if text is None:
+        dumped: str = yaml.dump({key: 0}, Dumper=_Dumper2, default_flow_style=False, allow_unicode=True, width=1 << 30)
+        multi_line = dumped.count("\n") != 1 or any(ch in dumped for ch in "\x85\u2028\u2029")
+        if not dumped.endswith(": 0\n") or dumped.startswith("? ") or multi_line:
+            raise _Fallback
+        text = dumped[:-4]
+        if len(_KEYS) > _MEMO_LIMIT:
+            _KEYS.clear()
+        _KEYS[key] = text
+    return text
+
+
+def _keys(value: Mapping[str, Any], depth: int, parent: str) -> list[str]:
+    try:
+        if depth == 0:
+            first = [k for k in _TOP_ORDER if k in value]
+        elif parent == "metadata":
+            first = [k for k in _META_ORDER if k in value]
+        else:
+            return sorted(value)
+        return [*first, *sorted(k for k in value if k not in first)]
+    except TypeError:
+        raise _Fallback from None
+
+
+def _emit_value(value: Any, col: int, depth: int, parent: str, out: list[str]) -> None:
+    """After ``key:`` or ``-`` at column ``col``: the rest of the line and the lines below."""
+    kind = type(value)
+    if kind is dict:
+        if not value:
+            out.append(" {}\n")
+        else:
+            out.append("\n")
+            _emit_map(value, col + 2, depth, parent, out, False)
+    elif kind is list:
+        if not value:
+            out.append(" []\n")
+        else:
+            out.append("\n")
+            _emit_seq(value, col, depth, parent, out, False)
+    else:
+        out.append(" ")
+        out.append(_scalar(value, col))
+        out.append("\n")
+
+
+def _emit_map(value: Mapping[str, Any], col: int, depth: int, parent: str, out: list[str], inline: bool) -> None:
+    if type(value) is not dict:
+        raise _Fallback
+    pad = " " * col
+    for i, key in enumerate(_keys(value, depth, parent)):
+        if i or not inline:
+            out.append(pad)
+        out.append(_key(key))
+        out.append(":")
+        _emit_value(value[key], col, depth + 1, key, out)
+
+
+def _emit_seq(value: list[Any], col: int, depth: int, parent: str, out: list[str], inline: bool) -> None:
+    """A block sequence with its dashes at column ``col``; items keep the list's key as parent."""
+    pad = " " * col
+    for i, item in enumerate(value):
+        if i or not inline:
+            out.append(pad)
+        kind = type(item)
+        if kind is dict and item:
+            out.append("- ")
+            _emit_map(item, col + 2, depth + 1, parent, out, True)
+        elif kind is list and item:
+            out.append("- ")
+            _emit_seq(item, col + 2, depth + 1, parent, out, True)
+        elif kind is dict:
+            out.append("- {}\n")
+        elif kind is list:
+            out.append("- []\n")
+        else:
+            out.append("- ")
+            out.append(_scalar(item, col))
+            out.append("\n")
+
+
+def dump_yaml_pyyaml(doc: Mapping[str, Any]) -> str:
+    """The reference: PyYAML (libyaml's C emitter) over the ordered document."""
     text: str = yaml.dump(
         _ordered(dict(doc)),
         Dumper=_Dumper2,
@@ -146,13 +312,54 @@ def read_index(out: Path) -> dict[str, dict[str, Any]] | None:
     try:
         data = json.loads(path.read_text("utf-8"))
         files = data["files"]
-        if not isinstance(files, dict):
+        if not isinstance(files, dict) or not all(_index_entry_ok(k, v) for k, v in files.items()):
             raise TypeError
         return files
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, OSError):
         raise OutputError(
             f"{path} is not an index gen wrote", hint="restore it from version control or remove the folder"
         ) from None
+
+
+_OWNER_KEYS = frozenset({"env", "namespace", "deployment", "profile"})
+
+
+def _index_entry_ok(path: object, entry: object) -> bool:
+    """An entry gen could have written: a plain relative path inside the folder, and an owner."""
+    if not isinstance(path, str) or not isinstance(entry, dict):
+        return False
+    parts = path.split("/")
+    if path.startswith("/") or "\\" in path or any(p in ("", ".", "..") for p in parts):
+        return False  # a tampered index must not make gen link or copy files outside --out
+    owner = entry.get("owner", {})
+    return (
+        isinstance(owner, dict)
+        and {"env", "namespace"} <= set(owner) <= _OWNER_KEYS
+        and all(isinstance(v, str) for v in owner.values())
+    )
+
+
+def _refuse_dangerous(out: Path) -> None:
+    """Folders gen never replaces, even with --force: it swaps the whole output folder."""
+    real = out.resolve()
+    reason = ""
+    if real == real.parent or real == Path.home().resolve():
+        reason = "a file system root or the home folder"
+    elif real == Path.cwd().resolve() or real in Path.cwd().resolve().parents:
+        reason = "the current folder or one that holds it"
+    elif (real / ".git").exists():
+        reason = "the root of a git repository"
+    elif (real / "baseline.yaml").exists():
+        reason = "a gen configuration folder"
+    if reason:
+        raise OutputError(
+            f"refusing to use {out} as the output folder: it is {reason}",
+            hint="gen replaces its output folder as a whole; render into a folder of its own, e.g. --out out",
+        )
+
+
+def _unowned(paths: Iterable[str]) -> Iterator[str]:
+    return (p for p in paths if p != INDEX and p.rsplit("/", 1)[-1] not in KEEP_UNOWNED)
 
 
 def _walk_files(root: Path) -> Iterator[str]:
@@ -169,16 +376,19 @@ def plan(out: Path, rendered: Iterable[OutFile], scope: Scope, *, force: bool = 
         return result
     if not out.is_dir():
         raise OutputError(f"--out {out} exists and is not a folder")
+    _refuse_dangerous(out)
     index = read_index(out)
-    on_disk = set(_walk_files(out)) - {INDEX}
-    if index is None:
-        unowned = sorted(p for p in on_disk if p.rsplit("/", 1)[-1] not in KEEP_UNOWNED)
-        if unowned and not force:
-            shown = ", ".join(unowned[:5]) + (f" and {len(unowned) - 5} more" if len(unowned) > 5 else "")
+    if index is None and not force:  # refuse after a few files: --out / must not walk the whole disk
+        first = [p for p, _ in zip(_unowned(_walk_files(out)), range(6), strict=False)]
+        if first:
+            shown = ", ".join(first[:5]) + (" and more" if len(first) > 5 else "")
             raise OutputError(
                 f"{out} holds files gen did not write ({shown}); refusing to replace them",
                 hint="choose an empty or gen-owned --out folder, or pass --force to replace its contents",
             )
+    on_disk = set(_walk_files(out)) - {INDEX}
+    if index is None:  # with --force: everything in the folder is replaced
+        unowned = sorted(_unowned(on_disk))
         index = {}
     else:
         unowned = sorted(p for p in on_disk - set(index) if p.rsplit("/", 1)[-1] not in KEEP_UNOWNED)
@@ -238,6 +448,7 @@ def locked(out: Path, on_wait: Callable[[], None] | None = None) -> Iterator[Non
             if on_wait is not None:
                 on_wait()
             fcntl.flock(fd, fcntl.LOCK_EX)
+        recover(out.resolve())  # what a killed run left beside the folder: no other run is writing now
         yield
     finally:
         os.close(fd)
@@ -247,12 +458,16 @@ _RENAME_EXCHANGE = 2
 _libc: Any = None
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+def _load_libc() -> None:
     global _libc
     if _libc is None:
         name = ctypes.util.find_library("c")
         _libc = ctypes.CDLL(name, use_errno=True) if name else False
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    _load_libc()
     if not _libc or not hasattr(_libc, "renameat2"):
         return False
     at_fdcwd = -100
@@ -305,10 +520,13 @@ def write(out: Path, result: Plan, *, before_swap: Callable[[Path], None] | None
         (tmp / INDEX).write_text(_index_text(entries), encoding="utf-8")
         if before_swap is not None:
             before_swap(tmp)
+        _flush(tmp)  # the new tree is on disk before any name points at it
         if not out.exists():
             os.rename(tmp, out)
+            _flush(out.parent, metadata_only=True)
             return
         if _exchange(tmp, out):
+            _flush(out.parent, metadata_only=True)
             shutil.rmtree(tmp)
             return
         old = out.parent / f".{out.name}.gen-old"
@@ -318,6 +536,27 @@ def write(out: Path, result: Plan, *, before_swap: Callable[[Path], None] | None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _flush(folder: Path, *, metadata_only: bool = False) -> None:
+    """Make ``folder`` durable: syncfs(2) of its file system (one call for the whole new tree;
+    fsync of every file is ten times slower), or an fsync of the folder for a rename."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        _load_libc()
+        if not metadata_only and _libc and hasattr(_libc, "syncfs") and _libc.syncfs(fd) == 0:
+            return
+        if not metadata_only:
+            for dirpath, _dirs, files in os.walk(folder):
+                for name in files:
+                    file_fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+                    try:
+                        os.fsync(file_fd)
+                    finally:
+                        os.close(file_fd)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

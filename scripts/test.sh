@@ -5,12 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: prometheus (promtool and the server, for the alert-rule and smoke tests) and a
-# Java runtime (Flink's own memory calculator and the local Flink of the smoke tests).
+# JDK (Flink's own memory calculator, the local Flink of the smoke tests, and javac for the
+# smoke test's tiny job).
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
-command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+{ command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1; } || missing+=(openjdk-17-jdk-headless)
 if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 from generator.cli import app
 from generator.config.layers import example_config_dir
 
+pytest_plugins = ("tests.secrets",)  # every output folder a test writes is scanned for planted secrets
+
 
 @dataclass
 class Result:

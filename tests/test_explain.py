@@ -5,9 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from generator.config.layers import example_config_dir
 from tests.conftest import edit, run_cli
 
 KEY = "spec.template.spec.resources.taskmanager.memory"
+
+
+def line_of(path: Path, text: str, after: str = "") -> int:
+    """1-based number of the first line holding ``text`` (after the first line holding ``after``)."""
+    lines = path.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if after in line) if after else 0
+    return next(i for i, line in enumerate(lines[start:], start + 1) if text in line)
 
 
 def test_explain_names_profile_file_and_line_and_what_it_overrode() -> None:
@@ -15,8 +23,11 @@ def test_explain_names_profile_file_and_line_and_what_it_overrode() -> None:
     assert result.code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f'{KEY} = "16g"')
-    assert "set by" in lines[1] and "profiles/stateful-heavy.yaml:16:" in lines[1]
-    assert "overrode" in lines[2] and '"2g"' in lines[2] and "baseline.yaml:35:" in lines[2]
+    example = example_config_dir()
+    profile_line = line_of(example / "profiles/stateful-heavy.yaml", "memory: 16g")
+    baseline_line = line_of(example / "baseline.yaml", "memory: 2g", after="taskmanager:")
+    assert "set by" in lines[1] and f"profiles/stateful-heavy.yaml:{profile_line}:" in lines[1]
+    assert "overrode" in lines[2] and '"2g"' in lines[2] and f"baseline.yaml:{baseline_line}:" in lines[2]
 
 
 def test_explain_json_chain_with_deployment_and_environment_layers(config: Path) -> None:
@@ -35,7 +46,7 @@ def test_explain_json_chain_with_deployment_and_environment_layers(config: Path)
         "baseline",
     ]
     assert data["chain"][0]["file"].endswith("deployments/analytics/fraud-scoring.yaml")
-    assert data["chain"][0]["line"] == 18
+    assert data["chain"][0]["line"] == line_of(config / "deployments/analytics/fraud-scoring.yaml", "memory: 32g")
 
 
 def test_explain_accepts_a_deprecated_flink_key_and_shows_the_template() -> None:
@@ -64,11 +75,9 @@ def test_explain_shows_a_deletion(config: Path) -> None:
         str(config),
     )
     assert result.code == 0, result.stderr
-    assert (
-        "(not set)" in result.stdout
-        and "null (deleted)" in result.stdout
-        and "environments/dev.yaml:18:" in result.stdout
-    )
+    deleted_at = line_of(config / "environments/dev.yaml", "max-parallelism: null")
+    assert "(not set)" in result.stdout and "null (deleted)" in result.stdout
+    assert f"environments/dev.yaml:{deleted_at}:" in result.stdout
 
 
 def test_explain_unknown_key_is_a_usage_error() -> None:

@@ -27,6 +27,7 @@ from generator.flink import options
 FLINK_CONF: Path_ = ("spec", "template", "spec", "flinkConfiguration")
 LAYER_ONLY_KEYS = ("description", "profile", "extends")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_FLINK_KEY = re.compile(r"^[^\s.]+(\.[^\s.]+)*$")
 _FOLDERS = {"profile": "profiles", "namespace": "namespaces", "environment": "environments"}
 
 
@@ -63,9 +64,11 @@ def default_config_dir(explicit: Path | None) -> Path:
 
 
 def _shown(path: Path) -> str:
+    """The path as the user knows it: relative to the current folder, symlinks not followed (a
+    problem in a symlinked layer file is reported at the link, and a symlink loop is no crash)."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+        return str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
+    except (ValueError, OSError):
         return str(path)
 
 
@@ -87,19 +90,37 @@ def flatten_flink_conf(doc: Document) -> list[Problem]:
                 walk(value, full, child)
                 continue
             mark = doc.mark(child)
+            if not _FLINK_KEY.match(full):
+                problems.append(
+                    Problem(
+                        mark.file,
+                        mark.line,
+                        mark.col,
+                        dotted((*FLINK_CONF, full)),
+                        f"'{full}' is not a Flink option name",
+                        "option names are words joined by single dots, without spaces, "
+                        "e.g. execution.checkpointing.interval",
+                    )
+                )
+                continue
             canonical = options.canonical_key(full)
             if canonical in flat:
                 first = written_as[canonical]
                 first_mark = new_marks[(*FLINK_CONF, canonical)]
                 if str(flat[canonical]) != str(value):
+                    what = (
+                        f"'{full}' is set twice (also on line {first_mark.line}) with different values"
+                        if full == first
+                        else f"'{full}' and '{first}' (line {first_mark.line}) are the same Flink option "
+                        f"'{canonical}' with different values"
+                    )
                     problems.append(
                         Problem(
                             mark.file,
                             mark.line,
                             mark.col,
                             dotted((*FLINK_CONF, full)),
-                            f"'{full}' and '{first}' (line {first_mark.line}) are the same Flink option "
-                            f"'{canonical}' with different values",
+                            what,
                             f"keep only '{canonical}'",
                         )
                     )
@@ -142,24 +163,31 @@ class ConfigRepo:
                 hint="create one with 'gen init DIR', or point --config at your configuration repository",
             )
         self._cache: dict[tuple[str, str], Layer] = {}
+        self._names: dict[str, list[str]] = {}  # folder listings, read once per process
+        self._deployments: list[tuple[str, str]] | None = None
 
     # -- discovery ---------------------------------------------------------------------------
     def names(self, kind: str) -> list[str]:
-        folder = self.root / _FOLDERS[kind]
-        if not folder.is_dir():
-            return []
-        return sorted(p.stem for p in folder.glob("*.yaml") if not p.name.startswith("."))
+        cached = self._names.get(kind)
+        if cached is None:
+            folder = self.root / _FOLDERS[kind]
+            cached = []
+            if folder.is_dir():
+                cached = sorted(p.stem for p in folder.glob("*.yaml") if not p.name.startswith("."))
+            self._names[kind] = cached
+        return list(cached)
 
     def deployments(self) -> list[tuple[str, str]]:
         """(namespace, deployment) of every deployment file, sorted."""
-        folder = self.root / "deployments"
-        if not folder.is_dir():
-            return []
-        found = []
-        for ns_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-            for file in sorted(ns_dir.glob("*.yaml")):
-                found.append((ns_dir.name, file.stem))
-        return found
+        if self._deployments is None:
+            folder = self.root / "deployments"
+            found = []
+            if folder.is_dir():
+                for ns_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+                    for file in sorted(ns_dir.glob("*.yaml")):
+                        found.append((ns_dir.name, file.stem))
+            self._deployments = found
+        return list(self._deployments)
 
     def require(self, kind: str, name: str) -> None:
         available = self.names(kind)
@@ -196,6 +224,17 @@ class ConfigRepo:
                     "use lower case letters, digits and '-', at most 63 characters",
                 )
             )
+        if kind in ("profile", "environment") and not _NAME.match(name):
+            problems.append(
+                Problem(
+                    shown,
+                    1,
+                    1,
+                    "",
+                    f"'{name}' is not a valid {kind} name",
+                    "use lower case letters, digits and '-', at most 63 characters (it names output folders)",
+                )
+            )
         if kind == "deployment" and not _NAME.match(namespace):
             problems.append(Problem(shown, 1, 1, "", f"namespace folder '{namespace}' is not a valid Kubernetes name"))
         if problems:
@@ -206,9 +245,8 @@ class ConfigRepo:
             raise InputError(exc.problems) from None
         if not isinstance(doc.data, dict):
             raise InputError([Problem(shown, 1, 1, "", "a layer file must be a map of keys to values")])
-        problems = schema.validate_document(kind, doc)
-        if not problems:
-            problems = flatten_flink_conf(doc)
+        problems = flatten_flink_conf(doc)  # nested and dotted Flink keys are one key, also for the schema
+        problems += schema.validate_document(kind, doc)
         if problems:
             raise InputError(problems)
         meta = {key: doc.data.pop(key) for key in LAYER_ONLY_KEYS if key in doc.data}
@@ -220,7 +258,10 @@ class ConfigRepo:
     def _check_path(self, path: Path, shown: str) -> list[Problem]:
         if not path.exists() and not path.is_symlink():
             return [Problem(shown, 1, 1, "", "file not found")]
-        real = path.resolve()
+        try:
+            real = path.resolve()
+        except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a symlink loop
+            return [Problem(shown, 1, 1, "", "cannot read file: a symlink loop", "point the symlink at a file")]
         if self._resolved_root not in real.parents:
             return [
                 Problem(
@@ -241,9 +282,14 @@ class ConfigRepo:
         current: str | None = name
         while current is not None:
             if current in seen:
-                layer = chain[-1]
+                # one problem per loop, whichever profile the walk started from: it is reported at
+                # the `extends` of the loop's first profile by name, the loop written from there
+                loop = seen[seen.index(current) :]
+                first = loop.index(min(loop))
+                loop = loop[first:] + loop[:first]
+                layer = self.layer("profile", loop[-1])
                 mark = layer.doc.marks.get(("extends",), Mark(layer.doc.file, 1, 1))
-                cycle = " -> ".join([*seen, current])
+                cycle = " -> ".join([*loop, loop[0]])
                 raise InputError(
                     [Problem(mark.file, mark.line, mark.col, "extends", f"profile inheritance loops: {cycle}")]
                 )

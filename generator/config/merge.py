@@ -14,7 +14,21 @@ from typing import Any
 
 from generator.config.yamlload import Document, Path_
 
-DELETED = object()
+
+class _Deleted:
+    """The value of a key a layer deleted with ``null``: one object, also after pickling or copying
+    (parallel renders send effective configurations between processes)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DELETED"
+
+    def __reduce__(self) -> str:
+        return "DELETED"
+
+
+DELETED: Any = _Deleted()
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
-import yaml
-from jinja2.sandbox import SandboxedEnvironment
 
 from generator import units
-from generator.config import schema
+from generator.config import schema, secrets
 from generator.config.layers import FLINK_CONF, ConfigRepo, Layer, flatten_flink_conf
 from generator.config.merge import DELETED, Merged, Origin, Provenance, get_path, merge_layer, nearest_origin
-from generator.config.yamlload import Document, Mark, Path_, dotted
+from generator.config.sandbox import ConfigSandbox
+from generator.config.yamlload import Document, Mark, Path_, YamlProblems, dotted, parse_text
 from generator.errors import InputError, Problem, UsageError
 from generator.flink import options
 
@@ -94,9 +93,9 @@ def parse_set(assignments: Sequence[str]) -> Document | None:
         path: Path_ = tuple(parts)
         if tuple(parts[:conf_len]) == FLINK_CONF and len(parts) > conf_len:
             path = (*FLINK_CONF, ".".join(parts[conf_len:]))
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
+        try:  # the layer files' reader: dates stay text, no Python types, bounded depth and aliases
+            value = parse_text(raw, CLI_FILE).data if raw.strip() else ""
+        except YamlProblems:
             value = raw
         node = data
         for part in path[:-1]:
@@ -126,15 +125,15 @@ class _Templates:
     """User templates: Jinja2's sandbox, StrictUndefined, each source compiled once per process."""
 
     def __init__(self) -> None:
-        self.env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+        self.env = ConfigSandbox()  # immutable sandbox, StrictUndefined, bounded size and time
         self._compiled: dict[str, jinja2.Template] = {}
 
     def render(self, source: str, context: Mapping[str, Any]) -> str:
         template = self._compiled.get(source)
         if template is None:
-            template = self.env.from_string(source)
+            template = self.env.compile_checked(source)
             self._compiled[source] = template
-        return template.render(context)
+        return self.env.render_bounded(template, dict(context))
 
 
 _TEMPLATES = _Templates()
@@ -284,6 +283,11 @@ def _semantic_checks(eff: Effective, problems: list[Problem], fallback: str) -> 
                     fallback,
                 )
             )
+    problems.extend(secrets.problems(eff, fallback))
+
+
+def _labels(stack: Sequence[Layer | Document]) -> list[str]:
+    return [x.label if isinstance(x, Layer) else "command line --set" for x in stack]
 
 
 def _where(provenance: Provenance, path: Path_) -> str:
@@ -355,7 +359,7 @@ class Resolver:
             stack.append(self.cli)
         merged = self._merge(stack)
         profile = str(deployment.meta.get("profile"))
-        return self._finish(merged, env, namespace, name, profile, deployment.doc.file, [str(x) for x in stack])
+        return self._finish(merged, env, namespace, name, profile, deployment.doc.file, _labels(stack))
 
     def namespace(self, env: str, namespace: str, profile: str = "") -> Effective:
         """Baseline, namespace, (a profile,) environment: what a namespace's defaults say."""
@@ -367,6 +371,8 @@ class Resolver:
         if profile:
             layers.extend(self.repo.profile_chain(profile))
         layers.append(self.repo.layer("environment", env))
+        if self.cli is not None:
+            layers.append(self.cli)  # --set has the highest precedence everywhere
         merged = self._merge(layers)
         file = self.repo.layer("namespace", namespace).doc.file
         return self._finish(merged, env, namespace, "", profile, file, [], validate=False)
@@ -415,7 +421,7 @@ class Resolver:
                     return origin[-1].file, origin[-1].line, origin[-1].col
                 return file, 1, 1
 
-            problems = schema.problems_from_errors(schema.validator("effective").iter_errors(data), locate)
+            problems = schema.problems_from_errors(schema.fast_validator("effective").iter_errors(data), locate)
             if not problems:
                 _semantic_checks(eff, problems, file)
         if problems:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
@@ -34,7 +35,9 @@ def _is_memory(value: object) -> bool:
 @_format_checker.checks("gen-cpu", raises=units.UnitError)
 def _is_cpu(value: object) -> bool:
     if isinstance(value, str | int | float) and not isinstance(value, bool):
-        units.parse_cpu(value)
+        cores = units.parse_cpu(value)
+        if not math.isfinite(cores):  # .nan and .inf are YAML floats
+            raise units.UnitError(f"'{value}' is not a CPU amount: write cores (0.5, 2) or millicores (500m)")
     return True
 
 
@@ -65,6 +68,15 @@ def validator(kind: str) -> Draft202012Validator:
     """A compiled validator for a layer kind or ``effective``; built once per process."""
     schema = _registry().contents(SCHEMA_BASE + kind + ".json")
     return Draft202012Validator(schema, registry=_registry(), format_checker=_format_checker)
+
+
+@cache
+def fast_validator(kind: str) -> Any:
+    """``validator(kind)`` with a compiled fast path (:mod:`generator.config.fastschema`): valid
+    instances are confirmed in microseconds; errors still come from ``jsonschema``."""
+    from generator.config import fastschema
+
+    return fastschema.accelerate(validator(kind), _registry())
 
 
 def _follow(schema: Any, resolver: Any) -> tuple[Mapping[str, Any], Any]:
@@ -159,9 +171,12 @@ def problems_from_errors(errors: Iterator[ValidationError], locate: Any, *, pref
                         Problem(file, line, col, dotted((*path, key)), "unknown key", _did_you_mean(key, allowed))
                     )
             continue
+        where = path
         if error.validator == "required":
-            message = f"missing required key: {error.message.split(' is a required')[0]}"
+            quoted = error.message.split(" is a required")[0]
+            message = f"missing required key: {quoted}"
             hint = "set it in this file or in a lower layer (baseline, namespace, profile, environment)"
+            where = (*path, quoted.strip("'\""))  # where a layer deleted it with null, if one did
         elif error.validator == "format" and error.cause is not None:
             message = str(error.cause)
         elif error.validator == "type":
@@ -184,7 +199,7 @@ def problems_from_errors(errors: Iterator[ValidationError], locate: Any, *, pref
             message = error.message
         else:
             message = error.message
-        file, line, col = locate(path)
+        file, line, col = locate(where)
         problems.append(Problem(file, line, col, dotted(path), message, hint))
     return problems
 
@@ -200,7 +215,7 @@ def validate_document(kind: str, doc: Document) -> list[Problem]:
         mark = doc.mark(path)
         return mark.file, mark.line, mark.col
 
-    errors = (e for e in validator(kind).iter_errors(_without_nulls(doc.data)) if not _templated(e))
+    errors = (e for e in fast_validator(kind).iter_errors(_without_nulls(doc.data)) if not _templated(e))
     return problems_from_errors(errors, locate)
 
 
@@ -223,11 +238,12 @@ def _templated(error: ValidationError) -> bool:
 
 
 def is_valid(kind: str, data: Any) -> bool:
-    return bool(validator(kind).is_valid(data))
+    return bool(fast_validator(kind).is_valid(data))
 
 
 __all__ = [
     "LAYER_KINDS",
+    "fast_validator",
     "input_schema_texts",
     "is_valid",
     "jsonschema",

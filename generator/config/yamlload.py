@@ -7,6 +7,9 @@ explicitly instead of silently.
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,21 @@ except AttributeError:  # pragma: no cover - PyYAML without libyaml
     _Loader = yaml.SafeLoader
 
 Path_ = tuple[str | int, ...]
+# Limits that keep a hostile or broken file cheap: its size is checked before it is read, and the
+# event scan stops at the first value past MAX_VALUES or MAX_DEPTH (libyaml's composer recurses in C
+# and would crash on deep nesting; a few hundred thousand values take minutes to compose).
 MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_VALUES = 20_000  # keys, values and list items of one file, counting what aliases expand to
+MAX_DEPTH = 64  # the deepest path of the schemas is about 12
+# Characters no value may hold (YAML escapes can write them): control characters other than tab and
+# newline, YAML 1.1 line breaks, surrogates and non-characters. Rendered files could not be read back.
+_BAD_CHARACTER = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+
+
+def bad_character(text: str) -> str:
+    """The code point (``U+0007``) of the first character of ``text`` a value must not hold, or ''."""
+    found = _BAD_CHARACTER.search(text)
+    return f"U+{ord(found.group()):04X}" if found else ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,9 @@ class YamlProblems(Exception):
         self.problems = problems
 
 
+_BAD_VALUE = "a value may not hold the character {} (a control character; only tab and newline are allowed)"
+
+
 def _mark(file: str, node: yaml.Node) -> Mark:
     return Mark(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -76,13 +96,27 @@ class _Builder:
         self.marks: dict[Path_, Mark] = {}
         self.problems: list[Problem] = []
         self._constructor = yaml.SafeLoader("")  # scalar resolution follows YAML 1.1 like Kubernetes
+        self._open: set[int] = set()  # collections being built: an alias to one of them is a loop
+        self._count = 0
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.marks[path] = _mark(self.file, node)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        self._count += 1
+        if self._count > MAX_VALUES:
+            if self._count == MAX_VALUES + 1:
+                self._problem(node, path, f"more than {MAX_VALUES} values (are YAML aliases repeating a large block?)")
+            return None
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if id(node) in self._open:
+                self._problem(node, path, "a YAML alias refers to a value that contains it (an endless loop)")
+                return None
+            self._open.add(id(node))
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, path)
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            finally:
+                self._open.discard(id(node))
         assert isinstance(node, yaml.ScalarNode)
         if node.tag == "tag:yaml.org,2002:timestamp":
             return str(node.value)  # dates stay text: we parse them where a date is expected
@@ -90,10 +124,17 @@ class _Builder:
             self._problem(node, path, "binary values are not supported")
             return None
         try:
-            return self._constructor.construct_object(node, deep=True)
+            value = self._constructor.construct_object(node, deep=True)
+            if isinstance(value, str) and bad_character(value):
+                self._problem(node, path, _BAD_VALUE.format(bad_character(value)), "remove it")
+                return None
+            return value
         except yaml.YAMLError as exc:
-            self._problem(node, path, f"cannot read this value: {exc}")
-            return None
+            problem = getattr(exc, "problem", None) or str(exc).split("\n", 1)[0]
+            self._problem(node, path, f"cannot read this value: {problem}")
+        except Exception:  # PyYAML's constructors fail in many ways on a tag that does not fit: !!int abc, !!int ""
+            self._problem(node, path, f"cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]}")
+        return None
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -113,6 +154,9 @@ class _Builder:
             if key_node.tag != "tag:yaml.org,2002:str":
                 # a key such as `on`, `1` or `true` would turn into a bool or a number in YAML 1.1
                 key = str(key_node.value)
+            if bad_character(key):
+                self._problem(key_node, path, _BAD_VALUE.format(bad_character(key)).replace("value", "key"))
+                continue
             if key in result:
                 first = self.marks.get((*path, key))
                 where = f" (first set on line {first.line})" if first else ""
@@ -130,6 +174,67 @@ class _Builder:
         self.problems.append(Problem(self.file, m.line, m.col, dotted(path), message, hint))
 
 
+def _scan(text: str, file: str) -> None:
+    """Walk the parser's events before anything is built: bound the nesting depth and the number
+    of values, and give a parse error the key path it happened under."""
+    stack: list[list[Any]] = []  # per open collection: [is_map, key or index, expecting a key]
+    count = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                stack.pop()
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue
+            if stack:
+                top = stack[-1]
+                if not top[0]:
+                    top[1] += 1
+                elif top[2]:
+                    top[1] = event.value if isinstance(event, yaml.ScalarEvent) else "?"
+                top[2] = not top[2] if top[0] else False
+            count += 1
+            if isinstance(event, yaml.CollectionStartEvent):
+                stack.append([isinstance(event, yaml.MappingStartEvent), -1, True])
+            problem = ""
+            if count > MAX_VALUES:
+                problem = f"more than {MAX_VALUES} values in one file"
+            elif len(stack) > MAX_DEPTH:
+                problem = f"values nested more than {MAX_DEPTH} levels deep"
+            if problem:
+                mark = event.start_mark
+                path = _scan_path(stack)
+                where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                raise YamlProblems([Problem(file, *where, dotted(path), problem, "a layer file holds settings")])
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        col = mark.column + 1 if mark else 1
+        message = f"malformed YAML: {exc.problem or exc.context or 'cannot parse'}"
+        if exc.context and exc.problem:
+            message = f"malformed YAML: {exc.context}, {exc.problem}"
+        raise YamlProblems([Problem(file, line, col, dotted(_scan_path(stack)), message)]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, such as a control character
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        what = f" (U+{exc.character:04X})" if isinstance(exc.character, int) else ""
+        message = f"malformed YAML: {exc.reason}{what}"
+        raise YamlProblems([Problem(file, line, col, dotted(_scan_path(stack)), message)]) from None
+    except yaml.YAMLError as exc:
+        raise YamlProblems([Problem(file, 1, 1, "", f"malformed YAML: {exc}")]) from None
+
+
+def _scan_path(stack: list[list[Any]]) -> Path_:
+    path: list[str | int] = []
+    for i, (is_map, where, expecting_key) in enumerate(stack):
+        last = i == len(stack) - 1
+        if is_map and where is not None and where != -1 and not (last and expecting_key):
+            path.append(str(where))
+        elif not is_map and where >= 0:
+            path.append(int(where))
+    return tuple(path)
+
+
 def parse_text(text: str, file: str) -> Document:
     """Parse one YAML document; raise :class:`YamlProblems` with located problems."""
     if "\t" in text:
@@ -139,18 +244,14 @@ def parse_text(text: str, file: str) -> Document:
                 raise YamlProblems(
                     [Problem(file, n, indent.index("\t") + 1, "", "tab used for indentation", "indent with spaces")]
                 )
+    _scan(text, file)
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        col = mark.column + 1 if mark else 1
-        message = f"malformed YAML: {exc.problem or exc.context or 'cannot parse'}"
-        if exc.context and exc.problem:
-            message = f"malformed YAML: {exc.context}, {exc.problem}"
-        raise YamlProblems([Problem(file, line, col, "", message)]) from None
-    except yaml.YAMLError as exc:
-        raise YamlProblems([Problem(file, 1, 1, "", f"malformed YAML: {exc}")]) from None
+    except yaml.YAMLError as exc:  # the scan saw every parse error; the composer adds undefined aliases
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or "cannot parse"
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise YamlProblems([Problem(file, line, col, "", f"malformed YAML: {problem}")]) from None
     if len(nodes) > 1:
         m = _mark(file, nodes[1])
         raise YamlProblems(
@@ -165,27 +266,41 @@ def parse_text(text: str, file: str) -> Document:
     return Document(file, data, builder.marks)
 
 
+_UTF16_32 = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+
+
 def read_text(path: Path, shown: str) -> str:
-    """Read a layer file as UTF-8 (a BOM is accepted), refusing huge or non-UTF-8 files."""
+    """Read a layer file as UTF-8 (a UTF-8 BOM is accepted), refusing what is not a regular file,
+    huge files (before reading them) and other encodings."""
+
+    def refuse(message: str, hint: str = "", line: int = 1, col: int = 1) -> YamlProblems:
+        return YamlProblems([Problem(shown, line, col, "", message, hint)])
+
     try:
-        size = path.stat().st_size
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # O_NONBLOCK: a FIFO must not hang the run
     except OSError as exc:
-        raise YamlProblems([Problem(shown, 1, 1, "", f"cannot read file: {exc.strerror}")]) from None
-    if size > MAX_FILE_BYTES:
-        raise YamlProblems(
-            [
-                Problem(
-                    shown,
-                    1,
-                    1,
-                    "",
-                    f"file is {size // (1024 * 1024)} MiB; layer files are limited to "
-                    f"{MAX_FILE_BYTES // (1024 * 1024)} MiB",
-                    "a layer file holds settings, not data",
-                )
-            ]
-        )
-    raw = path.read_bytes()
+        raise refuse(f"cannot read file: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise refuse(f"cannot read file: it is {kind}", "a layer file is a regular YAML file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise refuse(
+                f"file is {info.st_size / (1 << 20):.1f} MiB; layer files are limited to {MAX_FILE_BYTES >> 20} MiB",
+                "a layer file holds settings, not data",
+            )
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # a file that grew since fstat is still cut off
+    except OSError as exc:
+        raise refuse(f"cannot read file: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE_BYTES:
+        raise refuse(f"file is larger than {MAX_FILE_BYTES >> 20} MiB", "a layer file holds settings, not data")
+    for bom, encoding in _UTF16_32.items():
+        if raw.startswith(bom):
+            raise refuse(f"file is {encoding} encoded (it starts with a {encoding} byte-order mark)", "save as UTF-8")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -31,9 +31,22 @@ ALL = "*"
 # target (or "*" for every target) -> renderers, in order
 DEPLOYMENT_RENDERERS: dict[str, tuple[str, ...]] = {
     "vvp": ("generator.render.vvp:deployment_docs",),
+    "vvp-operator": ("generator.render.vvp:operator_docs",),
+    "flink-operator": ("generator.render.flink_operator:deployment_docs",),
 }
-NAMESPACE_RENDERERS: dict[str, tuple[str, ...]] = {}
-ENV_RENDERERS: dict[str, tuple[str, ...]] = {}
+NAMESPACE_RENDERERS: dict[str, tuple[str, ...]] = {
+    ALL: ("generator.render.kubernetes:namespace_docs",),
+    "vvp": ("generator.render.vvp:namespace_docs",),
+    "vvp-operator": ("generator.render.vvp:namespace_docs",),
+    "flink-operator": ("generator.render.flink_operator:session_cluster_docs",),
+}
+# documents about the namespace folder's other documents: fn(ctx, namespace_docs) -> list[Doc]
+FOLDER_RENDERERS: dict[str, tuple[str, ...]] = {ALL: ("generator.render.kubernetes:kustomization",)}
+ENV_RENDERERS: dict[str, tuple[str, ...]] = {
+    "vvp": ("generator.render.helm_vvp:values_docs",),
+    "vvp-operator": ("generator.render.helm_vvp:values_docs",),
+    "flink-operator": ("generator.render.helm_flink_operator:values_docs",),
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,7 @@ class NamespaceContext:
     effective: Effective  # baseline + namespace + environment: what the namespace's defaults say
     deployments: tuple[Effective, ...]  # every deployment of the namespace in this environment
     documents: Mapping[str, tuple[Doc, ...]] = field(default_factory=dict)  # deployment -> its docs
+    resolver: Resolver | None = None  # for namespace-level views with a profile (deployment templates)
 
 
 @dataclass(frozen=True)
@@ -170,17 +184,36 @@ def render_run(
     resolver: Resolver,
     selection: Selection,
     progress: Callable[[int, int], None] | None = None,
+    jobs: int = 1,
+    *,
+    contexts: bool = True,
 ) -> RenderRun:
-    """Render the selection; all input problems of the run are reported together."""
+    """Render the selection; all input problems of the run are reported together.
+
+    With ``jobs`` > 1 a large selection renders in that many processes, one (environment,
+    namespace) at a time each, merged in order: the same files, byte for byte, as one process.
+    ``contexts=False`` says the caller only wants the files (the run's ``contexts`` may then be
+    incomplete). Any problem or error in a parallel run is reported by rendering again in one
+    process, so the messages are exactly those of a sequential run."""
     _check_selection(repo, selection)
     envs = environments(repo, selection)
     spaces = namespaces(repo, selection)
     by_namespace: dict[str, list[str]] = {}
     for namespace, name in repo.deployments():
         by_namespace.setdefault(namespace, []).append(name)
+    if jobs > 1:
+        units = len(envs) * sum(len(by_namespace.get(ns, ())) for ns in spaces)
+        if units >= PARALLEL_MIN_UNITS and len(envs) * len(spaces) > 1:
+            from generator.render import parallel
+
+            done_in_parallel = parallel.render(
+                resolver, selection, envs, spaces, by_namespace, progress, jobs, contexts=contexts
+            )
+            if done_in_parallel is not None:
+                return _finish_run(*done_in_parallel)
     problems: list[Problem] = []
     files: list[OutFile] = []
-    contexts: list[NamespaceContext] = []
+    all_contexts: list[NamespaceContext] = []
     total, done = len(envs) * len(spaces), 0
     for env in envs:
         env_contexts: list[NamespaceContext] = []
@@ -193,29 +226,70 @@ def render_run(
             env_contexts.append(ctx)
             if problems:
                 continue
-            prefix = f"{env}/{namespace}"
-            for eff in ctx.deployments:
-                if not selection.wants(eff):
-                    continue
-                owner = Owner(env, namespace, eff.deployment, eff.profile)
-                for doc in ctx.documents[eff.deployment]:
-                    files.append(_out_file(prefix, doc, owner, f"{prefix}/{eff.deployment}"))
-            for render_ns in _renderers(NAMESPACE_RENDERERS, ctx.target):
-                for doc in render_ns(ctx):
-                    files.append(_out_file(prefix, doc, Owner(env, namespace), prefix))
+            files.extend(namespace_files(selection, ctx, problems))
             done += 1
             if progress is not None:
                 progress(done, total)
-        contexts.extend(env_contexts)
+        all_contexts.extend(env_contexts)
         if selection.namespace is None and not problems:
-            targets = sorted({c.target for c in env_contexts}) or [selection.target or "vvp"]
-            for target in targets:
-                env_ctx = EnvContext(env, tuple(c for c in env_contexts if c.target == target))
-                for render_env in _renderers(ENV_RENDERERS, target):
-                    for doc in render_env(env_ctx):
-                        files.append(_out_file(env, doc, Owner(env, ""), env))
+            files.extend(env_files(selection, env, env_contexts, problems))
     if problems:
         raise InputError(problems)
+    return _finish_run(files, all_contexts)
+
+
+# (deployments x environments) below which one process is faster than starting workers
+PARALLEL_MIN_UNITS = 48
+
+
+def namespace_files(selection: Selection, ctx: NamespaceContext, problems: list[Problem]) -> list[OutFile]:
+    """The validated files of one namespace in one environment: its selected deployments'
+    documents, then the namespace's own. Input problems of namespace renderers go to ``problems``."""
+    env, namespace = ctx.env, ctx.namespace
+    files: list[OutFile] = []
+    prefix = f"{env}/{namespace}"
+    for eff in ctx.deployments:
+        if not selection.wants(eff):
+            continue
+        owner = Owner(env, namespace, eff.deployment, eff.profile)
+        for doc in ctx.documents[eff.deployment]:
+            files.append(_out_file(prefix, doc, owner, f"{prefix}/{eff.deployment}"))
+    namespace_docs: list[Doc] = []
+    for render_ns in _renderers(NAMESPACE_RENDERERS, ctx.target):
+        try:
+            ns_docs = render_ns(ctx)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        namespace_docs.extend(ns_docs)
+    if not problems:
+        for render_folder in _renderers(FOLDER_RENDERERS, ctx.target):
+            namespace_docs.extend(render_folder(ctx, tuple(namespace_docs)))
+    for doc in namespace_docs:
+        files.append(_out_file(prefix, doc, Owner(env, namespace), prefix))
+    return files
+
+
+def env_files(
+    selection: Selection, env: str, env_contexts: Sequence[NamespaceContext], problems: list[Problem]
+) -> list[OutFile]:
+    """The validated files of one environment's renderers (Helm values), per target."""
+    files: list[OutFile] = []
+    targets = sorted({c.target for c in env_contexts}) or [selection.target or "vvp"]
+    for target in targets:
+        env_ctx = EnvContext(env, tuple(c for c in env_contexts if c.target == target))
+        for render_env in _renderers(ENV_RENDERERS, target):
+            try:
+                env_docs = render_env(env_ctx)
+            except InputError as exc:
+                problems.extend(exc.problems)
+                continue
+            for doc in env_docs:
+                files.append(_out_file(env, doc, Owner(env, ""), env))
+    return files
+
+
+def _finish_run(files: list[OutFile], contexts: list[NamespaceContext]) -> RenderRun:
     paths = [f.path for f in files]
     duplicates = sorted({p for p in paths if paths.count(p) > 1}) if len(set(paths)) != len(paths) else []
     if duplicates:
@@ -251,10 +325,15 @@ def _namespace(
                 hint=f"available: {', '.join(sorted(DEPLOYMENT_RENDERERS))}",
             )
         docs: list[Doc] = []
-        for render_deployment in _renderers(DEPLOYMENT_RENDERERS, deployment_target):
-            docs.extend(render_deployment(eff))
+        try:
+            for render_deployment in _renderers(DEPLOYMENT_RENDERERS, deployment_target):
+                docs.extend(render_deployment(eff))
+        except InputError as exc:  # a target's own rules: report every deployment's problems at once
+            problems.extend(exc.problems)
         documents[eff.deployment] = tuple(docs)
-    return NamespaceContext(env, namespace, target, ns_eff, tuple(effs), documents)
+    if problems:
+        raise InputError(problems)
+    return NamespaceContext(env, namespace, target, ns_eff, tuple(effs), documents, resolver)
 
 
 def render(
@@ -262,8 +341,9 @@ def render(
     resolver: Resolver,
     selection: Selection,
     progress: Callable[[int, int], None] | None = None,
+    jobs: int = 1,
 ) -> list[OutFile]:
-    return render_run(repo, resolver, selection, progress).files
+    return render_run(repo, resolver, selection, progress, jobs, contexts=False).files
 
 
 def iter_effective(repo: ConfigRepo, resolver: Resolver, selection: Selection) -> Iterator[Effective]:

@@ -26,10 +26,13 @@ class PodSettings:
     """What a target decides about its pods (container names differ between platforms)."""
 
     container_names: dict[str, str]
+    # components that always call the Kubernetes API (a native-mode JobManager creates its TaskManagers)
+    needs_api: frozenset[str] = frozenset()
 
 
 VVP_PODS = PodSettings({"jobmanager": "flink-jobmanager", "taskmanager": "flink-taskmanager"})
 OPERATOR_PODS = PodSettings({"jobmanager": "flink-main-container", "taskmanager": "flink-main-container"})
+OPERATOR_NATIVE_PODS = PodSettings(OPERATOR_PODS.container_names, frozenset({"jobmanager"}))
 
 
 def pod_labels(eff: Effective, component: str | None = None) -> dict[str, str]:
@@ -85,7 +88,7 @@ def pod_template(eff: Effective, component: str, settings: PodSettings) -> dict[
         container["env"] = [dict(v) for v in pods["envVars"]]
     spec: dict[str, Any] = {
         "serviceAccountName": service_account(eff, component),
-        "automountServiceAccountToken": needs_kubernetes_api(eff),
+        "automountServiceAccountToken": needs_kubernetes_api(eff) or component in settings.needs_api,
         "containers": [container],
     }
     for key in ("securityContext", "nodeSelector", "tolerations", "affinity", "imagePullSecrets"):

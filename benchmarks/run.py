@@ -1,0 +1,203 @@
+"""Time gen on a synthetic estate, as whole processes, against a floor and against Kapitan.
+
+    python -m benchmarks.run [--namespaces 10] [--deployments 300] [--runs 5] [--kapitan-runs 3]
+
+Every measured command is a fresh process, timed from spawn to exit; the table shows the median
+of ``--runs`` runs (min and max beside it). CPU seconds are user + system of the process and of
+every worker it waited for (``os.wait4``); peak RSS is the largest resident set of any one of
+those processes (``ru_maxrss``). Documents are counted in what gen wrote (its index), never
+assumed, so the table follows gen as it grows renderers.
+
+- render:   ``gen render`` of the whole estate into an empty folder (every environment)
+- check:    ``gen render --check`` with nothing changed
+- profile:  ``gen render --profile stateful-heavy --env prod`` into an empty folder
+- help:     ``gen --help``
+- floor:    a process that only serialises the same documents with PyYAML's C dumper
+  (:mod:`benchmarks.floor`); ``x floor`` is gen's wall time over the floor's for as many documents
+- kapitan:  ``kapitan compile`` of an equivalent Jinja2 inventory (:mod:`benchmarks.kapitan_peer`),
+  in its own virtual environment (``benchmarks/.venv-kapitan``, made on first use)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from benchmarks import estate
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_WORK = ROOT / ".work"
+
+
+@dataclass
+class Sample:
+    wall: float
+    cpu: float
+    rss_mb: float
+
+
+@dataclass
+class Row:
+    name: str
+    docs: int
+    samples: list[Sample] = field(default_factory=list)
+    floor: float | None = None  # the floor's median wall for as many documents
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(s.wall for s in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(s.cpu for s in self.samples)
+
+    @property
+    def rss(self) -> float:
+        return max(s.rss_mb for s in self.samples)
+
+
+TIME = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+
+
+def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Sample:
+    """Run ``cmd`` as a process; wall, CPU (its own and its reaped children's) and peak RSS.
+
+    The command is started by GNU time when there is one: a child forked from this (large)
+    process would report this process's resident set as its own peak (Linux records the old
+    address space's high-water mark at exec). Without GNU time, ``os.wait4`` measures instead."""
+    report = Path(os.environ.get("TMPDIR", "/tmp")) / f"gen-bench-{os.getpid()}.time"
+    full = [TIME, "-f", "%U %S %M", "-o", str(report), *cmd] if TIME else cmd
+    start = time.perf_counter()
+    proc = subprocess.Popen(full, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {code}:\n{err.decode(errors='replace')[-3000:]}")
+    if TIME:
+        user, system, rss_kb = report.read_text().split()[-3:]
+        report.unlink()
+        return Sample(wall, float(user) + float(system), int(rss_kb) / 1024)
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def index_files(out: Path) -> list[str]:
+    return sorted(json.loads((out / "gen-index.json").read_text("utf-8"))["files"])
+
+
+def dump_docs(out: Path, target: Path) -> int:
+    """The documents gen wrote, as plain data for the floor."""
+    docs = [yaml.load((out / path).read_text("utf-8"), Loader=yaml.CSafeLoader) for path in index_files(out)]
+    with open(target, "wb") as handle:
+        pickle.dump(docs, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(docs)
+
+
+def gen_command() -> list[str]:
+    exe = Path(sys.executable).with_name("gen")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "generator"]
+
+
+def repeat(row: Row, runs: int, cmd: list[str], before: list[str | Path] | None = None, **kw: object) -> Row:
+    for _ in range(runs):
+        for path in before or ():
+            shutil.rmtree(path, ignore_errors=True)
+        row.samples.append(measure(cmd, **kw))  # type: ignore[arg-type]
+    return row
+
+
+def table(rows: list[Row]) -> str:
+    head = (
+        f"{'command':<10} {'docs':>6} {'wall s':>7} {'(min-max)':>13} {'CPU s':>7} {'docs/s':>8} {'RSS MB':>7} "
+        f"{'x floor':>8}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        walls = [s.wall for s in r.samples]
+        rate = f"{r.docs / r.wall:8.0f}" if r.docs else f"{'-':>8}"
+        ratio = f"{r.wall / r.floor:8.1f}" if r.floor else f"{'-':>8}"
+        lines.append(
+            f"{r.name:<10} {r.docs or '-':>6} {r.wall:7.3f} {f'({min(walls):.2f}-{max(walls):.2f})':>13} "
+            f"{r.cpu:7.2f} {rate} {r.rss:7.0f} {ratio}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--namespaces", type=int, default=10)
+    parser.add_argument("--deployments", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--kapitan-runs", type=int, default=3, help="0 skips the Kapitan peer")
+    parser.add_argument("--jobs", type=int, default=0, help="gen render --jobs (0: one per CPU)")
+    parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help="scratch folder (replaced)")
+    parser.add_argument("--gen", help="the gen command to time (default: the gen beside this Python)")
+    args = parser.parse_args(argv)
+
+    work: Path = args.work.resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    config, out, out_profile = work / "estate", work / "out", work / "out-profile"
+    estate.write(config, args.namespaces, args.deployments)
+    gen = shlex.split(args.gen) if args.gen else gen_command()
+    render = [*gen, "render", "-c", str(config), "-o", str(out), "--jobs", str(args.jobs)]
+    profile = [*gen, "render", "-c", str(config), "-o", str(out_profile), "-p", "stateful-heavy", "-e", "prod"]
+    profile += ["--jobs", str(args.jobs)]
+    load_before = os.getloadavg()
+
+    measure(render)  # warm the page cache and the .pyc files; also the documents for the floor
+    docs = dump_docs(out, work / "docs.pickle")
+    measure(profile)
+    profile_docs = dump_docs(out_profile, work / "profile-docs.pickle")
+
+    floor_cmd = [sys.executable, "-m", "benchmarks.floor"]
+    floor = repeat(Row("floor", docs), args.runs, [*floor_cmd, str(work / "docs.pickle")])
+    floor_profile = repeat(Row("floor-p", profile_docs), args.runs, [*floor_cmd, str(work / "profile-docs.pickle")])
+    rows = [
+        repeat(Row("render", docs, floor=floor.wall), args.runs, render, before=[out]),
+        repeat(Row("check", docs, floor=floor.wall), args.runs, [*render, "--check"]),
+        repeat(Row("profile", profile_docs, floor=floor_profile.wall), args.runs, profile, before=[out_profile]),
+        repeat(Row("help", 0), args.runs, [*gen, "--help"]),
+        floor,
+        floor_profile,
+    ]
+    kapitan_note = ""
+    if args.kapitan_runs:
+        from benchmarks import kapitan_peer
+
+        project = kapitan_peer.build(config, out, work / "kapitan")
+        peer = repeat(Row("kapitan", project.documents), args.kapitan_runs, project.command, cwd=project.root)
+        peer.floor = floor.wall * project.documents / docs
+        rows.append(peer)
+        kapitan_note = (
+            f"\nKapitan / gen render (wall): {peer.wall / rows[0].wall:.1f}x   "
+            f"(CPU: {peer.cpu / rows[0].cpu:.1f}x)   kapitan {project.version}, {project.targets} targets"
+        )
+    load_after = os.getloadavg()
+    print(
+        f"estate: {args.deployments} deployments x {len(list((config / 'environments').glob('*.yaml')))} "
+        f"environments, {args.namespaces} "
+        f"namespaces; {docs} documents; median of {args.runs} runs\n"
+        f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, load average "
+        f"{load_before[0]:.2f} before, {load_after[0]:.2f} after"
+    )
+    print(table(rows) + kapitan_note)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Render a large selection in several processes; the result is the one of a single process.
+
+The unit of work is one namespace in one environment: resolving its deployments, rendering,
+validating and serialising their documents and the namespace's own. That is most of a run, and
+it depends on nothing outside the namespace. This process renders the first unit itself (which
+loads the layers, compiles the templates and the schema validators once, before the fork, so the
+workers share them), then forks ``jobs`` workers for the others and collects their files in
+order. Environment renderers (Helm values) need every namespace of their environment: workers
+send those namespace contexts back and the environment's documents are rendered here, while the
+workers go on with the next environment.
+
+Anything unusual — an input problem, a failed validation, a bug, a context that cannot be pickled —
+makes :func:`render` return ``None``: the caller then renders in one process, which reports
+exactly what a sequential run reports, in the same order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from generator.config.resolve import Resolver
+from generator.errors import Problem
+from generator.output import OutFile
+from generator.render import plan
+
+
+@dataclass(frozen=True)
+class _Work:
+    resolver: Resolver
+    selection: plan.Selection
+    units: tuple[tuple[str, str], ...]  # (env, namespace), in the order of a sequential run
+    by_namespace: dict[str, list[str]]
+    ship_contexts: bool
+
+
+_WORK: _Work | None = None  # set before the fork; the workers inherit it
+
+
+def _render_unit(work: _Work, index: int) -> tuple[list[OutFile], plan.NamespaceContext] | None:
+    env, namespace = work.units[index]
+    try:
+        ctx = plan._namespace(work.resolver, work.selection, env, namespace, work.by_namespace.get(namespace, []))
+        problems: list[Problem] = []
+        files = plan.namespace_files(work.selection, ctx, problems)
+    except Exception:  # reported by the sequential run
+        return None
+    return None if problems else (files, ctx)
+
+
+def _strip(ctx: plan.NamespaceContext, resolver: Resolver) -> tuple[plan.NamespaceContext, tuple[str, ...]]:
+    """The context without references to the resolver (this process has the same one)."""
+    names = tuple(f.name for f in fields(ctx) if getattr(ctx, f.name) is resolver)
+    none: dict[str, Any] = dict.fromkeys(names)
+    return replace(ctx, **none), names
+
+
+def _worker(index: int) -> bytes | None:
+    work = _WORK
+    assert work is not None
+    result = _render_unit(work, index)
+    if result is None:
+        return None
+    files, ctx = result
+    shipped = _strip(ctx, work.resolver) if work.ship_contexts else None
+    try:
+        return pickle.dumps((files, shipped), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # a renderer put something unpicklable in the context
+        return None
+
+
+def render(
+    resolver: Resolver,
+    selection: plan.Selection,
+    envs: Sequence[str],
+    spaces: Sequence[str],
+    by_namespace: dict[str, list[str]],
+    progress: Callable[[int, int], None] | None,
+    jobs: int,
+    *,
+    contexts: bool,
+) -> tuple[list[OutFile], list[plan.NamespaceContext]] | None:
+    """(files, contexts) as :func:`plan.render_run` computes them, or ``None``: render sequentially."""
+    global _WORK
+    if "fork" not in multiprocessing.get_all_start_methods():  # workers inherit the loaded configuration
+        return None
+    env_level = selection.namespace is None and any(plan.ENV_RENDERERS.values())
+    units = tuple((env, namespace) for env in envs for namespace in spaces)
+    work = _Work(resolver, selection, units, by_namespace, contexts or env_level)
+    first = _render_unit(work, 0)
+    if first is None:
+        return None
+    files, ctx = first
+    per_env: dict[str, list[plan.NamespaceContext]] = {env: [] for env in envs}
+    per_env[ctx.env].append(ctx)
+    done, total = 1, len(units)
+    if progress is not None:
+        progress(done, total)
+    if env_level and units[1][0] != ctx.env and not _env_files(selection, ctx.env, per_env[ctx.env], files):
+        return None
+    _WORK = work
+    try:
+        with multiprocessing.get_context("fork").Pool(min(jobs, total - 1)) as pool:
+            results = pool.imap(_worker, range(1, total), chunksize=1)
+            for index, blob in enumerate(results, 1):
+                if blob is None:
+                    pool.terminate()
+                    return None
+                unit_files, shipped = pickle.loads(blob)
+                files.extend(unit_files)
+                env = units[index][0]
+                if shipped is not None:
+                    stripped, names = shipped
+                    restored: dict[str, Any] = dict.fromkeys(names, resolver)
+                    per_env[env].append(replace(stripped, **restored))
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+                last_of_env = index + 1 == total or units[index + 1][0] != env
+                if last_of_env and env_level and not _env_files(selection, env, per_env[env], files):
+                    pool.terminate()
+                    return None
+    finally:
+        _WORK = None
+    return files, [c for env in envs for c in per_env[env]]
+
+
+def _env_files(selection: plan.Selection, env: str, ctxs: list[plan.NamespaceContext], files: list[OutFile]) -> bool:
+    problems: list[Problem] = []
+    try:
+        found = plan.env_files(selection, env, ctxs, problems)
+    except Exception:
+        return False
+    if problems:
+        return False
+    files.extend(found)
+    return True
+
+
+__all__ = ["render"]

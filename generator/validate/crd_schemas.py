@@ -27,6 +27,8 @@ from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from generator.config.fastschema import accelerate
+
 __all__ = ["CRD_KINDS", "check_crd", "load_crd_validators", "parse_duration_ms"]
 
 #: Kinds for which a schema ships in ``generator/schemas/output/crd``.
@@ -89,8 +91,7 @@ def _validators() -> Mapping[str, Validator]:
         kind = schema.get("properties", {}).get("kind", {}).get("const")
         if not isinstance(kind, str):
             continue  # _defs.json
-        Draft202012Validator.check_schema(schema)
-        validators[kind] = Draft202012Validator(schema, registry=registry)
+        validators[kind] = accelerate(Draft202012Validator(schema, registry=registry), registry)
     missing = CRD_KINDS - validators.keys()
     if missing:
         raise RuntimeError(f"CRD schemas missing from package data: {sorted(missing)}")

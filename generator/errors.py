@@ -47,8 +47,8 @@ class GenError(Exception):
         self.hint = hint
 
     def lines(self) -> list[str]:
-        hint = f" (hint: {self.hint})" if self.hint else ""
-        return [f"error: {self.message}{hint}"]
+        hint = f" (hint: {_one_line(self.hint)})" if self.hint else ""
+        return [f"error: {_one_line(self.message)}{hint}"]
 
 
 class InputError(GenError):

@@ -86,7 +86,7 @@ class _Merger:
             for key, child in value.items():
                 self.record_tree(child, (*path, key))
         else:
-            self.record(path, value)
+            self.record(path, DELETED if value is None else value)
 
     def keyed_key(self, path: Path_) -> str | None:
         for pattern, key in self.keyed.items():
@@ -121,11 +121,21 @@ class _Merger:
                     self.record_tree(value, child)
                 else:
                     self.record(child, value)
-                result[key] = value
+                result[key] = _without_nulls(value)  # a null inside a new subtree deletes nothing: it is absent
             return result
         self.drop_below(path)
         self.record_tree(over, path)
         return over
+
+
+def _without_nulls(value: Any) -> Any:
+    """``value`` without the keys whose value is null, at any depth; the same object when it has none."""
+    if not isinstance(value, dict):
+        return value
+    cleaned = {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if len(cleaned) == len(value) and all(cleaned[k] is value[k] for k in cleaned):
+        return value
+    return cleaned
 
 
 def _merge_keyed(base: list[Any], over: list[Any], key: str) -> list[Any]:

@@ -177,13 +177,22 @@ def _problem_at(provenance: Provenance, path: Path_, message: str, hint: str = "
 
 
 # -- normalisation -------------------------------------------------------------------------------
+def _memory_text(value: object) -> str:
+    """A size in g or m, which Flink, Kubernetes and VVP all read (never t, k or bytes)."""
+    nbytes = units.parse_memory(value)
+    for unit, shift in (("g", 30), ("m", 20)):
+        if nbytes % (1 << shift) == 0:
+            return f"{nbytes >> shift}{unit}"
+    return units.format_memory(nbytes)  # not whole MiB: the effective schema reports it, located
+
+
 def _normalize(data: dict[str, Any], provenance: Provenance, problems: list[Problem], version: str) -> dict[str, Any]:
     template_spec = data.get("spec", {}).get("template", {}).get("spec", {})
     resources = template_spec.get("resources", {})
     for role, spec in resources.items():
         if not isinstance(spec, dict):
             continue
-        for key, fn in (("memory", units.normalize_memory), ("cpu", lambda v: units.format_cpu(units.parse_cpu(v)))):
+        for key, fn in (("memory", _memory_text), ("cpu", lambda v: units.format_cpu(units.parse_cpu(v)))):
             if key in spec:
                 try:
                     spec[key] = fn(spec[key])

@@ -23,12 +23,18 @@ LAYER_KINDS = ("baseline", "namespace", "profile", "environment", "deployment")
 SCHEMA_BASE = "https://gen.schemas/input/"
 
 _format_checker = FormatChecker()
+MIN_CPU = 0.1
+MAX_MEMORY = 16 << 40
 
 
 @_format_checker.checks("gen-memory", raises=units.UnitError)
 def _is_memory(value: object) -> bool:
     if isinstance(value, str | int) and not isinstance(value, bool):
-        units.parse_memory(value)
+        nbytes = units.parse_memory(value)
+        if nbytes > MAX_MEMORY:  # far beyond any machine, and Flink's sizes overflow a Java long at 8 EiB
+            raise units.UnitError(f"{value} is more than the maximum of {MAX_MEMORY >> 40}t")
+        if nbytes % (1 << 20):  # VVP takes m or g, Kubernetes requests are written in Mi
+            raise units.UnitError(f"{value} is not a whole number of mebibytes: write it in m or g, e.g. 1536m")
     return True
 
 
@@ -38,6 +44,8 @@ def _is_cpu(value: object) -> bool:
         cores = units.parse_cpu(value)
         if not math.isfinite(cores):  # .nan and .inf are YAML floats
             raise units.UnitError(f"'{value}' is not a CPU amount: write cores (0.5, 2) or millicores (500m)")
+        if cores < MIN_CPU:  # what Ververica Platform accepts for a JobManager or a TaskManager
+            raise units.UnitError(f"{value} is less than the minimum of {MIN_CPU} CPU (100m)")
     return True
 
 

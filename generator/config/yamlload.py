@@ -205,7 +205,8 @@ def _scan(text: str, file: str) -> None:
                 mark = event.start_mark
                 path = _scan_path(stack)
                 where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-                raise YamlProblems([Problem(file, *where, dotted(path), problem, "a layer file holds settings")])
+                key = dotted(path) if len(path) <= 12 else dotted(path[:6]) + "..." + dotted(path[-2:])
+                raise YamlProblems([Problem(file, *where, key, problem, "a layer file holds settings")])
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

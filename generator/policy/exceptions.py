@@ -20,7 +20,7 @@ from generator import units
 from generator.config.layers import FLINK_CONF, ConfigRepo, Layer
 from generator.config.resolve import Effective
 from generator.config.yamlload import Mark, Path_
-from generator.errors import Problem
+from generator.errors import InputError, Problem
 from generator.flink import options
 from generator.policy.model import Location, ProfileException, Rule, Waiver
 
@@ -143,7 +143,11 @@ def check_inputs(repo: ConfigRepo, rules: Mapping[str, Rule], files: Iterable[tu
     numbers or sizes, dates that do not exist."""
     problems: list[Problem] = []
     for kind, name, namespace in files:
-        doc = repo.layer(kind, name, namespace).doc
+        try:
+            doc = repo.layer(kind, name, namespace).doc
+        except InputError as exc:  # report every broken file of the run, not only the first
+            problems.extend(exc.problems)
+            continue
         for index, item in enumerate(doc.data.get("waivers") or []):
             if not isinstance(item, dict):
                 continue

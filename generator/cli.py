@@ -232,27 +232,13 @@ def explain(
     def body() -> int:
         from generator.config.merge import DELETED
         from generator.config.resolve import Resolver, explain_chain
+        from generator.config.scope import select_scope
         from generator.errors import UsageError
 
         repo = _repo(config)
         resolver = Resolver(repo, sets or ())
-        repo.require("environment", env)
-        if deployment is not None:
-            pairs = [p for p in repo.deployments() if p[1] == deployment and (namespace in (None, p[0]))]
-            if not pairs:
-                available = ", ".join(sorted(d for _, d in repo.deployments()))
-                raise UsageError(f"unknown deployment '{deployment}'", hint=f"available: {available}")
-            eff = resolver.deployment(env, pairs[0][0], deployment)
-            scope = f"deployment {pairs[0][0]}/{deployment}"
-        else:
-            if profile is not None:
-                repo.require("profile", profile)
-            names = repo.names("namespace")
-            ns = namespace or (names[0] if len(names) == 1 else None)
-            if ns is None:
-                raise UsageError("more than one namespace: name one with --namespace", hint=", ".join(names))
-            eff = resolver.namespace(env, ns, profile or "")
-            scope = f"namespace {ns}" + (f", profile {profile}" if profile else "")
+        chosen = select_scope(repo, resolver, env, profile, namespace, deployment, command="explain")
+        eff, scope = chosen.effective, chosen.description
         path = _parse_key(key)
         value, chain = explain_chain(eff, path)
         if value is DELETED and not chain:

@@ -58,35 +58,23 @@ def _select(
     has_sets: bool,
 ) -> tuple[Effective, str, str]:
     """The effective configuration to size, a description of it, and the file to blame by default."""
-    from generator.errors import UsageError
+    from generator.config.scope import select_scope
 
-    repo.require("environment", env)
-    if deployment is not None:
-        pairs = [p for p in repo.deployments() if p[1] == deployment and namespace in (None, p[0])]
-        if not pairs:
-            available = ", ".join(sorted(d for _, d in repo.deployments()))
-            raise UsageError(f"unknown deployment '{deployment}'", hint=f"available: {available}")
-        ns = pairs[0][0]
-        eff = resolver.deployment(env, ns, deployment)
-        if profile is not None and eff.profile != profile:
-            raise UsageError(f"deployment '{deployment}' has profile '{eff.profile}', not '{profile}'")
-        home = repo.layer("deployment", deployment, ns).doc.file
-        return eff, f"deployment {ns}/{deployment} (profile {eff.profile}, env {env})", home
-    if profile is None:
-        raise UsageError(
-            "name a --profile or a --deployment", hint="e.g. gen memory --profile stateful-heavy --env prod"
-        )
-    repo.require("profile", profile)
-    if has_sets:
-        raise UsageError("--set applies to deployments", hint="name one with --deployment")
-    names = repo.names("namespace")
-    chosen = namespace or (names[0] if len(names) == 1 else None)
-    if chosen is None:
-        raise UsageError("more than one namespace: name one with --namespace", hint=", ".join(names))
-    if chosen not in names:
-        raise UsageError(f"unknown namespace '{chosen}'", hint=f"available: {', '.join(names)}")
-    eff = resolver.namespace(env, chosen, profile)
-    return eff, f"profile {profile} (namespace {chosen}, env {env})", repo.layer("namespace", chosen).doc.file
+    scope = select_scope(
+        repo,
+        resolver,
+        env,
+        profile,
+        namespace,
+        deployment,
+        command="memory",
+        require_profile=True,
+        deployment_only_sets=has_sets,
+    )
+    eff = scope.effective
+    if eff.deployment:
+        return eff, f"deployment {eff.namespace}/{eff.deployment} (profile {eff.profile}, env {env})", scope.home
+    return eff, f"profile {eff.profile} (namespace {eff.namespace}, env {env})", scope.home
 
 
 def _refusals(eff: Effective, result: Sizing, home: str) -> list[Any]:

@@ -1,0 +1,64 @@
+"""What a command about one configuration looks at: a deployment, or a namespace (with a profile)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.config.layers import ConfigRepo
+from generator.config.resolve import Effective, Resolver
+from generator.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Scope:
+    effective: Effective
+    home: str  # the file to blame when a finding has no better location
+
+    @property
+    def description(self) -> str:
+        eff = self.effective
+        if eff.deployment:
+            return f"deployment {eff.namespace}/{eff.deployment}"
+        return f"namespace {eff.namespace}" + (f", profile {eff.profile}" if eff.profile else "")
+
+
+def select_scope(
+    repo: ConfigRepo,
+    resolver: Resolver,
+    env: str,
+    profile: str | None,
+    namespace: str | None,
+    deployment: str | None,
+    *,
+    command: str,
+    require_profile: bool = False,
+    deployment_only_sets: bool = False,
+) -> Scope:
+    """The effective configuration of ``--deployment``, else of the namespace (and ``--profile``)."""
+    repo.require("environment", env)
+    if deployment is not None:
+        pairs = [p for p in repo.deployments() if p[1] == deployment and namespace in (None, p[0])]
+        if not pairs:
+            available = ", ".join(sorted(d for _, d in repo.deployments()))
+            raise UsageError(f"unknown deployment '{deployment}'", hint=f"available: {available}")
+        ns = pairs[0][0]
+        eff = resolver.deployment(env, ns, deployment)
+        if profile is not None and eff.profile != profile:
+            raise UsageError(f"deployment '{deployment}' has profile '{eff.profile}', not '{profile}'")
+        return Scope(eff, repo.layer("deployment", deployment, ns).doc.file)
+    if profile is None and require_profile:
+        raise UsageError(
+            "name a --profile or a --deployment", hint=f"e.g. gen {command} --profile stateful-heavy --env prod"
+        )
+    if profile is not None:
+        repo.require("profile", profile)
+    if deployment_only_sets:
+        raise UsageError("--set applies to deployments", hint="name one with --deployment")
+    names = repo.names("namespace")
+    chosen = namespace or (names[0] if len(names) == 1 else None)
+    if chosen is None:
+        raise UsageError("more than one namespace: name one with --namespace", hint=", ".join(names))
+    if chosen not in names:
+        raise UsageError(f"unknown namespace '{chosen}'", hint=f"available: {', '.join(names)}")
+    eff = resolver.namespace(env, chosen, profile or "")
+    return Scope(eff, repo.layer("namespace", chosen).doc.file)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,20 @@ VVP_ONLY_KEYS = {"kubernetes.jobmanager.replicas"}
 # the operator-only keys of platform.flinkOperator.flinkConfiguration (kubernetes.operator.*).
 OPERATOR_ONLY_KEYS = {"kubernetes.taskmanager.service-account"}
 OPERATOR_ONLY_PREFIX = "kubernetes.operator."
+# TLS: VVP provisions it through an annotation, the operator target sets Flink's keys itself
+# (platform.flinkOperator.tls); values read from the environment move into the start commands.
+TLS_PREFIXES = ("security.ssl.internal.", "security.ssl.rest.")
+ENTRYPOINT_KEYS = ("kubernetes.jobmanager.entrypoint.args", "kubernetes.taskmanager.entrypoint.args")
+
+
+def configuration_as_flink_reads_it(conf: dict[str, str]) -> dict[str, str]:
+    """The FlinkDeployment's configuration with the start commands' -Dkey=value put back as keys
+    (both components must get the same ones)."""
+    result = {k: v for k, v in conf.items() if k not in ENTRYPOINT_KEYS}
+    parsed = [dict(arg[2:].split("=", 1) for arg in shlex.split(conf.get(key, ""))) for key in ENTRYPOINT_KEYS]
+    assert parsed[0] == parsed[1]
+    assert not set(parsed[0]) & set(result)
+    return {**result, **parsed[0]}
 
 
 def docs(
@@ -43,7 +58,12 @@ def of_kind(rendered: dict[str, dict[str, Any]], kind: str) -> dict[str, dict[st
 
 def test_the_owned_key_lists_match_the_renderer() -> None:
     assert set(flink_operator.OWNED_KEYS) == VVP_ONLY_KEYS
-    assert set(flink_operator.ADDED_KEYS) == {*OPERATOR_ONLY_KEYS, OPERATOR_ONLY_PREFIX + "*"}
+    assert set(flink_operator.ADDED_KEYS) == {
+        *OPERATOR_ONLY_KEYS,
+        OPERATOR_ONLY_PREFIX + "*",
+        *(prefix + "*" for prefix in TLS_PREFIXES),
+        *ENTRYPOINT_KEYS,
+    }
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -58,7 +78,9 @@ def test_effective_flink_configuration_equals_the_vvp_targets_key_by_key(profile
         op_conf: dict[str, str] = spec["flinkConfiguration"]
         shared_vvp = {k: v for k, v in vvp_conf.items() if k not in VVP_ONLY_KEYS}
         shared_op = {
-            k: v for k, v in op_conf.items() if k not in OPERATOR_ONLY_KEYS and not k.startswith(OPERATOR_ONLY_PREFIX)
+            k: v
+            for k, v in configuration_as_flink_reads_it(op_conf).items()
+            if k not in OPERATOR_ONLY_KEYS and not k.startswith((OPERATOR_ONLY_PREFIX, *TLS_PREFIXES))
         }
         for key in sorted(set(shared_vvp) | set(shared_op)):
             assert shared_op.get(key) == shared_vvp.get(key), f"{env}/{name}: {key}"
@@ -77,9 +99,11 @@ def test_older_flink_versions_get_the_keys_they_read_on_both_targets() -> None:
     assert conf["state.checkpoints.dir"] == "s3://acme-flink-prod/analytics/checkpoints"
     assert "execution.checkpointing.dir" not in conf
     vvp_conf = vvp["spec"]["template"]["spec"]["flinkConfiguration"]
-    assert {k: v for k, v in conf.items() if k not in OPERATOR_ONLY_KEYS} == {
-        k: v for k, v in vvp_conf.items() if k not in VVP_ONLY_KEYS
-    }
+    assert {
+        k: v
+        for k, v in configuration_as_flink_reads_it(conf).items()
+        if k not in OPERATOR_ONLY_KEYS and not k.startswith(TLS_PREFIXES)
+    } == {k: v for k, v in vvp_conf.items() if k not in VVP_ONLY_KEYS}
 
 
 def test_application_deployment_fields() -> None:
@@ -275,7 +299,13 @@ def test_session_mode_renders_a_session_cluster_and_one_session_job_per_job(conf
         assert spec["job"]["jarURI"].startswith("s3://acme-artifacts/")
         assert spec["job"]["upgradeMode"] == "last-state"
         # cluster configuration + the job's own keys = the deployment's effective configuration
-        merged = {**cluster["flinkConfiguration"], **spec.get("flinkConfiguration", {})}
+        merged = {
+            k: v
+            for k, v in configuration_as_flink_reads_it(
+                {**cluster["flinkConfiguration"], **spec.get("flinkConfiguration", {})}
+            ).items()
+            if not k.startswith(TLS_PREFIXES)
+        }
         merged.pop("kubernetes.taskmanager.service-account")
         expected = resolver.deployment("prod", "analytics", name).emitted_flink_conf()
         expected.pop("kubernetes.jobmanager.replicas")

@@ -181,29 +181,48 @@ def _flink_deployments(docs: list[tuple[str, Doc]]) -> Iterator[tuple[str, Doc]]
 
 
 def _tls(doc: Doc) -> bool:
-    """VVP's auto-provisioned Flink SSL (template annotation), or Flink's own SSL options, on."""
+    """VVP's auto-provisioned Flink SSL (template annotation), or Flink's own SSL options on with
+    stores that both pods of the resource mount (Flink Kubernetes Operator)."""
+    if doc.get("kind") == "FlinkDeployment":
+        return _operator_tls(doc)
     for path, value in _walk(doc):
         annotations = value if path.endswith("annotations") and isinstance(value, dict) else {}
         if str(annotations.get("flink.security.ssl.enabled", "")).lower() == "true":
             return True
-        if path.endswith("flinkConfiguration") and isinstance(value, dict):
-            internal = str(value.get("security.ssl.internal.enabled", value.get("security.ssl.enabled", "")))
-            rest = str(value.get("security.ssl.rest.enabled", value.get("security.ssl.enabled", "")))
-            if internal.lower() == "true" and rest.lower() == "true":
-                return True
     return False
 
 
+SSL_SCOPES = ("internal", "rest")
+
+
+def _operator_tls(doc: Doc) -> bool:
+    spec = doc["spec"]
+    conf: dict[str, str] = spec["flinkConfiguration"]
+    if not all(conf.get(f"security.ssl.{scope}.enabled") == "true" for scope in SSL_SCOPES):
+        return False
+    stores = [
+        conf.get(f"security.ssl.{scope}.{store}", "") for scope in SSL_SCOPES for store in ("keystore", "truststore")
+    ]
+    if not all(stores):
+        return False
+    for component in ("jobManager", "taskManager"):
+        pod = spec[component]["podTemplate"]["spec"]
+        mounts = [m["mountPath"].rstrip("/") + "/" for c in pod["containers"] for m in c.get("volumeMounts", [])]
+        if not all(store.startswith(tuple(mounts)) for store in stores):
+            return False
+    # the passwords reach Flink from the environment (a Secret), never as text of the resource
+    for component in ("jobmanager", "taskmanager"):
+        args = conf.get(f"kubernetes.{component}.entrypoint.args", "")
+        for scope in SSL_SCOPES:
+            for key in ("keystore-password", "key-password", "truststore-password"):
+                option = f"security.ssl.{scope}.{key}"
+                if option in conf or f'-D{option}="${{' not in args:
+                    return False
+    return True
+
+
 @ALL
-def test_every_flink_deployment_has_tls(target: str, prod_outputs: Any, request: pytest.FixtureRequest) -> None:
-    if target == "flink-operator":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="KNOWN GAP: the flink-operator target does not provision TLS yet (keystores from a Secret, "
-                "passwords without plain text in the CR); gen check fails SEC-001 for it in prod",
-            )
-        )
+def test_every_flink_deployment_has_tls(target: str, prod_outputs: Any) -> None:
     docs = _docs(prod_outputs, target)
     deployments = list(_flink_deployments(docs))
     assert deployments, f"{target}: no Flink deployment in the prod output"

@@ -26,6 +26,11 @@ SIZING = "Resource sizing and memory"
 SSL_KEYS = ("security.ssl.internal.enabled", "security.ssl.rest.enabled")
 VVP_TLS_ANNOTATION = "flink.security.ssl.enabled"
 VVP_TARGETS = ("vvp", "vvp-operator")
+OPERATOR_TLS = ("platform", "flinkOperator", "tls")
+OPERATOR_TLS_HINT = (
+    "set platform.flinkOperator.tls (the Secret with the keystore and truststore, and the Secret key of their "
+    "password) and platform.flinkOperator.chart.tls"
+)
 ANNOTATIONS = ("spec", "template", "metadata", "annotations")
 POD_OPTIONS = ("spec", "template", "spec", "kubernetes", "pods")
 
@@ -58,16 +63,26 @@ def _vvp_tls(subject: Subject) -> bool:
     section=IDENTITY,
     priority=Priority.REQUIRED,
     checks="TLS for Flink's internal RPC and for REST/UI: security.ssl.internal.enabled and security.ssl.rest.enabled "
-    f"are true, or (Ververica Platform) the {VVP_TLS_ANNOTATION} annotation provisions both",
+    f"are true, or (Ververica Platform) the {VVP_TLS_ANNOTATION} annotation provisions both, or (Flink "
+    "Kubernetes Operator) platform.flinkOperator.tls does",
     dev_tolerance="Plaintext may be acceptable only in isolated local development",
 )
 def tls(subject: Subject) -> Iterator[Violation]:
     if _vvp_tls(subject):
         return
+    operator = subject.target == "flink-operator"
+    if operator and subject.value(OPERATOR_TLS):
+        return
     missing = [k for k in SSL_KEYS if subject.conf.get(k) != "true"]
     if not missing:
         return
     annotations = subject.value(ANNOTATIONS) or {}
+    if operator:
+        message = "Flink RPC and the REST API/UI are plaintext: platform.flinkOperator.tls is not set"
+        origin = subject.effective.origin(OPERATOR_TLS)
+        path = OPERATOR_TLS if origin is not None else conf_path(missing[0])  # switched off in a layer: point there
+        yield Violation(message, path, subject.value(path), OPERATOR_TLS_HINT)
+        return
     if VVP_TLS_ANNOTATION in annotations and subject.target not in VVP_TARGETS:
         yield Violation(
             f"the {VVP_TLS_ANNOTATION} annotation only works on Ververica Platform, not on target {subject.target}",

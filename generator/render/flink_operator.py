@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from generator.config import secrets
 from generator.config.layers import FLINK_CONF
 from generator.config.resolve import ARTIFACT, RESOURCES, Effective
 from generator.config.yamlload import Path_, dotted
@@ -51,6 +52,10 @@ OWNED_KEYS: Mapping[str, str] = {JM_REPLICAS_KEY: "spec.jobManager.replicas"}
 ADDED_KEYS: Mapping[str, str] = {
     TM_SERVICE_ACCOUNT_KEY: "the TaskManager account (spec.serviceAccount is the JobManager's)",
     "kubernetes.operator.*": "platform.flinkOperator.flinkConfiguration",
+    "security.ssl.internal.*": "platform.flinkOperator.tls (VVP provisions TLS through its annotation)",
+    "security.ssl.rest.*": "platform.flinkOperator.tls",
+    "kubernetes.jobmanager.entrypoint.args": "values read from the environment (${NAME}), as -Dkey=value",
+    "kubernetes.taskmanager.entrypoint.args": "values read from the environment (${NAME}), as -Dkey=value",
 }
 #: The operator rejects these: it derives them from the resource's name and namespace.
 FORBIDDEN_KEYS = ("kubernetes.namespace", "kubernetes.cluster-id", "high-availability.cluster-id")
@@ -62,6 +67,19 @@ SPEC_FIELD_KEYS: Mapping[str, str] = {
     "kubernetes.container.image": "platform.flinkOperator.image",
     "kubernetes.container.image.ref": "platform.flinkOperator.image",
     "kubernetes.container.image.pull-policy": "platform.flinkOperator.image.pullPolicy",
+}
+TLS: Path_ = (*OPERATOR, "tls")
+CHART_TLS: Path_ = (*OPERATOR, "chart", "tls")
+#: the environment variable of the Flink containers that holds the TLS store password (from its Secret)
+TLS_PASSWORD_ENV = "FLINK_TLS_STORE_PASSWORD"
+TLS_VOLUME = "flink-tls"
+SSL_SCOPES = ("internal", "rest")
+SSL_PASSWORD_KEYS = ("keystore-password", "key-password", "truststore-password")
+#: Flink's extra arguments of each component's start command; Kubernetes runs that command with
+#: ``bash -c``, so ``${NAME}`` in them is the container's environment variable NAME.
+ENTRYPOINT_ARGS: Mapping[str, str] = {
+    "jobmanager": "kubernetes.jobmanager.entrypoint.args",
+    "taskmanager": "kubernetes.taskmanager.entrypoint.args",
 }
 JOB_NONCES = ("savepointTriggerNonce", "checkpointTriggerNonce", "savepointRedeployNonce", "autoscalerResetNonce")
 NONCES = ("restartNonce", *JOB_NONCES)
@@ -447,6 +465,178 @@ def check_job(eff: Effective) -> list[Problem]:
     return problems
 
 
+# -- values from Secrets, and TLS ------------------------------------------------------------------
+# Flink reads its configuration as text: a ``${NAME}`` in flinkConfiguration would reach it
+# unexpanded. On this target such values move into the components' start commands as dynamic
+# properties (``-Dkey=value``); Kubernetes starts those commands with ``bash -c``, which expands
+# ``${NAME}`` from the container's environment, where the variable comes from a Secret.
+_ENV_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+_SSL_KEY = re.compile(r"^security\.ssl\.(internal|rest)\.")
+
+
+@dataclass(frozen=True)
+class Tls:
+    """``platform.flinkOperator.tls``: the keystore and truststore of one cluster, from a Secret."""
+
+    secret: str
+    keystore: str
+    truststore: str
+    password: Mapping[str, str]
+    mount_path: str
+
+    def configuration(self) -> dict[str, str]:
+        """Flink's keys for internal (mutual) and REST TLS; passwords as references to the container's variable."""
+        base = self.mount_path.rstrip("/")
+        reference = "${" + TLS_PASSWORD_ENV + "}"
+        conf: dict[str, str] = {}
+        for scope in SSL_SCOPES:
+            prefix = f"security.ssl.{scope}."
+            conf[prefix + "enabled"] = "true"
+            conf[prefix + "keystore"] = f"{base}/{self.keystore}"
+            conf[prefix + "truststore"] = f"{base}/{self.truststore}"
+            for key in SSL_PASSWORD_KEYS:
+                conf[prefix + key] = reference
+        return conf
+
+    def add_to(self, pod: dict[str, Any]) -> dict[str, Any]:
+        """The pod template with the stores mounted read-only and the password variable from its Secret."""
+        spec = dict(pod["spec"])
+        container = dict(spec["containers"][0])
+        container["env"] = [
+            *container.get("env", []),
+            {"name": TLS_PASSWORD_ENV, "valueFrom": {"secretKeyRef": dict(self.password)}},
+        ]
+        container["volumeMounts"] = [
+            *container.get("volumeMounts", []),
+            {"name": TLS_VOLUME, "mountPath": self.mount_path, "readOnly": True},
+        ]
+        items = [{"key": key, "path": key} for key in dict.fromkeys((self.keystore, self.truststore))]
+        spec["containers"] = [container, *spec["containers"][1:]]
+        spec["volumes"] = [
+            *spec.get("volumes", []),
+            {"name": TLS_VOLUME, "secret": {"secretName": self.secret, "items": items}},
+        ]
+        return {**pod, "spec": spec}
+
+
+def tls_of(eff: Effective) -> Tls | None:
+    raw = eff.get(TLS)
+    if not isinstance(raw, Mapping):
+        return None
+    return Tls(
+        secret=str(raw["secretName"]),
+        keystore=str(raw.get("keystore", "keystore.p12")),
+        truststore=str(raw.get("truststore", "truststore.p12")),
+        password={"name": str(raw["password"]["name"]), "key": str(raw["password"]["key"])},
+        mount_path=str(raw.get("mountPath", "/opt/flink/tls")),
+    )
+
+
+def reads_environment(value: str) -> bool:
+    return _ENV_REFERENCE.search(value) is not None
+
+
+def shell_word(text: str) -> str:
+    """``text`` as one bash word in which only its ``${NAME}`` references expand."""
+    parts = re.split(f"({_ENV_REFERENCE.pattern})", text)  # literal, reference, literal, ...
+    return "".join(f'"{part}"' if index % 2 else shlex.quote(part) for index, part in enumerate(parts) if part)
+
+
+def dynamic_properties(conf: dict[str, str]) -> dict[str, str]:
+    """``conf`` with every value that reads the environment moved into both components' start
+    commands (after any arguments the configuration already gives them)."""
+    moved = {
+        key: conf[key] for key in sorted(conf) if key not in ENTRYPOINT_ARGS.values() and reads_environment(conf[key])
+    }
+    if not moved:
+        return conf
+    result = {key: value for key, value in conf.items() if key not in moved}
+    args = " ".join(shell_word(f"-D{key}={value}") for key, value in moved.items())
+    for key in ENTRYPOINT_ARGS.values():
+        result[key] = f"{result[key]} {args}" if result.get(key) else args
+    return dict(sorted(result.items()))
+
+
+def check_secrets(eff: Effective, conf_keys: Mapping[str, str], *, session_job: bool = False) -> list[Problem]:
+    """Where this target cannot hand Flink a value from a Secret, and what TLS needs."""
+    problems: list[Problem] = []
+    mode = str(eff.get((*OPERATOR, "mode")) or "native")
+    tls = None if session_job else tls_of(eff)
+    for key, value in sorted(conf_keys.items()):
+        if "${secret_values." in value:
+            problems.append(
+                problem_at(
+                    eff,
+                    (*FLINK_CONF, key),
+                    "${secret_values.NAME} is a Ververica Platform secret value: the operator has none",
+                    "keep the value in a Kubernetes Secret and refer to it as ${NAME} through "
+                    "spec.template.spec.kubernetes.pods.envVars[].valueFrom.secretKeyRef",
+                )
+            )
+        elif key not in ENTRYPOINT_ARGS.values() and reads_environment(value):
+            if session_job:
+                problems.append(
+                    problem_at(
+                        eff,
+                        (*FLINK_CONF, key),
+                        "a FlinkSessionJob's configuration reaches the session cluster as text: ${NAME} "
+                        "would not be expanded",
+                        "set it in the namespace defaults, which build the session cluster's FlinkDeployment",
+                    )
+                )
+            elif mode != "native":
+                problems.append(
+                    problem_at(
+                        eff,
+                        (*FLINK_CONF, key),
+                        f"in {mode} mode the operator does not start Flink through the shell that expands ${{NAME}}",
+                        "use platform.flinkOperator.mode: native",
+                    )
+                )
+        wanted = tls.configuration().get(key) if tls is not None and _SSL_KEY.match(key) else None
+        if wanted is not None and value != wanted:
+            problems.append(
+                problem_at(
+                    eff,
+                    (*FLINK_CONF, key),
+                    "platform.flinkOperator.tls sets this key",
+                    "remove it, or describe the stores in platform.flinkOperator.tls",
+                )
+            )
+    if tls is None:
+        return problems
+    if mode != "native":
+        problems.append(
+            problem_at(
+                eff,
+                TLS,
+                f"in {mode} mode the operator does not start Flink through the shell that hands it the store password",
+                "use platform.flinkOperator.mode: native",
+            )
+        )
+    if not eff.get(CHART_TLS):
+        problems.append(
+            problem_at(
+                eff,
+                TLS,
+                "the operator calls the JobManager's REST API, which TLS turns to https: the operator needs the "
+                "truststore of the certificates' CA",
+                "set platform.flinkOperator.chart.tls (the chart's tls.* values) in the same layer",
+            )
+        )
+    env_names = {str(v.get("name")) for v in eff.get(secrets.ENV_VARS) or [] if isinstance(v, Mapping)}
+    if TLS_PASSWORD_ENV in env_names:
+        problems.append(
+            problem_at(
+                eff,
+                secrets.ENV_VARS,
+                f"{TLS_PASSWORD_ENV} is the variable platform.flinkOperator.tls gives the store password",
+                "rename this variable",
+            )
+        )
+    return problems
+
+
 # -- documents -----------------------------------------------------------------------------------
 def flink_configuration(eff: Effective) -> dict[str, str]:
     """The Flink configuration of a FlinkDeployment: the shared one in the form the deployment's
@@ -454,8 +644,11 @@ def flink_configuration(eff: Effective) -> dict[str, str]:
     version = options.parse_version(eff.flink_version)
     conf = {options.emit_key(k, version): v for k, v in eff.flink_conf.items() if k not in OWNED_KEYS}
     conf[TM_SERVICE_ACCOUNT_KEY] = pods.service_account(eff, "taskmanager")
+    tls = tls_of(eff)
+    if tls is not None:
+        conf.update(tls.configuration())
     conf.update(_operator_conf(eff))
-    return dict(sorted(conf.items()))
+    return dynamic_properties(dict(sorted(conf.items())))
 
 
 def jobmanager_replicas(eff: Effective) -> int:
@@ -532,6 +725,11 @@ def flink_deployment(eff: Effective, name: str, job: Mapping[str, Any] | None) -
     mode = str(eff.get((*OPERATOR, "mode")) or "native")
     settings = pods.OPERATOR_NATIVE_PODS if mode == "native" else pods.OPERATOR_PODS
     labels, annotations = _metadata(eff)
+    jobmanager_pod = pods.pod_template(eff, "jobmanager", settings)
+    taskmanager_pod = pods.pod_template(eff, "taskmanager", settings)
+    tls = tls_of(eff)
+    if tls is not None:
+        jobmanager_pod, taskmanager_pod = tls.add_to(jobmanager_pod), tls.add_to(taskmanager_pod)
     return render_template(
         "flink-operator/FlinkDeployment.yaml.j2",
         name=name,
@@ -546,12 +744,12 @@ def flink_deployment(eff: Effective, name: str, job: Mapping[str, Any] | None) -
         log_configuration=log_configuration(eff),
         jobmanager_replicas=jobmanager_replicas(eff),
         jobmanager_resource=resource(eff, "jobmanager"),
-        jobmanager_pod=pods.pod_template(eff, "jobmanager", settings),
+        jobmanager_pod=jobmanager_pod,
         taskmanager_replicas=taskmanager_replicas(eff)
         if job is not None
         else eff.get((*TEMPLATE_SPEC, "numberOfTaskManagers")),
         taskmanager_resource=resource(eff, "taskmanager"),
-        taskmanager_pod=pods.pod_template(eff, "taskmanager", settings),
+        taskmanager_pod=taskmanager_pod,
         job=job,
         restart_nonce=eff.get((*OPERATOR, "restartNonce")) if job is not None else None,
     )
@@ -616,11 +814,25 @@ def deployment_docs(eff: Effective) -> list[Doc]:
     """A FlinkDeployment (application mode) or a FlinkSessionJob (session mode) for one deployment."""
     if is_session_mode(eff):
         session_path: Path_ = ("spec", "sessionClusterName")
-        problems = check_name(eff, str(eff.get(session_path)), session_path) + check_keys(eff) + check_job(eff)
+        version = options.parse_version(eff.flink_version)
+        job_conf = session_job_configuration(eff)
+        job_keys = {k: v for k, v in eff.flink_conf.items() if options.emit_key(k, version) in job_conf}
+        problems = (
+            check_name(eff, str(eff.get(session_path)), session_path)
+            + check_keys(eff)
+            + check_job(eff)
+            + check_secrets(eff, job_keys, session_job=True)
+        )
         if problems:
             raise InputError(problems)
         return [Doc(session_job(eff))]
-    problems = check_name(eff, eff.deployment, None) + check_keys(eff) + check_cluster(eff) + check_job(eff)
+    problems = (
+        check_name(eff, eff.deployment, None)
+        + check_keys(eff)
+        + check_cluster(eff)
+        + check_job(eff)
+        + check_secrets(eff, eff.flink_conf)
+    )
     if problems:
         raise InputError(problems)
     return [Doc(flink_deployment(eff, eff.deployment, job_spec(eff)))]
@@ -655,7 +867,11 @@ def session_cluster_docs(ctx: NamespaceContext) -> list[Doc]:
                 )
             )
             continue
-        found = check_keys(ctx.effective) + check_cluster(ctx.effective)
+        found = (
+            check_keys(ctx.effective)
+            + check_cluster(ctx.effective)
+            + check_secrets(ctx.effective, ctx.effective.flink_conf)
+        )
         problems.extend(found)
         if not found:
             # the namespace's pods carry the cluster's name where a deployment's carry its own

@@ -229,6 +229,14 @@ def values(ctx: EnvContext) -> dict[str, Any] | None:
         "defaultConfiguration": {"create": True, "append": True, "flink-conf.yaml": flink_conf_text(ctx.env, conf)},
         "metrics": {"port": metrics_port(first)},
     }
+    tls = first.get((*CHART, "tls"))
+    if tls:
+        # the operator's keystore and truststore (mounted by the chart) for the JobManagers' https REST API
+        result["tls"] = {
+            "create": True,
+            "secretName": tls["secretName"],
+            "secretKeyRef": {"name": tls["password"]["name"], "key": tls["password"]["key"]},
+        }
     secrets = first.get((*CHART, "imagePullSecrets"))
     if secrets:
         result["imagePullSecrets"] = [{"name": s["name"]} for s in secrets]

@@ -189,7 +189,9 @@ def test_tls_without_the_operators_truststore_is_refused_at_its_line(config: Pat
 
 def test_tls_in_standalone_mode_is_refused(config: Path) -> None:
     err = _render_problems(config, "--set", "platform.flinkOperator.mode=standalone")
-    assert "platform.flinkOperator.tls" in err and "standalone mode" in err
+    # at the choice that conflicts, naming where TLS was switched on
+    assert "<command line>:1:1: platform.flinkOperator.mode: in standalone mode" in err
+    assert "platform.flinkOperator.tls at " in err and "baseline.yaml:" in err
 
 
 def test_a_vvp_secret_value_is_refused_on_the_operator_target(config: Path) -> None:

@@ -69,6 +69,7 @@ SPEC_FIELD_KEYS: Mapping[str, str] = {
     "kubernetes.container.image.pull-policy": "platform.flinkOperator.image.pullPolicy",
 }
 TLS: Path_ = (*OPERATOR, "tls")
+MODE: Path_ = (*OPERATOR, "mode")
 CHART_TLS: Path_ = (*OPERATOR, "chart", "tls")
 #: the environment variable of the Flink containers that holds the TLS store password (from its Secret)
 TLS_PASSWORD_ENV = "FLINK_TLS_STORE_PASSWORD"
@@ -588,9 +589,10 @@ def check_secrets(eff: Effective, conf_keys: Mapping[str, str], *, session_job: 
                 problems.append(
                     problem_at(
                         eff,
-                        (*FLINK_CONF, key),
-                        f"in {mode} mode the operator does not start Flink through the shell that expands ${{NAME}}",
-                        "use platform.flinkOperator.mode: native",
+                        MODE,
+                        f"in {mode} mode the operator does not start Flink through the shell that expands the "
+                        f"${{NAME}} of {key} (at {_where(eff, (*FLINK_CONF, key))})",
+                        "use mode native, or give the value another way",
                     )
                 )
         wanted = tls.configuration().get(key) if tls is not None and _SSL_KEY.match(key) else None
@@ -609,9 +611,10 @@ def check_secrets(eff: Effective, conf_keys: Mapping[str, str], *, session_job: 
         problems.append(
             problem_at(
                 eff,
-                TLS,
-                f"in {mode} mode the operator does not start Flink through the shell that hands it the store password",
-                "use platform.flinkOperator.mode: native",
+                MODE,
+                f"in {mode} mode the operator does not start Flink through the shell that hands it the TLS store "
+                f"password (platform.flinkOperator.tls at {_where(eff, TLS)})",
+                "use mode native, or switch TLS off with tls: null (development only)",
             )
         )
     if not eff.get(CHART_TLS):

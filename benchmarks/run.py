@@ -149,6 +149,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gen", help="the gen command to time (default: the gen beside this Python)")
     args = parser.parse_args(argv)
 
+    # gen installed from a wheel runs from compiled bytecode; let the warm-up run write the .pyc
+    # files of an editable checkout too, or every timed process would compile gen's sources again
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     work: Path = args.work.resolve()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)

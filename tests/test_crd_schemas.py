@@ -33,9 +33,7 @@ def pod_monitor() -> Doc:
         "spec": {
             "selector": {
                 "matchLabels": {"app": "orders"},
-                "matchExpressions": [
-                    {"key": "component", "operator": "In", "values": ["jobmanager", "taskmanager"]}
-                ],
+                "matchExpressions": [{"key": "component", "operator": "In", "values": ["jobmanager", "taskmanager"]}],
             },
             "namespaceSelector": {"matchNames": ["flink-jobs"]},
             "podMetricsEndpoints": [
@@ -197,8 +195,8 @@ def errors_after(factory: Callable[[], Doc], mutate: Callable[[Doc], None]) -> l
 
 
 def assert_error(errors: list[str], *fragments: str) -> None:
-    assert any(all(f in e for f in fragments) for e in errors), (
-        f"no error containing {fragments!r} in:\n" + "\n".join(errors)
+    assert any(all(f in e for f in fragments) for e in errors), f"no error containing {fragments!r} in:\n" + "\n".join(
+        errors
     )
 
 
@@ -241,9 +239,7 @@ def test_message_format_names_kind_name_and_path() -> None:
 
 
 def test_unknown_kind_is_reported() -> None:
-    assert_error(
-        check_crd({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}), "ConfigMap/x", "kind"
-    )
+    assert_error(check_crd({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}), "ConfigMap/x", "kind")
 
 
 def test_parse_duration_ms() -> None:
@@ -357,9 +353,7 @@ def test_prometheus_rule_for_on_recording_rule() -> None:
 
 
 def test_prometheus_rule_duplicate_group_names() -> None:
-    errors = errors_after(
-        prometheus_rule, lambda d: d["spec"]["groups"][1].update(name="flink.orders.recording")
-    )
+    errors = errors_after(prometheus_rule, lambda d: d["spec"]["groups"][1].update(name="flink.orders.recording"))
     assert_error(errors, "spec.groups[1].name", "duplicate group name")
 
 
@@ -432,9 +426,7 @@ def test_flink_deployment_legacy_ha_key_counts() -> None:
     assert errors_after(flink_deployment, mutate) == []
 
 
-@pytest.mark.parametrize(
-    "key", ["kubernetes.namespace", "kubernetes.cluster-id", "high-availability.cluster-id"]
-)
+@pytest.mark.parametrize("key", ["kubernetes.namespace", "kubernetes.cluster-id", "high-availability.cluster-id"])
 def test_flink_deployment_forbidden_key(key: str) -> None:
     errors = errors_after(flink_deployment, lambda d: d["spec"]["flinkConfiguration"].update({key: "x"}))
     assert_error(errors, f'spec.flinkConfiguration["{key}"]', "must not be set")
@@ -459,9 +451,7 @@ def test_flink_deployment_savepoint_nonce_without_savepoint_dir() -> None:
     def mutate(d: Doc) -> None:
         d["spec"]["flinkConfiguration"].pop("execution.checkpointing.savepoint-dir")
 
-    assert_error(
-        errors_after(flink_deployment, mutate), "spec.job.savepointTriggerNonce", "savepoint directory"
-    )
+    assert_error(errors_after(flink_deployment, mutate), "spec.job.savepointTriggerNonce", "savepoint directory")
 
 
 def test_flink_deployment_memory_missing() -> None:
@@ -487,9 +477,7 @@ def test_flink_deployment_job_and_config_types() -> None:
         flink_deployment, lambda d: d["spec"]["flinkConfiguration"].update({"parallelism.default": 4})
     )
     assert_error(errors, 'spec.flinkConfiguration["parallelism.default"]', "strings")
-    errors = errors_after(
-        flink_deployment, lambda d: d["spec"].update(logConfiguration={"log4j.properties": ""})
-    )
+    errors = errors_after(flink_deployment, lambda d: d["spec"].update(logConfiguration={"log4j.properties": ""}))
     assert_error(errors, 'spec.logConfiguration["log4j.properties"]', "unknown field")
 
 

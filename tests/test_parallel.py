@@ -110,9 +110,7 @@ _WORDS = st.sampled_from(
     ]
 )  # fmt: skip
 _TEXT = st.one_of(_WORDS, st.text(max_size=12), st.from_regex(r"[A-Za-z_/][A-Za-z0-9_./=@+: -]{0,20}", fullmatch=True))
-_SCALARS = st.one_of(
-    _TEXT, st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none()
-)
+_SCALARS = st.one_of(_TEXT, st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none())
 _VALUES = st.recursive(
     _SCALARS,
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_TEXT, inner, max_size=5)),

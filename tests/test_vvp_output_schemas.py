@@ -77,12 +77,9 @@ def _split(dotted: str) -> SchemaPath:
 class ApiInventory:
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.version: str = data["source"]["version"]
-        self.kinds = {
-            kind: {_split(path): t for path, t in paths.items()} for kind, paths in data["kinds"].items()
-        }
+        self.kinds = {kind: {_split(path): t for path, t in paths.items()} for kind, paths in data["kinds"].items()}
         self.refs = {
-            kind: {_split(path): name for path, name in refs.items()}
-            for kind, refs in data["kubernetesRefs"].items()
+            kind: {_split(path): name for path, name in refs.items()} for kind, refs in data["kubernetesRefs"].items()
         }
         self.kubernetes = {
             name: {_split(path): t for path, t in paths.items()} for name, paths in data["kubernetes"].items()
@@ -151,9 +148,7 @@ def schema_paths(uri: str) -> dict[SchemaPath, set[str]]:
     return out
 
 
-def _walk(
-    schema: Any, resolver: Resolver[Any], path: SchemaPath, out: dict[SchemaPath, set[str]], depth: int
-) -> None:
+def _walk(schema: Any, resolver: Resolver[Any], path: SchemaPath, out: dict[SchemaPath, set[str]], depth: int) -> None:
     if not isinstance(schema, Mapping):
         return  # boolean schema
     assert depth < 60, f"schema nesting too deep at {path}"
@@ -220,9 +215,7 @@ def test_schema_fields_exist_in_api_with_same_type(kind: str, api: ApiInventory)
             quantity = api.resolve(kind, (*path, "number"))
             if api_type == "object" and quantity is not None and quantity[0] == "number":
                 continue
-        problems.append(
-            f"{_dotted(path)}: schema type {sorted(types)} != API type {api_type!r} at {_dotted(api_path)}"
-        )
+        problems.append(f"{_dotted(path)}: schema type {sorted(types)} != API type {api_type!r} at {_dotted(api_path)}")
     assert not problems, "\n".join(problems)
 
 

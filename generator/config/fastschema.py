@@ -8,6 +8,10 @@ The closures only ever say yes or no. When one says no, the caller asks ``jsonsc
 errors, so every message stays exactly ``jsonschema``'s. A schema that uses a keyword this
 compiler does not implement is not compiled at all (:class:`Unsupported`): the caller keeps
 ``jsonschema`` for it. :func:`accelerate` wraps a ``jsonschema`` validator that way.
+
+The target of a ``$ref`` is compiled when an instance first reaches it, so a process pays only for
+the parts of big schemas its documents use; an unsupported keyword found there raises
+:class:`Unsupported` from the check, and :class:`FastValidator` keeps ``jsonschema`` from then on.
 """
 
 from __future__ import annotations
@@ -121,9 +125,7 @@ class _Compiler:
             raise Unsupported(", ".join(sorted(unknown)))
         checks: list[Check] = []
         if "$ref" in s:
-            resolved = resolver.lookup(s["$ref"])
-            target = self.compile(resolved.contents, resolved.resolver)
-            checks.append(lambda x: target(x))
+            checks.append(self._ref(s["$ref"], resolver))
         if "type" in s:
             types = s["type"] if isinstance(s["type"], list) else [s["type"]]
             if any(t not in _TYPES for t in types):
@@ -165,6 +167,20 @@ class _Compiler:
             other = self.compile(s["else"], resolver) if "else" in s else _true
             checks.append(lambda x: then(x) if cond(x) else other(x))
         return _all(checks)
+
+    def _ref(self, ref: str, resolver: Any) -> Check:
+        """The target of a ``$ref``, compiled when an instance first reaches it: the big shared
+        definitions (Kubernetes' ObjectMeta, ...) are mostly never reached by what gen writes. A
+        target that cannot be compiled raises :class:`Unsupported` from the check itself."""
+        cell: list[Check] = []
+
+        def check(x: Any) -> bool:
+            if not cell:
+                resolved = resolver.lookup(ref)
+                cell.append(self.compile(resolved.contents, resolved.resolver))
+            return cell[0](x)
+
+        return check
 
     def _object(self, s: Mapping[str, Any], resolver: Any) -> Check | None:
         props = {k: self.compile(v, resolver) for k, v in s.get("properties", {}).items()}
@@ -271,7 +287,8 @@ def compile_schema(
     format_checker: FormatChecker | None = None,
 ) -> Check:
     """A closure answering whether an instance is valid, exactly as ``Draft202012Validator(schema,
-    registry=registry, format_checker=format_checker).is_valid`` would. Raises :class:`Unsupported`."""
+    registry=registry, format_checker=format_checker).is_valid`` would. Raises :class:`Unsupported`
+    (the closure itself raises it for an unsupported keyword behind a ``$ref``)."""
     registry = registry if registry is not None else Registry()
     base = schema.get("$id", "") if isinstance(schema, Mapping) else ""
     if base and base not in registry:
@@ -285,19 +302,29 @@ class FastValidator:
 
     def __init__(self, validator: Any, check: Check) -> None:
         self._validator = validator
-        self._check = check
+        self._check: Check | None = check
         self.schema = validator.schema
 
+    def _valid(self, instance: Any) -> bool:
+        """The compiled answer; False (ask jsonschema) once a part could not be compiled."""
+        if self._check is None:
+            return False
+        try:
+            return self._check(instance)
+        except Unsupported:
+            self._check = None
+            return False
+
     def is_valid(self, instance: Any) -> bool:
-        return self._check(instance) or bool(self._validator.is_valid(instance))
+        return self._valid(instance) or bool(self._validator.is_valid(instance))
 
     def iter_errors(self, instance: Any) -> Iterator[ValidationError]:
-        if self._check(instance):
+        if self._valid(instance):
             return iter(())
         return iter(self._validator.iter_errors(instance))
 
     def validate(self, instance: Any) -> None:
-        if not self._check(instance):
+        if not self._valid(instance):
             self._validator.validate(instance)
 
     def __getattr__(self, name: str) -> Any:  # evolve, format_checker, ... of the wrapped validator

@@ -13,9 +13,10 @@ from typing import Any
 import jsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+from referencing import Registry
 
 from generator import units
+from generator.config.schemafiles import schema_folder
 from generator.config.yamlload import Document, Path_, dotted
 from generator.errors import Problem
 
@@ -62,13 +63,8 @@ def input_schema_texts() -> dict[str, str]:
     return {entry.name: entry.read_text("utf-8") for entry in folder.iterdir() if entry.name.endswith(".json")}
 
 
-@cache
 def _registry() -> Registry:
-    registry: Registry = Registry()
-    for name, text in input_schema_texts().items():
-        schema = json.loads(text)
-        registry = registry.with_resource(SCHEMA_BASE + name, Resource.from_contents(schema))
-    return registry
+    return schema_folder("input").registry
 
 
 @cache

@@ -17,17 +17,14 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
-from importlib.resources import files
-from importlib.resources.abc import Traversable
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from generator.config.fastschema import accelerate
+from generator.config.schemafiles import schema_folder
 
 __all__ = ["CRD_KINDS", "check_crd", "load_crd_validators", "parse_duration_ms"]
 
@@ -72,22 +69,12 @@ _Path = tuple[str | int, ...]
 # Loading
 
 
-def _schema_dir() -> Traversable:
-    return files("generator") / "schemas" / "output" / "crd"
-
-
 @cache
 def _validators() -> Mapping[str, Validator]:
-    schemas: list[dict[str, Any]] = []
-    for entry in sorted(_schema_dir().iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            schemas.append(json.loads(entry.read_text(encoding="utf-8")))
-    registry: Registry[Any] = Registry().with_resources(
-        (schema["$id"], Resource.from_contents(schema, default_specification=DRAFT202012))
-        for schema in schemas
-    )
+    folder = schema_folder("output/crd")
+    registry = folder.registry
     validators: dict[str, Validator] = {}
-    for schema in schemas:
+    for schema in folder.schemas.values():
         kind = schema.get("properties", {}).get("kind", {}).get("const")
         if not isinstance(kind, str):
             continue  # _defs.json
@@ -139,9 +126,7 @@ def _unexpected_properties(error: ValidationError) -> list[str]:
         return []
     known = schema.get("properties", {})
     patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
-    return [
-        str(key) for key in instance if key not in known and not any(p.search(str(key)) for p in patterns)
-    ]
+    return [str(key) for key in instance if key not in known and not any(p.search(str(key)) for p in patterns)]
 
 
 def _schema_messages(error: ValidationError) -> Iterator[tuple[_Path, str]]:
@@ -216,8 +201,7 @@ def _check_pod_monitor(doc: Mapping[str, Any]) -> Iterator[tuple[_Path, str]]:
         if timeout_ms > interval_ms:
             yield (
                 ("spec", "podMetricsEndpoints", index, "scrapeTimeout"),
-                f"{timeout} is greater than the scrape interval {interval} "
-                "(prometheus-operator rejects the resource)",
+                f"{timeout} is greater than the scrape interval {interval} (prometheus-operator rejects the resource)",
             )
 
 
@@ -243,8 +227,7 @@ def _check_prometheus_rule(doc: Mapping[str, Any]) -> Iterator[tuple[_Path, str]
             if alert in first_alert:
                 yield (
                     ("spec", "groups", g_index, "rules", r_index, "alert"),
-                    f"duplicate alert name {alert!r} in group {name!r} "
-                    f"(first used by rules[{first_alert[alert]}])",
+                    f"duplicate alert name {alert!r} in group {name!r} (first used by rules[{first_alert[alert]}])",
                 )
             else:
                 first_alert[alert] = r_index
@@ -290,8 +273,7 @@ def _check_job_state_dirs(job: Mapping[str, Any], conf: Mapping[str, Any]) -> It
     if mode != "stateless" and _conf_value(conf, _CHECKPOINT_DIR_KEYS) is None:
         yield (
             ("spec", "job", "upgradeMode"),
-            f"{mode!r} requires a checkpoint directory: set flinkConfiguration "
-            f"{_keys_hint(_CHECKPOINT_DIR_KEYS)}",
+            f"{mode!r} requires a checkpoint directory: set flinkConfiguration {_keys_hint(_CHECKPOINT_DIR_KEYS)}",
         )
     if _conf_value(conf, _SAVEPOINT_DIR_KEYS) is not None:
         return

@@ -8,13 +8,15 @@ default configuration is a flat ``key: value`` file.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
+
+from generator.config.fastschema import accelerate
+from generator.config.schemafiles import schema_folder
 
 SCHEMA = "flink-kubernetes-operator-values.json"
 PROM_PORT_KEY = "kubernetes.operator.metrics.reporter.prom.port"
@@ -22,11 +24,13 @@ PROM_FACTORY_KEY = "kubernetes.operator.metrics.reporter.prom.factory.class"
 
 
 @cache
-def _validator() -> Draft202012Validator:
-    text = (files("generator") / "schemas" / "output" / "helm" / SCHEMA).read_text(encoding="utf-8")
-    schema = json.loads(text)
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+def _validator() -> Validator:
+    """The chart values' validator (the schema itself is checked by the tests, not at every start)."""
+    folder = schema_folder("output/helm")
+    validator: Validator = accelerate(
+        Draft202012Validator(folder.schemas[SCHEMA], registry=folder.registry), folder.registry
+    )
+    return validator
 
 
 def parse_flink_conf(text: str) -> tuple[dict[str, str], list[str]]:

@@ -10,6 +10,13 @@ Every object is checked against every Kubernetes version gen claims (``KUBERNETE
 that only a newer version knows, or one that an older version requires, is an error. The OpenAPI
 schemas do not check names and labels; the syntax rules of the API server for those are checked here.
 
+Versions whose schemas for a kind are the same schema share one check (:func:`schema_groups`): the
+schema of the kind with every ``$ref`` it reaches, reduced to what ``jsonschema`` acts on (its
+validation keywords, the subschemas under them and the identifiers that ``$ref`` resolves against;
+descriptions and ``x-kubernetes-*`` annotations are not checks), compared between versions. An object
+gets the answer of every distinct schema, credited to every version that has it, exactly as if
+each version had checked it; it is never checked twice against the same schema.
+
 Validators are accelerated with ``generator.config.fastschema`` (a compiled yes/no check; only an
 object it rejects goes through ``jsonschema`` for the messages): about 1 ms per object for all
 versions instead of about 30.
@@ -17,6 +24,7 @@ versions instead of about 30.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -32,7 +40,15 @@ from referencing.jsonschema import DRAFT202012
 
 from generator.config.fastschema import accelerate
 
-__all__ = ["KUBERNETES_VERSIONS", "is_builtin", "problems", "validator"]
+__all__ = [
+    "KUBERNETES_VERSIONS",
+    "compare_schemas",
+    "is_builtin",
+    "problems",
+    "schema_files_digest",
+    "schema_groups",
+    "validator",
+]
 
 #: Kubernetes versions every rendered object must be valid for (oldest and newest supported first).
 KUBERNETES_VERSIONS: tuple[str, ...] = ("1.29", "1.30", "1.31", "1.32", "1.33")
@@ -59,12 +75,17 @@ def _schema_root(version: str) -> Traversable:
 
 
 @cache
-def _registry(version: str) -> Registry[Any]:
-    root = _schema_root(version)
-    definitions = root / "_definitions.json"
+def _definitions(version: str) -> dict[str, Any]:
+    definitions = _schema_root(version) / "_definitions.json"
     if not definitions.is_file():
         raise RuntimeError(f"kubernetes-validate has no strict schemas for Kubernetes {version}")
-    contents = json.loads(definitions.read_text(encoding="utf-8"))
+    contents: dict[str, Any] = json.loads(definitions.read_text(encoding="utf-8"))
+    return contents
+
+
+@cache
+def _registry(version: str) -> Registry[Any]:
+    contents = _definitions(version)
     registry: Registry[Any] = Registry().with_resource(
         str(contents["$id"]), Resource.from_contents(contents, default_specification=DRAFT202012)
     )
@@ -78,6 +99,151 @@ def _schema_file(api_version: str, kind: str) -> str:
     return f"{kind.lower()}-{suffix}.json"
 
 
+@cache
+def _kind_schema(version: str, api_version: str, kind: str) -> dict[str, Any] | None:
+    path = _schema_root(version) / _schema_file(api_version, kind)
+    if not path.is_file():
+        return None
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return schema
+
+
+# What a subschema holds under each keyword jsonschema acts on (every other keyword's value is data).
+_SCHEMA_KEYWORDS = frozenset(
+    {"additionalProperties", "contains", "if", "then", "else", "items", "not", "propertyNames",
+     "unevaluatedItems", "unevaluatedProperties"}
+)  # fmt: skip
+_SCHEMA_LIST_KEYWORDS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+_SCHEMA_MAP_KEYWORDS = frozenset({"properties", "patternProperties", "dependentSchemas", "$defs"})
+# Keywords that change what a $ref means: kept as they are, and a reason not to share checks.
+_IDENTIFIERS = frozenset({"$id", "$schema", "$anchor", "$dynamicAnchor", "$dynamicRef", "$vocabulary"})
+_ACTING = frozenset(Draft202012Validator.VALIDATORS) | _SCHEMA_KEYWORDS | _IDENTIFIERS
+# How the kind files ($ref from the kind's $id) and the definitions (a local $ref) name a definition.
+_KIND_REF = re.compile(r"^/api/_definitions\.json#/\$defs/([^/~%]+)$")
+_DEFINITION_REF = re.compile(r"^#/\$defs/([^/~%]+)$")
+
+
+class _NotComparable(Exception):
+    """A $ref this module does not follow: the versions of this kind are not compared."""
+
+
+def _acting(schema: Any, refs: set[str], ref_form: re.Pattern[str], nested: bool = False) -> Any:
+    """``schema`` reduced to what jsonschema acts on; the definitions its ``$ref`` name go to ``refs``."""
+    if not isinstance(schema, dict):
+        return schema  # true / false
+    reduced: dict[str, Any] = {}
+    for keyword, value in schema.items():
+        if keyword not in _ACTING:
+            continue  # an annotation: description, default, x-kubernetes-*, ...
+        if keyword == "$ref":
+            found = ref_form.match(str(value))
+            if found is None:
+                raise _NotComparable(str(value))
+            refs.add(found.group(1))
+        elif keyword == "$dynamicRef" or (nested and keyword in _IDENTIFIERS and keyword != "$schema"):
+            raise _NotComparable(keyword)
+        if keyword in _SCHEMA_KEYWORDS:
+            value = _acting(value, refs, ref_form, True)
+        elif keyword in _SCHEMA_LIST_KEYWORDS and isinstance(value, list):
+            value = [_acting(sub, refs, ref_form, True) for sub in value]
+        elif keyword in _SCHEMA_MAP_KEYWORDS and isinstance(value, dict):
+            value = {name: _acting(sub, refs, ref_form, True) for name, sub in value.items()}
+        reduced[keyword] = value
+    return reduced
+
+
+def _acting_schema(version: str, api_version: str, kind: str) -> str | None:
+    """The kind's schema and every definition it reaches, reduced to what jsonschema acts on, as
+    canonical JSON (None: no schema for the kind in this version)."""
+    root = _kind_schema(version, api_version, kind)
+    if root is None:
+        return None
+    contents = _definitions(version)
+    definitions: dict[str, Any] = contents["$defs"]
+    refs: set[str] = set()
+    kind_schema = _acting(root, refs, _KIND_REF)
+    reached: dict[str, Any] = {}
+    while pending := refs - reached.keys():
+        for name in pending:
+            if name not in definitions:
+                raise _NotComparable(name)
+            reached[name] = _acting(definitions[name], refs, _DEFINITION_REF, True)
+    return json.dumps({"kind": kind_schema, "$id": contents["$id"], "definitions": reached}, sort_keys=True)
+
+
+def schema_files_digest(api_version: str, kind: str) -> str:
+    """SHA-256 over the schema files of the kind in every claimed version (shared definitions
+    included): what :data:`_KNOWN_GROUPS` was worked out from."""
+    digest = hashlib.sha256()
+    for version in KUBERNETES_VERSIONS:
+        path = _schema_root(version) / _schema_file(api_version, kind)
+        digest.update(f"{version}\0".encode())
+        digest.update(_definitions_digest(version))
+        digest.update(hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"-")
+    return digest.hexdigest()
+
+
+@cache
+def _definitions_digest(version: str) -> bytes:
+    return hashlib.sha256((_schema_root(version) / "_definitions.json").read_bytes()).digest()
+
+
+_ALL = (KUBERNETES_VERSIONS,)
+#: :func:`compare_schemas` of the kinds gen renders, worked out ahead (the test of this module works
+#: them out again) for the schema files with this digest: a process that renders them reads the
+#: definitions of one version instead of all. With other schema files, the versions are compared.
+_KNOWN_GROUPS: dict[tuple[str, str], tuple[str, tuple[tuple[str, ...], ...]]] = {
+    ("v1", "ServiceAccount"): (
+        "8f669bfb41fa8a100df8e2a4f5ab95847035b3b9a6094ddb0fe90d7381329a63",
+        _ALL,
+    ),
+    ("rbac.authorization.k8s.io/v1", "Role"): (
+        "b9c953daa905b15479d7112a43a3f9cc79573136b9e707a77abd07da299d8ae6",
+        _ALL,
+    ),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): (
+        "85226f6bae5766d67147ea48071a9766a7994717a0b028596e6c7efab07457af",
+        _ALL,
+    ),
+    ("networking.k8s.io/v1", "NetworkPolicy"): (
+        "360f6a6b4eb49ca4138a3258f8273aac8e905eb6d200d4e8d85b1f48de11d51b",
+        _ALL,
+    ),
+    ("v1", "ResourceQuota"): (
+        "dfa0331521c815d728c5cab943b592c9594ae193704d7423d6a31421e5123bc5",
+        _ALL,
+    ),
+    ("v1", "LimitRange"): (
+        "770e70c35b13f1fcc1bce47ece1c3a07ebf5c0cab395faad01d564c9f71a7e9f",
+        _ALL,
+    ),
+}
+
+
+@cache
+def schema_groups(api_version: str, kind: str) -> tuple[tuple[str, ...], ...]:
+    """``KUBERNETES_VERSIONS`` grouped by the kind's schema (:func:`compare_schemas`), from
+    :data:`_KNOWN_GROUPS` when the schema files are the ones it was worked out from."""
+    known = _KNOWN_GROUPS.get((api_version, kind))
+    if known is not None and known[0] == schema_files_digest(api_version, kind):
+        return known[1]
+    return compare_schemas(api_version, kind)
+
+
+def compare_schemas(api_version: str, kind: str) -> tuple[tuple[str, ...], ...]:
+    """``KUBERNETES_VERSIONS`` grouped by the kind's schema: the versions of a group have the same
+    schema for it (in what jsonschema acts on), so one check answers for all of them. The groups
+    are in version order, each in version order; versions without the kind share a group."""
+    try:
+        keys = [_acting_schema(version, api_version, kind) for version in KUBERNETES_VERSIONS]
+    except _NotComparable:
+        return tuple((version,) for version in KUBERNETES_VERSIONS)
+    groups: dict[str | None, list[str]] = {}
+    for version, key in zip(KUBERNETES_VERSIONS, keys, strict=True):
+        groups.setdefault(key, []).append(version)
+    return tuple(tuple(group) for group in groups.values())
+
+
 class SchemaValidator(Protocol):
     def iter_errors(self, instance: Any) -> Iterator[ValidationError]: ...
 
@@ -85,10 +251,9 @@ class SchemaValidator(Protocol):
 @cache
 def validator(version: str, api_version: str, kind: str) -> SchemaValidator | None:
     """The compiled strict validator of one kind for one Kubernetes version (None: unknown kind)."""
-    path = _schema_root(version) / _schema_file(api_version, kind)
-    if not path.is_file():
+    schema = _kind_schema(version, api_version, kind)
+    if schema is None:
         return None
-    schema = json.loads(path.read_text(encoding="utf-8"))
     registry = _registry(version)
     compiled: SchemaValidator = accelerate(Draft202012Validator(schema, registry=registry), registry)
     return compiled
@@ -111,17 +276,27 @@ def _deepest(error: ValidationError) -> ValidationError:
     return error
 
 
+def _group_problems(version: str, api: str, kind: str, doc: Mapping[str, Any]) -> list[str]:
+    """The messages of one schema (that of ``version``) about ``doc``."""
+    compiled = validator(version, api, kind)
+    if compiled is None:
+        return [f"kind: no Kubernetes schema for {api} {kind}"]
+    messages = []
+    for error in compiled.iter_errors(dict(doc)):
+        error = _deepest(error)
+        messages.append(f"{_path(error.absolute_path)}: {error.message}")
+    return messages
+
+
 def _schema_problems(doc: Mapping[str, Any]) -> list[str]:
     api, kind = str(doc.get("apiVersion", "")), str(doc.get("kind", ""))
+    by_version: dict[str, list[str]] = {}
+    for group in schema_groups(api, kind):
+        messages = _group_problems(group[0], api, kind, doc)
+        by_version.update(dict.fromkeys(group, messages))
     found: dict[str, list[str]] = {}
     for version in KUBERNETES_VERSIONS:
-        compiled = validator(version, api, kind)
-        if compiled is None:
-            found.setdefault(f"kind: no Kubernetes schema for {api} {kind}", []).append(version)
-            continue
-        for error in compiled.iter_errors(dict(doc)):
-            error = _deepest(error)
-            message = f"{_path(error.absolute_path)}: {error.message}"
+        for message in by_version[version]:
             found.setdefault(message, []).append(version)
     return [
         message if len(versions) == len(KUBERNETES_VERSIONS) else f"{message} (Kubernetes {', '.join(versions)})"

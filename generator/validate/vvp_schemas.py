@@ -16,17 +16,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from functools import cache
-from importlib.resources import files
-from importlib.resources.abc import Traversable
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from referencing import Registry
 
 from generator.config.fastschema import accelerate
+from generator.config.schemafiles import SCHEMA_BASE, schema_folder
 
 __all__ = [
     "HELM_VALUES",
@@ -40,7 +38,8 @@ __all__ = [
     "vvp_schema_uri",
 ]
 
-SCHEMA_BASE_URI = "https://gen.schemas/output/vvp/"
+_FOLDER = "output/vvp"
+SCHEMA_BASE_URI = f"{SCHEMA_BASE}{_FOLDER}/"
 VVP_KINDS: tuple[str, ...] = (
     "Deployment",
     "DeploymentDefaults",
@@ -55,38 +54,19 @@ NOT_RESOURCES = frozenset({HELM_VALUES})  # schemas in the folder that describe 
 JsonSchema = Mapping[str, Any]
 
 
-def _schema_dir() -> Traversable:
-    return files("generator") / "schemas" / "output" / "vvp"
-
-
 def vvp_schema_uri(file_name: str) -> str:
     """The ``$id`` of a schema file in the VVP folder, e.g. ``vvp_schema_uri("Deployment.json")``."""
     return SCHEMA_BASE_URI + file_name
 
 
-@cache
-def _load_schemas() -> dict[str, JsonSchema]:
+def _load_schemas() -> Mapping[str, JsonSchema]:
     """File name -> parsed schema, for every ``*.json`` in the folder (``_defs.json`` included)."""
-    schemas: dict[str, JsonSchema] = {}
-    for entry in sorted(_schema_dir().iterdir(), key=lambda item: item.name):
-        if not entry.name.endswith(".json"):
-            continue
-        schema: JsonSchema = json.loads(entry.read_text(encoding="utf-8"))
-        expected_id = vvp_schema_uri(entry.name)
-        if schema.get("$id") != expected_id:
-            raise ValueError(f"{entry.name}: $id must be {expected_id!r}, found {schema.get('$id')!r}")
-        schemas[entry.name] = schema  # the schemas themselves are checked by the tests, not per run
-    return schemas
+    return schema_folder(_FOLDER).schemas
 
 
-@cache
 def vvp_registry() -> Registry[Any]:
     """Registry holding every VVP output schema under its ``$id``."""
-    resources = [
-        (vvp_schema_uri(name), Resource.from_contents(schema, default_specification=DRAFT202012))
-        for name, schema in _load_schemas().items()
-    ]
-    return Registry().with_resources(resources).crawl()
+    return schema_folder(_FOLDER).registry
 
 
 @cache

@@ -129,8 +129,13 @@ def render(
             _err("nothing selected: no deployment matches the options")
             return 0
         scope = selection.scope(repo)
+
+        def waiting() -> None:
+            _err(f"waiting for another gen run on {out} ...")
+
         if check:
-            result = output.plan(out, files, scope, force=True)
+            with output.locked(out, on_wait=waiting, shared=True):  # never while a render swaps the folder
+                result = output.plan(out, files, scope, force=True)
             for label, paths in (("stale", result.stale), ("missing", result.missing), ("extra", result.extra)):
                 for path in paths:
                     typer.echo(f"{label}: {out / path}")
@@ -139,7 +144,7 @@ def render(
                 return 1
             _err(f"{out} is up to date ({len(files)} files)")
             return 0
-        with output.locked(out, on_wait=lambda: _err(f"waiting for another gen run on {out} ...")):
+        with output.locked(out, on_wait=waiting):
             result = output.plan(out, files, scope, force=force)
             if result.drift or not (out / output.INDEX).exists():
                 output.write(out, result)

@@ -435,20 +435,27 @@ def _entry(f: OutFile) -> dict[str, Any]:
 
 
 @contextmanager
-def locked(out: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """Serialise runs on one output folder: an exclusive flock on the folder that holds it
-    (no lock file is left behind; the lock dies with the process)."""
+def locked(out: Path, on_wait: Callable[[], None] | None = None, *, shared: bool = False) -> Iterator[None]:
+    """Serialise runs on one output folder: an flock on the folder that holds it (no lock file is
+    left behind; the lock dies with the process). A render takes it exclusively; a check
+    (``shared``) takes it shared, so that it never reads a folder a render is swapping, and
+    changes nothing: it creates no folder and leaves what a killed run left to the next render."""
     parent = out.resolve().parent
+    if shared and not parent.is_dir():
+        yield  # no output folder, and none that a render could be swapping
+        return
     parent.mkdir(parents=True, exist_ok=True)
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     fd = os.open(parent, os.O_RDONLY)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             if on_wait is not None:
                 on_wait()
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        recover(out.resolve())  # what a killed run left beside the folder: no other run is writing now
+            fcntl.flock(fd, mode)
+        if not shared:
+            recover(out.resolve())  # what a killed run left beside the folder: no other run is writing now
         yield
     finally:
         os.close(fd)

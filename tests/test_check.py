@@ -476,12 +476,32 @@ def test_malformed_policy_input_is_located(config: Path, body: str, message: str
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_bad_bound_in_profile_is_located(config: Path) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("{min: 2g, max: 4g}", "{min: 2g, max: lots}", "memory.max: 'lots' cannot bound this value"),
+        ("{min: 1, max: 2}", "{min: null, max: 2}", "numberOfTaskManagers.min: null is not a bound: expected a number"),
+        ("{min: 1, max: 2}", "{min: 1, max: .inf}", "numberOfTaskManagers.max: inf cannot bound this value"),
+        ("{min: 0.5, max: 1}", "{min: null, max: 1}", "jobmanager.cpu.min: null is not a bound: expected a CPU amount"),
+    ],
+)
+def test_bad_bound_in_profile_is_located(config: Path, old: str, new: str, message: str) -> None:
     profile = config / "profiles" / "small.yaml"
-    profile.write_text(profile.read_text().replace("{min: 2g, max: 4g}", "{min: 2g, max: lots}"))
+    edit(profile, old, new)
+    line = next(n for n, text in enumerate(profile.read_text().splitlines(), 1) if new in text)
     result = run_cli("check", "-c", str(config), "-e", "prod")
-    assert result.code == 2
-    assert "profiles/small.yaml:" in result.stderr and "'lots' cannot bound this value" in result.stderr
+    assert result.code == 2, result.stdout + result.stderr
+    assert f"profiles/small.yaml:{line}:" in result.stderr and message in result.stderr, result.stderr
+    assert "internal error" not in result.stderr
+
+
+def test_a_bound_on_a_map_is_a_finding_not_a_crash(config: Path) -> None:
+    profile = config / "profiles" / "small.yaml"
+    edit(profile, "bounds:\n", "bounds:\n  spec.template.spec.resources: {max: 2}\n")
+    code, data = check(config, "prod")
+    assert code == 1
+    found = [f["message"] for f in findings(data, "PRF-001", deployment="clickstream-sessions")]
+    assert "spec.template.spec.resources cannot be compared with its bounds: expected a number, got a map" in found
 
 
 def test_exceptions_belong_to_deployments_only(config: Path) -> None:

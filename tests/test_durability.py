@@ -110,7 +110,7 @@ HARNESS = textwrap.dedent(
     from generator import output
 
     mode, n = sys.argv[1], int(sys.argv[2])
-    real_open, real_exchange, real_write = open, output._exchange, output.write
+    real_open, real_exchange, real_write, real_plan = open, output._exchange, output.write, output.plan
     opened = [0]
 
     def kill_me():
@@ -126,12 +126,19 @@ HARNESS = textwrap.dedent(
         done = real_exchange(a, b)
         kill_me()
 
-    def paused_write(out, result, **kwargs):
+    def pause():
         ready, go = Path(os.environ["GEN_TEST_READY"]), Path(os.environ["GEN_TEST_GO"])
         ready.write_text("in the lock")
         while not go.exists():
             time.sleep(0.02)
+
+    def paused_write(out, result, **kwargs):
+        pause()
         return real_write(out, result, **kwargs)
+
+    def paused_plan(*args, **kwargs):
+        pause()
+        return real_plan(*args, **kwargs)
 
     output.open = counting_open
     if mode == "flush":
@@ -140,6 +147,8 @@ HARNESS = textwrap.dedent(
         output._exchange = exchange
     elif mode == "pause":
         output.write = paused_write
+    elif mode == "pause-plan":
+        output.plan = paused_plan
     sys.argv = ["gen", *sys.argv[3:]]
     from generator.cli import main
     main()
@@ -233,6 +242,71 @@ def test_two_renders_into_one_folder_are_serialised_by_the_lock(tmp_path: Path, 
     index = json.loads((out / output.INDEX).read_text())
     assert set(index["files"]) == set(tree_digest(out)) - {output.INDEX}
     assert _leftovers(out) == []
+
+
+def test_a_check_waits_while_a_render_holds_the_lock(tmp_path: Path, config: Path) -> None:
+    """render --check never reads a folder that a render is about to swap: it waits, then
+    compares with the folder the render left."""
+    out = tmp_path / "out"
+    assert run_cli("render", *SELECT, "-c", str(config), "-o", str(out)).code == 0
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    env = {"GEN_TEST_READY": str(ready), "GEN_TEST_GO": str(go)}
+    other = tmp_path / "other-config"
+    shutil.copytree(config, other)
+    edit(other / "profiles/small.yaml", "          memory: 2g\n", "          memory: 3g\n")
+    render = _gen("render", *SELECT, "-c", str(other), "-o", str(out), mode="pause", env=env)
+    _wait_for(lambda: ready.exists(), render)  # the render holds the lock, about to write
+    check_log = tmp_path / "check.log"
+    with open(check_log, "w") as log:
+        check = _gen("render", "--check", *SELECT, "-c", str(other), "-o", str(out), stderr=log)
+        _wait_for(lambda: "waiting for another gen run" in check_log.read_text(), check)
+        time.sleep(0.5)
+        assert check.poll() is None  # still waiting: it has not compared the old folder
+        go.write_text("go")
+        assert render.wait(timeout=120) == 0, render.communicate()[1]
+        assert check.wait(timeout=120) == 0, check_log.read_text()  # the folder the render wrote: up to date
+    assert f"waiting for another gen run on {out}" in check_log.read_text()
+    assert f"{out} is up to date" in check_log.read_text()
+
+
+def test_a_render_waits_for_a_check_and_checks_do_not_wait_for_each_other(tmp_path: Path, config: Path) -> None:
+    out = tmp_path / "out"
+    assert run_cli("render", *SELECT, "-c", str(config), "-o", str(out)).code == 0
+    old = tree_digest(out)
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    env = {"GEN_TEST_READY": str(ready), "GEN_TEST_GO": str(go)}
+    check = _gen("render", "--check", *SELECT, "-c", str(config), "-o", str(out), mode="pause-plan", env=env)
+    _wait_for(lambda: ready.exists(), check)  # the check holds the lock (shared) and reads
+    second = run_cli("render", "--check", *SELECT, "-c", str(config), "-o", str(out))
+    assert second.code == 0 and "waiting" not in second.stderr, second.stderr  # readers share the lock
+    edit(config / "profiles/small.yaml", "          memory: 2g\n", "          memory: 3g\n")
+    render_log = tmp_path / "render.log"
+    with open(render_log, "w") as log:
+        render = _gen("render", *SELECT, "-c", str(config), "-o", str(out), stderr=log)
+        _wait_for(lambda: "waiting for another gen run" in render_log.read_text(), render)
+        time.sleep(0.5)
+        assert render.poll() is None and tree_digest(out) == old  # nothing swapped under the check
+        go.write_text("go")
+        assert check.wait(timeout=120) == 0, check.communicate()[1]
+        assert render.wait(timeout=120) == 0, render_log.read_text()
+    assert tree_digest(out) != old
+
+
+def test_a_check_changes_nothing_beside_the_folder(tmp_path: Path, config: Path) -> None:
+    """The check's lock creates no folder and leaves what a killed render left to the next render."""
+    nowhere = tmp_path / "a" / "b" / "out"
+    result = run_cli("render", "--check", *SELECT, "-c", str(config), "-o", str(nowhere))
+    assert result.code == 1, result.stderr
+    assert not (tmp_path / "a").exists()
+    out = tmp_path / "out"
+    assert run_cli("render", *SELECT, "-c", str(config), "-o", str(out)).code == 0
+    leftover = tmp_path / f".{out.name}.gen-tmp-1"
+    leftover.mkdir()
+    before = {p.name for p in tmp_path.iterdir()}
+    assert run_cli("render", "--check", *SELECT, "-c", str(config), "-o", str(out)).code == 0
+    assert {p.name for p in tmp_path.iterdir()} == before
+    assert run_cli("render", *SELECT, "-c", str(config), "-o", str(out)).code == 0
+    assert not leftover.exists()  # the next render clears it
 
 
 def _wait_for(condition: Callable[[], bool], process: subprocess.Popen[str]) -> None:

@@ -148,6 +148,32 @@ def test_profile_and_deployment_agree_for_the_example(config: Path) -> None:
     assert profile_data["jobmanager"]["memory"] == by_deployment["jobmanager"]["memory"]
 
 
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_set_takes_effect_on_a_profile(config: Path, fmt: str) -> None:
+    """--set is the top layer of a namespace's resolution too, as of a deployment's."""
+    args = ("memory", "-c", str(config), "-e", "prod", "-p", "small", "-f", fmt)
+    plain = run_cli(*args)
+    assert plain.code == 0, plain.stderr
+    result = run_cli(*args, "--set", f"{TM_RESOURCE}=4g", "--set", f"{FLINK}taskmanager.memory.managed.size=1g")
+    assert result.code == 0, result.stderr
+    assert result.stdout != plain.stdout
+    if fmt == "text":
+        assert "4g from spec.template.spec.resources.taskmanager.memory at <command line>" in result.stdout
+        return
+    data = json.loads(result.stdout)
+    assert data["scope"] == "profile small (namespace analytics, env prod)"
+    assert data["taskmanager"]["memory"]["total_process"] == 4 << 30
+    assert data["taskmanager"]["memory"]["managed"] == 1 << 30
+    assert data["taskmanager"]["conf"]["taskmanager.memory.managed.size"] == "1g"
+
+
+def test_a_bad_set_on_a_profile_is_located_on_the_command_line(config: Path) -> None:
+    result = run_cli("memory", "-c", str(config), "-e", "prod", "-p", "small", "--set", f"{TM_RESOURCE}=4 gigs")
+    assert result.code == 2, result.stdout + result.stderr
+    assert result.stderr.startswith(f"<command line>:1:1: {TM_RESOURCE}: "), result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_refused_configuration_names_flinks_error_and_the_line(config: Path) -> None:
     path = config / "deployments" / "analytics" / "fraud-scoring.yaml"
     edit(
@@ -168,7 +194,6 @@ def test_refused_configuration_names_flinks_error_and_the_line(config: Path) -> 
     ("args", "message"),
     [
         (("-e", "prod"), "name a --profile or a --deployment"),
-        (("-e", "prod", "-p", "small", "--set", f"{TM_RESOURCE}=4g"), "--set applies to deployments"),
         (("-e", "prod", "-p", "small", "-d", "fraud-scoring"), "has profile 'stateful-heavy', not 'small'"),
         (("-e", "prod", "-d", "nope"), "unknown deployment 'nope'"),
         (("-e", "qa", "-p", "small"), "unknown environment 'qa'"),

@@ -52,6 +52,7 @@ PROPERTY = settings(
 )
 CHEAP = settings(PROPERTY, max_examples=EXAMPLES * 5)
 LOCATED = re.compile(r"^.+?:\d+:\d+: .+$")
+LOCATED_AT = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<key>\S+): .+$")
 
 
 # -- strategies from our JSON Schemas ------------------------------------------------------------
@@ -89,10 +90,6 @@ CHARACTERS = st.characters(
     codec="utf-8", exclude_categories=["Cs", "Cc", "Zl", "Zp"], exclude_characters="\ufeff", include_characters="\t\n"
 )
 TEXT = st.text(CHARACTERS, max_size=24)
-MAP_KEYS = st.from_regex(
-    r"([a-z0-9]([-a-z0-9.]{0,20}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,20}[A-Za-z0-9])?",
-    fullmatch=True,
-)
 
 
 class FromSchema:
@@ -190,8 +187,7 @@ class FromSchema:
         additional = node.get("additionalProperties", True)
         if isinstance(additional, dict) and depth < self.max_depth:
             names = node.get("propertyNames", {})
-            # maps without propertyNames: Kubernetes-style keys while KNOWN GAP 1 is open (see below)
-            key = self._string(dict(schema._follow(names, resolver)[0]), resolver, depth) if names else MAP_KEYS
+            key = self._string(dict(schema._follow(names, resolver)[0]), resolver, depth)
             extra = st.dictionaries(
                 key.filter(lambda k: isinstance(k, str) and k not in properties),
                 self.build(additional, resolver, depth + 1),
@@ -247,29 +243,7 @@ def deployment_layers() -> SearchStrategy[dict[str, Any]]:
             "platform": generated.build({"$ref": "_defs.json#/$defs/platform"}, _resolver("deployment"), 1),
         },
     )
-    return (
-        layer.map(_with_the_artifact)
-        .filter(lambda doc: schema.is_valid("deployment", doc))
-        .filter(lambda doc: not any(gap(doc) for gap in KNOWN_GAPS))
-    )
-
-
-def _at(value: Any, *path: str) -> Any:
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    return value
-
-
-# Known gaps between the input schemas and the output schemas: input the schemas accept that a
-# renderer's output validation refuses (an unlocated "rendered ... failed validation" error). Each
-# is reported to the owner of the schema and kept out of the strategies until it is fixed; each has
-# a strict xfail test below, which starts to pass (and so fails as XPASS) when the gap is closed.
-# KNOWN GAP 1 (annotation and nodeSelector keys) is kept out by MAP_KEYS.
-def _gap_2_empty_logging_profile(layer: dict[str, Any]) -> bool:
-    return bool(_at(layer, "spec", "template", "spec", "logging", "loggingProfile") == "")
-
-
-KNOWN_GAPS = (_gap_2_empty_logging_profile,)
+    return layer.map(_with_the_artifact).filter(lambda doc: schema.is_valid("deployment", doc))
 
 
 def _with_the_artifact(layer: dict[str, Any]) -> dict[str, Any]:
@@ -327,31 +301,94 @@ def test_whatever_the_schemas_accept_renders_and_validates(layer: dict[str, Any]
                 assert outputs.problems(doc) == [], f"{f.path} does not validate after a YAML round trip"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KNOWN GAP 1: the input schema's stringMap (annotations, nodeSelector) accepts any key, the output "
-    "schemas only Kubernetes qualified names; when fixed, remove this mark and MAP_KEYS from the strategies",
-)
-def test_known_gap_an_annotation_key_kubernetes_refuses_is_refused_where_it_is_written(config: Path) -> None:
-    file = config / "deployments" / NAMESPACE / "fraud-scoring.yaml"
-    edit(file, "metadata:\n", "metadata:\n  annotations:\n    'a b': x\n")
-    result = run_cli("render", "-e", ENV, "-c", str(config), "--check", "-o", str(config.parent / "out"))
-    assert result.code == 2 and re.search(r"fraud-scoring\.yaml:\d+:\d+: metadata\.annotations", result.stderr), (
-        result.stderr
-    )
+# Input the output schemas (or Kubernetes) refuse is refused by the input schemas, at its line: never
+# as an unlocated "rendered ... failed validation" at the end. Each case failed that way once.
+FRAUD_SCORING = f"deployments/{NAMESPACE}/fraud-scoring.yaml"
+REFUSED_WHERE_WRITTEN: list[tuple[str, str, str, str, str]] = [
+    # id, file, old, new, key of the problem
+    (
+        "annotation-key",
+        FRAUD_SCORING,
+        "metadata:\n",
+        "metadata:\n  annotations:\n    'a b': x\n",
+        "metadata.annotations",
+    ),
+    (
+        "pod-annotation-key",
+        FRAUD_SCORING,
+        "      parallelism: 4\n",
+        "      parallelism: 4\n      kubernetes:\n        pods:\n          annotations:\n            /x: y\n",
+        "spec.template.spec.kubernetes.pods.annotations",
+    ),
+    (
+        "service-account-annotation-key",
+        f"namespaces/{NAMESPACE}.yaml",
+        "  kubernetes:\n",
+        "  kubernetes:\n    serviceAccounts:\n      annotations:\n        'iam role': x\n",
+        "platform.kubernetes.serviceAccounts.annotations",
+    ),
+    (
+        "node-selector-key",
+        FRAUD_SCORING,
+        "      parallelism: 4\n",
+        "      parallelism: 4\n      kubernetes:\n        pods:\n          nodeSelector:\n            'pool name': x\n",
+        "spec.template.spec.kubernetes.pods.nodeSelector",
+    ),
+    (
+        "node-selector-value",
+        FRAUD_SCORING,
+        "      parallelism: 4\n",
+        "      parallelism: 4\n      kubernetes:\n        pods:\n          nodeSelector:\n            pool: 'a b'\n",
+        "spec.template.spec.kubernetes.pods.nodeSelector.pool",
+    ),
+    (
+        "empty-logging-profile",
+        FRAUD_SCORING,
+        "      parallelism: 4\n",
+        "      parallelism: 4\n      logging:\n        loggingProfile: ''\n",
+        "spec.template.spec.logging.loggingProfile",
+    ),
+    (
+        "image-pull-secret-name",
+        FRAUD_SCORING,
+        "      parallelism: 4\n",
+        "      parallelism: 4\n      kubernetes:\n        pods:\n          imagePullSecrets: [{name: Registry_Key}]\n",
+        "spec.template.spec.kubernetes.pods.imagePullSecrets[0].name",
+    ),
+    (
+        "secret-key-ref-name",
+        FRAUD_SCORING,
+        "      parallelism: 4\n",
+        "      parallelism: 4\n      kubernetes:\n        pods:\n          envVars:\n"
+        "            - {name: A, valueFrom: {secretKeyRef: {name: '', key: k}}}\n",
+        "spec.template.spec.kubernetes.pods.envVars[0].valueFrom.secretKeyRef.name",
+    ),
+    (
+        "empty-value-from",
+        FRAUD_SCORING,
+        "      parallelism: 4\n",
+        "      parallelism: 4\n      kubernetes:\n        pods:\n          envVars:\n"
+        "            - {name: A, valueFrom: {}}\n",
+        "spec.template.spec.kubernetes.pods.envVars[0].valueFrom",
+    ),
+]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KNOWN GAP 2: logging.loggingProfile accepts '', the VVP output schema does not; when fixed, remove "
-    "this mark and _gap_2_empty_logging_profile",
-)
-def test_known_gap_an_empty_logging_profile_is_refused_where_it_is_written(config: Path) -> None:
-    file = config / "deployments" / NAMESPACE / "fraud-scoring.yaml"
-    edit(file, "      parallelism: 4\n", "      parallelism: 4\n      logging:\n        loggingProfile: ''\n")
-    result = run_cli("render", "-e", ENV, "-c", str(config), "--check", "-o", str(config.parent / "out"))
-    located = r"fraud-scoring\.yaml:\d+:\d+: spec\.template\.spec\.logging"
-    assert result.code == 2 and re.search(located, result.stderr), result.stderr
+@pytest.mark.parametrize("case", REFUSED_WHERE_WRITTEN, ids=[c[0] for c in REFUSED_WHERE_WRITTEN])
+def test_input_the_outputs_refuse_is_refused_where_it_is_written(case: tuple[str, ...], config: Path) -> None:
+    _id, file, old, new, key = case
+    edit(config / file, old, new)
+    line = (config / file).read_text().splitlines().index(new.splitlines()[-1].rstrip("\n")) + 1
+    for target in ("vvp", "vvp-operator", "flink-operator"):
+        result = run_cli(
+            "render", "-e", ENV, "-t", target, "-c", str(config), "--check", "-o", str(config.parent / "out")
+        )
+        assert result.code == 2, result.stderr
+        assert "failed validation" not in result.stderr, result.stderr
+        located = [m for m in map(LOCATED_AT.match, result.stderr.splitlines()) if m and m["key"] == key]
+        assert located and located[0]["file"].endswith(file), result.stderr
+        # a problem with a map's key is reported at the map; any other at its value's line
+        assert int(located[0]["line"]) in (line, line - 1), result.stderr
 
 
 # -- 2. mutations of the example end cleanly -------------------------------------------------------

@@ -55,7 +55,6 @@ def _select(
     profile: str | None,
     namespace: str | None,
     deployment: str | None,
-    has_sets: bool,
 ) -> tuple[Effective, str, str]:
     """The effective configuration to size, a description of it, and the file to blame by default."""
     from generator.config.scope import select_scope
@@ -69,7 +68,6 @@ def _select(
         deployment,
         command="memory",
         require_profile=True,
-        deployment_only_sets=has_sets,
     )
     eff = scope.effective
     if eff.deployment:
@@ -160,7 +158,7 @@ def memory(
 
         repo = _repo(config)
         resolver = Resolver(repo, sets or ())
-        eff, described, home = _select(repo, resolver, env, profile, namespace, deployment, bool(sets))
+        eff, described, home = _select(repo, resolver, env, profile, namespace, deployment)
         result = sizing(eff)
         problems = _refusals(eff, result, home)
         if problems:

@@ -8,6 +8,7 @@ Facts: Flink 1.20 FLINK-34255 renames and the Flink 2.0 list of removed options.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ def parse_version(text: str) -> Version:
 @dataclass(frozen=True)
 class Option:
     key: str
-    kind: str  # duration | memory | int | float | bool | enum | string | ports
+    kind: str  # duration | memory | int | float | bool | enum | string | port | ports
     aliases: tuple[str, ...] = ()
     since: Version = (1, 0)  # first version that reads `key`; older versions get aliases[0]
     choices: tuple[str, ...] = ()
@@ -124,16 +125,20 @@ _OPTIONS: tuple[Option, ...] = (
     Option("jobmanager.memory.jvm-overhead.min", "memory"),
     Option("jobmanager.memory.jvm-overhead.max", "memory"),
     Option("jobmanager.memory.jvm-overhead.fraction", "float", minimum=0),
-    # network ports
-    Option("rest.port", "int", minimum=1),
+    # network ports: "port" holds one port, "ports" a port, a range (50100-50200) or a list of them;
+    # the port of every metric reporter (metrics.reporter.<name>.port) is a "ports" option too
+    Option("rest.port", "port"),
     Option("rest.bind-port", "ports"),
-    Option("jobmanager.rpc.port", "int", minimum=1),
+    Option("jobmanager.rpc.port", "port"),
     Option("blob.server.port", "ports"),
     Option("taskmanager.rpc.port", "ports"),
-    Option("taskmanager.data.port", "int", minimum=0),
+    Option("taskmanager.data.port", "port"),
+    Option("taskmanager.data.bind-port", "port"),
     Option("metrics.internal.query-service.port", "ports"),
-    Option("metrics.reporter.prom.port", "ports"),
+    Option("historyserver.web.port", "port"),
     Option("queryable-state.enable", "bool"),
+    Option("queryable-state.proxy.ports", "ports"),
+    Option("queryable-state.server.ports", "ports"),
     # security
     Option("security.ssl.internal.enabled", "bool"),
     Option("security.ssl.rest.enabled", "bool"),
@@ -146,6 +151,16 @@ _OPTIONS: tuple[Option, ...] = (
 
 OPTIONS: dict[str, Option] = {o.key: o for o in _OPTIONS}
 ALIASES: dict[str, str] = {alias: o.key for o in _OPTIONS for alias in o.aliases}
+_REPORTER_PORT = re.compile(r"^metrics\.reporter\.[^.]+\.port$")
+
+
+def lookup(key: str) -> Option | None:
+    """What ``gen`` knows of canonical ``key``: its :class:`Option`, or None."""
+    known = OPTIONS.get(key)
+    if known is None and _REPORTER_PORT.match(key):
+        return Option(key, "ports")
+    return known
+
 
 # Options Flink 2.0 removed without a successor we can map to (flink-2.0.md).
 REMOVED_IN_2: dict[str, str] = {
@@ -179,16 +194,35 @@ def emit_key(key: str, version: Version) -> str:
     return key
 
 
+LOWEST_PORT, HIGHEST_PORT = 1, 65535
+_DIGITS = re.compile(r"[0-9]+")
+_RANDOM_PORT = "0 lets Flink pick a random port, which no NetworkPolicy can allow: pin a port (1-65535)"
+
+
+def _port(text: str, value: str, expected: str) -> int:
+    """One port of ``value``: digits within 1-65535 (0, Flink's "any free port", is refused)."""
+    if not _DIGITS.fullmatch(text):
+        raise units.UnitError(f"'{value}' is not {expected}")
+    port = int(text)
+    if not LOWEST_PORT <= port <= HIGHEST_PORT:
+        raise units.UnitError(_RANDOM_PORT if value.strip() == "0" else f"'{value}' is outside the port range 1-65535")
+    return port
+
+
+def _validate_port(value: str) -> str:
+    """An option that holds one port."""
+    return str(_port(value.strip(), value, "a port: this option holds one port (1-65535), not a range or a list"))
+
+
 def _validate_ports(value: str) -> str:
+    """A port, a range low-high or a comma-separated list of them, each within 1-65535."""
+    expected = "a port, a port range (50100-50200) or a list of them"
     for part in value.split(","):
-        lo, _, hi = part.strip().partition("-")
-        try:
-            low = int(lo)
-            high = int(hi) if hi else low
-        except ValueError:
-            raise units.UnitError(f"'{value}' is not a port, a port range (9249-9250) or a list of them") from None
-        if not (0 <= low <= 65535 and 0 <= high <= 65535 and low <= high):
-            raise units.UnitError(f"'{value}' is outside the port range 0-65535")
+        lo, sep, hi = part.strip().partition("-")
+        low = _port(lo.strip(), value, expected)
+        high = _port(hi.strip(), value, expected) if sep else low
+        if low > high:
+            raise units.UnitError(f"'{part.strip()}' is not a port range: {low} is above {high}")
     return value.replace(" ", "")
 
 
@@ -222,7 +256,7 @@ def normalize_value(key: str, value: object) -> str:
         raise units.UnitError(
             f"a Flink configuration value must be a string, number or boolean, got {type(value).__name__}"
         )
-    option = OPTIONS.get(key)
+    option = lookup(key)
     if option is None:
         return text
     if option.kind == "duration":
@@ -237,6 +271,8 @@ def normalize_value(key: str, value: object) -> str:
         if text.upper() not in option.choices:
             raise units.UnitError(f"'{text}' is not one of {', '.join(option.choices)}")
         return text.upper()
+    if option.kind == "port":
+        return _validate_port(text)
     if option.kind == "ports":
         return _validate_ports(text)
     return text

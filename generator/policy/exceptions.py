@@ -13,8 +13,10 @@ is bad input: a located :class:`~generator.errors.Problem`, exit 2.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from generator import units
 from generator.config.layers import FLINK_CONF, ConfigRepo, Layer
@@ -37,7 +39,7 @@ def bound_path(dotted: str) -> Path_:
 
 def _kind(path: Path_) -> str:
     if path[: len(FLINK_CONF)] == FLINK_CONF and len(path) > len(FLINK_CONF):
-        option = options.OPTIONS.get(str(path[-1]))
+        option = options.lookup(str(path[-1]))
         if option is not None and option.kind in ("memory", "duration"):
             return option.kind
         return "number"
@@ -48,21 +50,45 @@ def _kind(path: Path_) -> str:
     return "number"
 
 
+_EXPECTED = {
+    "memory": "a memory size such as 2g",
+    "cpu": "a CPU amount such as 2 or 500m",
+    "duration": "a duration such as 30s",
+    "number": "a number",
+}
+
+
 def magnitude(path: Path_, value: Any) -> float:
     """A comparable number for a value at ``path``: bytes, cores, milliseconds or the number itself.
 
-    Raises :class:`ValueError` (``units.UnitError`` included) when the value does not fit the path.
+    Raises :class:`ValueError` (``units.UnitError`` included) when the value does not fit the path:
+    anything but a number or a string (null, a map, a list, a boolean) never fits.
     """
     kind = _kind(path)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected {_EXPECTED[kind]}, got {_type_name(value)}")
     if kind == "memory":
         return float(units.parse_memory(value))
     if kind == "cpu":
         return units.parse_cpu(value)
     if kind == "duration":
         return units.parse_duration_ms(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"expected {_EXPECTED[kind]}, got {value}")
+    return number
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, bool):
-        raise ValueError("expected a number, got a boolean")
-    return float(value)
+        return "a boolean"
+    if isinstance(value, Mapping):
+        return "a map"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
 
 
 def out_of_bounds(path: Path_, value: Any, bound: Mapping[str, Any]) -> str | None:
@@ -82,60 +108,77 @@ def parse_date(text: Any) -> datetime.date:
     return datetime.date.fromisoformat(str(text))
 
 
-def _item_marks(layers: Sequence[Layer], key: str, ident: str, field: str) -> dict[str, Mark]:
-    """Mark of ``field`` of each item of list ``key`` by its ``ident`` value; the highest layer wins."""
-    marks: dict[str, Mark] = {}
-    for layer in layers:
-        items = layer.doc.data.get(key)
-        if not isinstance(items, list):
-            continue
-        for index, item in enumerate(items):
-            if isinstance(item, dict) and ident in item:
-                marks[str(item[ident])] = layer.doc.mark((key, index, field))
-    return marks
+Entry = TypeVar("Entry", Waiver, ProfileException)
+
+
+@dataclass(frozen=True)
+class _Entries(Generic[Entry]):
+    """A list of dated entries in the layer files (``waivers:``, ``exceptions:``): each is named by
+    its ``ident`` field, located at its ``date`` field, and read into an ``Entry`` by ``build``."""
+
+    key: str
+    ident: str
+    date: str
+    build: Callable[[Mapping[str, Any], datetime.date, Location], Entry]
+
+    def marks(self, layers: Sequence[Layer]) -> dict[str, Mark]:
+        """Mark of the date of each entry by its ident; the highest layer wins."""
+        marks: dict[str, Mark] = {}
+        for layer in layers:
+            items = layer.doc.data.get(self.key)
+            if not isinstance(items, list):
+                continue
+            for index, item in enumerate(items):
+                if isinstance(item, dict) and self.ident in item:
+                    marks[str(item[self.ident])] = layer.doc.mark((self.key, index, self.date))
+        return marks
+
+    def of(self, eff: Effective, layers: Sequence[Layer], home: str) -> tuple[Entry, ...]:
+        """The entries of the effective configuration ``eff``, located in the layer that wrote them."""
+        marks = self.marks(layers)
+        found: list[Entry] = []
+        for item in eff.get((self.key,), []) or []:
+            if not isinstance(item, dict):
+                continue
+            mark = marks.get(str(item[self.ident]))
+            location = Location(mark.file, mark.line, mark.col) if mark else _fallback(eff, self.key, home)
+            found.append(self.build(item, parse_date(item[self.date]), location))
+        return tuple(found)
 
 
 def _fallback(eff: Effective, key: str, home: str) -> Location:
     return Location.of(eff.origin((key,))) or Location(home)
 
 
+WAIVERS = _Entries(
+    "waivers",
+    "rule",
+    "expires",
+    lambda item, date, at: Waiver(
+        rule=str(item["rule"]), reason=str(item["reason"]), owner=str(item["owner"]), expires=date, location=at
+    ),
+)
+EXCEPTIONS = _Entries(
+    "exceptions",
+    "path",
+    "reviewBy",
+    lambda item, date, at: ProfileException(
+        path=str(item["path"]),
+        reason=str(item["reason"]),
+        benchmark=str(item["benchmark"]),
+        review_by=date,
+        owner=str(item.get("owner", "")),
+        location=at,
+    ),
+)
+
+
 def waivers_of(eff: Effective, layers: Sequence[Layer], home: str) -> tuple[Waiver, ...]:
-    marks = _item_marks(layers, "waivers", "rule", "expires")
-    found: list[Waiver] = []
-    for item in eff.get(("waivers",), []) or []:
-        if not isinstance(item, dict):
-            continue
-        mark = marks.get(str(item["rule"]))
-        found.append(
-            Waiver(
-                rule=str(item["rule"]),
-                reason=str(item["reason"]),
-                owner=str(item["owner"]),
-                expires=parse_date(item["expires"]),
-                location=Location(mark.file, mark.line, mark.col) if mark else _fallback(eff, "waivers", home),
-            )
-        )
-    return tuple(found)
+    return WAIVERS.of(eff, layers, home)
 
 
 def exceptions_of(eff: Effective, layers: Sequence[Layer], home: str) -> tuple[ProfileException, ...]:
-    marks = _item_marks(layers, "exceptions", "path", "reviewBy")
-    found: list[ProfileException] = []
-    for item in eff.get(("exceptions",), []) or []:
-        if not isinstance(item, dict):
-            continue
-        mark = marks.get(str(item["path"]))
-        found.append(
-            ProfileException(
-                path=str(item["path"]),
-                reason=str(item["reason"]),
-                benchmark=str(item["benchmark"]),
-                review_by=parse_date(item["reviewBy"]),
-                owner=str(item.get("owner", "")),
-                location=Location(mark.file, mark.line, mark.col) if mark else _fallback(eff, "exceptions", home),
-            )
-        )
-    return tuple(found)
+    return EXCEPTIONS.of(eff, layers, home)
 
 
 def check_inputs(repo: ConfigRepo, rules: Mapping[str, Rule], files: Iterable[tuple[str, str, str]]) -> list[Problem]:
@@ -176,7 +219,8 @@ def check_inputs(repo: ConfigRepo, rules: Mapping[str, Rule], files: Iterable[tu
                         "exception or waiver needs a new review date",
                     )
                 )
-        for key, field in (("waivers", "expires"), ("exceptions", "reviewBy")):
+        for entries in (WAIVERS, EXCEPTIONS):
+            key, field = entries.key, entries.date
             for index, item in enumerate(doc.data.get(key) or []):
                 if not isinstance(item, dict) or field not in item:
                     continue
@@ -207,16 +251,14 @@ def check_inputs(repo: ConfigRepo, rules: Mapping[str, Rule], files: Iterable[tu
                     parsed[end] = magnitude(path, bound[end])
                 except ValueError as exc:
                     mark = doc.mark(("bounds", dotted, end))
-                    problems.append(
-                        Problem(
-                            mark.file,
-                            mark.line,
-                            mark.col,
-                            f"bounds.{dotted}.{end}",
-                            f"{bound[end]!r} cannot bound this value: {exc}",
-                            "use a number, or a size (2g) for memory, a CPU amount for cpu, a duration for durations",
-                        )
-                    )
+                    if bound[end] is None:  # an end is a value or left out: there is no "null" bound
+                        side = "lower" if end == "min" else "upper"
+                        message = f"null is not a bound: expected {_EXPECTED[_kind(path)]}"
+                        hint = f"leave {end} out when there is no {side} bound"
+                    else:
+                        message = f"{bound[end]!r} cannot bound this value: {exc}"
+                        hint = "use a number, or a size (2g) for memory, a CPU amount for cpu, a duration for durations"
+                    problems.append(Problem(mark.file, mark.line, mark.col, f"bounds.{dotted}.{end}", message, hint))
             if "min" in parsed and "max" in parsed and parsed["min"] > parsed["max"]:
                 mark = doc.mark(("bounds", dotted))
                 problems.append(

@@ -112,7 +112,7 @@ def test_the_operator_chart_gets_its_truststore_for_the_https_rest_api(config: P
     }
 
 
-def test_dev_switches_tls_off_on_both_sides(config: Path) -> None:
+def test_dev_switches_the_clusters_tls_off_and_keeps_the_operators(config: Path) -> None:
     docs = rendered(config, "dev")
     conf = flink_deployment(docs, "fraud-scoring")["spec"]["flinkConfiguration"]
     assert not [k for k in conf if k.startswith("security.ssl.") or k.endswith("entrypoint.args")]

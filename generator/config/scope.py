@@ -32,7 +32,6 @@ def select_scope(
     *,
     command: str,
     require_profile: bool = False,
-    deployment_only_sets: bool = False,
 ) -> Scope:
     """The effective configuration of ``--deployment``, else of the namespace (and ``--profile``)."""
     repo.require("environment", env)
@@ -52,8 +51,6 @@ def select_scope(
         )
     if profile is not None:
         repo.require("profile", profile)
-    if deployment_only_sets:
-        raise UsageError("--set applies to deployments", hint="name one with --deployment")
     names = repo.names("namespace")
     chosen = namespace or (names[0] if len(names) == 1 else None)
     if chosen is None:

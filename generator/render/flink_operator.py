@@ -472,7 +472,6 @@ def check_job(eff: Effective) -> list[Problem]:
 # properties (``-Dkey=value``); Kubernetes starts those commands with ``bash -c``, which expands
 # ``${NAME}`` from the container's environment, where the variable comes from a Secret.
 _ENV_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
-_SSL_KEY = re.compile(r"^security\.ssl\.(internal|rest)\.")
 
 
 @dataclass(frozen=True)
@@ -520,6 +519,10 @@ class Tls:
         return {**pod, "spec": spec}
 
 
+def operator_mode(eff: Effective) -> str:
+    return str(eff.get(MODE) or "native")
+
+
 def tls_of(eff: Effective) -> Tls | None:
     raw = eff.get(TLS)
     if not isinstance(raw, Mapping):
@@ -561,8 +564,9 @@ def dynamic_properties(conf: dict[str, str]) -> dict[str, str]:
 def check_secrets(eff: Effective, conf_keys: Mapping[str, str], *, session_job: bool = False) -> list[Problem]:
     """Where this target cannot hand Flink a value from a Secret, and what TLS needs."""
     problems: list[Problem] = []
-    mode = str(eff.get((*OPERATOR, "mode")) or "native")
+    mode = operator_mode(eff)
     tls = None if session_job else tls_of(eff)
+    tls_conf = tls.configuration() if tls is not None else {}
     for key, value in sorted(conf_keys.items()):
         if "${secret_values." in value:
             problems.append(
@@ -595,7 +599,7 @@ def check_secrets(eff: Effective, conf_keys: Mapping[str, str], *, session_job: 
                         "use mode native, or give the value another way",
                     )
                 )
-        wanted = tls.configuration().get(key) if tls is not None and _SSL_KEY.match(key) else None
+        wanted = tls_conf.get(key)
         if wanted is not None and value != wanted:
             problems.append(
                 problem_at(
@@ -725,7 +729,7 @@ def flink_deployment(eff: Effective, name: str, job: Mapping[str, Any] | None) -
     flink_image = image(eff, (*OPERATOR, "image"), problems, flink_version=eff.flink_version)
     if flink_image is None:
         raise InputError(problems)
-    mode = str(eff.get((*OPERATOR, "mode")) or "native")
+    mode = operator_mode(eff)
     settings = pods.OPERATOR_NATIVE_PODS if mode == "native" else pods.OPERATOR_PODS
     labels, annotations = _metadata(eff)
     jobmanager_pod = pods.pod_template(eff, "jobmanager", settings)

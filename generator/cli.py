@@ -371,18 +371,13 @@ def init(
     """Scaffold a GitOps configuration repository from the shipped example configuration."""
 
     def body() -> int:
-        import shutil
 
-        from generator.config.layers import example_config_dir
+        from generator.data import copy_example
         from generator.errors import UsageError
 
         if directory.exists() and any(directory.iterdir()) and not force:
             raise UsageError(f"{directory} is not empty", hint="choose a new folder or pass --force")
-        source = example_config_dir()
-        for path in sorted(source.rglob("*.yaml")):
-            target = directory / path.relative_to(source)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+        copy_example(directory)
         written = _write_schemas(directory / "schemas")
         _err(f"created {directory}: example configuration and {written} schemas; try: gen render -c {directory} -e dev")
         return 0

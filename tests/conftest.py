@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +11,29 @@ import pytest
 from typer.testing import CliRunner
 
 from generator.cli import app
-from generator.config.layers import example_config_dir
+from generator.data import copy_example
 
 pytest_plugins = ("tests.secrets",)  # every output folder a test writes is scanned for planted secrets
+
+# Tests are arranged by kind, one folder each; the folder gives the marker (see pyproject.toml).
+# integration (real tools) and properties are also "slow": `pytest -m "not slow"` is the inner loop.
+_KINDS = {
+    "unit": ("unit",),
+    "golden": ("golden",),
+    "integration": ("integration", "slow"),
+    "properties": ("property", "slow"),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    root = Path(__file__).parent
+    for item in items:
+        try:
+            kind = item.path.relative_to(root).parts[0]
+        except ValueError:
+            continue
+        for marker in _KINDS.get(kind, ()):
+            item.add_marker(marker)
 
 
 @dataclass
@@ -40,7 +59,7 @@ def cli() -> Callable[..., Result]:
 def config(tmp_path: Path) -> Path:
     """A writable copy of the shipped example configuration."""
     target = tmp_path / "config"
-    shutil.copytree(example_config_dir(), target)
+    copy_example(target)
     return target
 
 

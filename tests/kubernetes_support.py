@@ -20,6 +20,7 @@ import yaml
 
 from generator.config.layers import ConfigRepo, example_config_dir
 from generator.config.resolve import Resolver
+from generator.data import copy_example
 from generator.render.plan import Selection, render
 
 ENVS = ("dev", "staging", "prod")
@@ -219,9 +220,8 @@ def first_port(text: str) -> int:
 
 def single_profile_config(dest: Path, profile: str) -> Path:
     """A copy of the example whose namespace holds only the deployments of ``profile``."""
-    import shutil
 
-    shutil.copytree(example_config_dir(), dest)
+    copy_example(dest)
     for file in (dest / "deployments").rglob("*.yaml"):
         if yaml.safe_load(file.read_text()).get("profile") != profile:
             file.unlink()

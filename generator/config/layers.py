@@ -15,10 +15,10 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from generator import data
 from generator.config import schema
 from generator.config.yamlload import Document, Mark, Path_, YamlProblems, dotted, load_file
 from generator.errors import InputError, Problem, UsageError
@@ -49,7 +49,7 @@ class Layer:
 
 def example_config_dir() -> Path:
     """The configuration shipped inside the package (the embedded default)."""
-    return Path(str(resources.files("generator") / "example"))
+    return data.example_config_dir()
 
 
 def default_config_dir(explicit: Path | None) -> Path:

@@ -59,7 +59,7 @@ def _is_duration(value: object) -> bool:
 
 def input_schema_texts() -> dict[str, str]:
     """File name -> text of every input schema shipped with the package."""
-    folder = resources.files("generator") / "schemas" / "input"
+    folder = resources.files("generator") / "_data" / "schemas" / "input"
     return {entry.name: entry.read_text("utf-8") for entry in folder.iterdir() if entry.name.endswith(".json")}
 
 

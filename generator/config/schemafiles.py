@@ -1,6 +1,6 @@
 """The JSON Schemas gen ships, one folder at a time: read and parsed once per process.
 
-Every schema of ``generator/schemas/<folder>/`` has the ``$id`` ``https://gen.schemas/<folder>/<file>``
+Every schema of ``schemas/<folder>/`` has the ``$id`` ``https://gen.schemas/<folder>/<file>``
 and finds the others of its folder (``_defs.json`` above all) by relative ``$ref``; the folder's
 :class:`referencing.Registry` resolves them without any network access. The schemas themselves are
 checked against the JSON Schema metaschema by the tests (tests/test_output_schema_files.py), not at
@@ -38,8 +38,8 @@ class SchemaFolder:
 
 @cache
 def schema_folder(folder: str) -> SchemaFolder:
-    """Every ``*.json`` of ``generator/schemas/<folder>`` (e.g. ``"input"``, ``"output/vvp"``)."""
-    node = files("generator") / "schemas"
+    """Every ``*.json`` of ``schemas/<folder>`` (e.g. ``"input"``, ``"output/vvp"``)."""
+    node = files("generator") / "_data" / "schemas"
     for part in folder.split("/"):
         node = node / part
     schemas: dict[str, Mapping[str, Any]] = {}

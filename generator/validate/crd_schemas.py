@@ -1,6 +1,6 @@
 """Validate emitted custom resources against our own strict JSON Schemas.
 
-The schemas live in ``generator/schemas/output/crd`` (draft 2020-12, one file per kind plus
+The schemas live in ``schemas/output/crd`` (draft 2020-12, one file per kind plus
 ``_defs.json``).  They are deliberately stricter than the upstream CRDs: the API server prunes
 unknown fields silently, so every object is ``additionalProperties: false``.  A few rules JSON
 Schema cannot express (uniqueness keyed on a property, comparing two durations, rules that depend
@@ -28,7 +28,7 @@ from generator.config.schemafiles import schema_folder
 
 __all__ = ["CRD_KINDS", "check_crd", "load_crd_validators", "parse_duration_ms"]
 
-#: Kinds for which a schema ships in ``generator/schemas/output/crd``.
+#: Kinds for which a schema ships in ``schemas/output/crd``.
 CRD_KINDS: frozenset[str] = frozenset({"PodMonitor", "PrometheusRule", "FlinkDeployment", "FlinkSessionJob"})
 
 # Custom, ignored-by-validators keyword holding our own message: a string, or a mapping from the

@@ -1,6 +1,6 @@
 """Validators for the Ververica Platform resources gen emits.
 
-The schemas live in ``generator/schemas/output/vvp/`` as package data (draft 2020-12).  Every file has an
+The schemas live in ``schemas/output/vvp/`` as package data (draft 2020-12).  Every file has an
 ``$id`` under :data:`SCHEMA_BASE_URI` and refers to the shared ``_defs.json`` by relative ``$ref``; a
 :class:`referencing.Registry` over the folder resolves them without any network access.
 

@@ -23,9 +23,10 @@ import yaml
 
 from generator.cli import app
 from generator.config.layers import example_config_dir
+from generator.data import copy_example
 from tests.conftest import Result, run_cli, tree_digest
 
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = Path(__file__).parents[1] / "corpus"
 LOCATED = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<rest>.*)$")
 SUMMARY = re.compile(r"^error: \d+ problems? in the configuration$")
 
@@ -244,7 +245,7 @@ def test_the_corpus_is_large_and_covers_every_layer_kind() -> None:
 @pytest.mark.parametrize("case", ALL_CASES, ids=[c.name for c in ALL_CASES])
 def test_bad_input_case(case: Case, tmp_path: Path, pristine_out: Path) -> None:
     config, out, outside = tmp_path / "config", tmp_path / "out", tmp_path / "outside"
-    shutil.copytree(example_config_dir(), config)
+    copy_example(config)
     shutil.copytree(pristine_out, out)
     outside.mkdir()
     places = {"config": str(config), "outside": str(outside), "out": str(out)}

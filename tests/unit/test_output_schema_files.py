@@ -12,7 +12,7 @@ FOLDERS = ("input", "output/vvp", "output/crd", "output/helm")
 
 
 def schema_files() -> list[tuple[str, str]]:
-    root = resources.files("generator") / "schemas"
+    root = resources.files("generator") / "_data" / "schemas"
     found = []
     for folder in FOLDERS:
         node = root

@@ -11,7 +11,7 @@ import yaml
 
 from generator.validate.flink_operator_values import check_values, parse_flink_conf
 from tests.conftest import edit, run_cli
-from tests.test_flink_operator import docs
+from tests.unit.test_flink_operator import docs
 
 VALUES = "helm/flink-kubernetes-operator-values.yaml"
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-import tests.test_alerts as alert_tests
+import tests.integration.test_alerts as alert_tests
 from generator.config.layers import ConfigRepo, example_config_dir
 from generator.config.resolve import Resolver
 from generator.render.alerts import ALERT_NAMES, AlertTarget, alert_settings_from_mapping

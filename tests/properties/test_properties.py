@@ -10,7 +10,7 @@
 Deterministic (derandomized, no example database); ``GEN_HYPOTHESIS_EXAMPLES`` sets the number
 of examples per property (300 by default; e.g. 5000 for a long run).
 
-The strategies are built from our own input schemas (``generator/schemas/input``) by
+The strategies are built from our own input schemas (``schemas/input``) by
 :class:`FromSchema`, which knows the keywords those schemas use.
 """
 
@@ -37,6 +37,7 @@ from generator.config.layers import ConfigRepo, example_config_dir
 from generator.config.resolve import Resolver
 from generator.config.sandbox import MAX_CHARS, ConfigSandbox
 from generator.config.yamlload import YamlProblems, bad_character, parse_text
+from generator.data import copy_example, example_files
 from generator.errors import GenError, InputError
 from generator.render.plan import Selection, render
 from generator.validate import outputs
@@ -227,7 +228,7 @@ NAMESPACE, NAME, ENV = "analytics", "generated", "prod"
 def one_deployment_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example with its deployments replaced by one generated deployment file."""
     config = tmp_path_factory.mktemp("properties") / "config"
-    shutil.copytree(example_config_dir(), config)
+    copy_example(config)
     for file in (config / "deployments" / NAMESPACE).glob("*.yaml"):
         file.unlink()
     return config
@@ -392,7 +393,7 @@ def test_input_the_outputs_refuse_is_refused_where_it_is_written(case: tuple[str
 
 
 # -- 2. mutations of the example end cleanly -------------------------------------------------------
-LAYER_FILES = sorted(str(p.relative_to(example_config_dir())) for p in example_config_dir().rglob("*.yaml"))
+LAYER_FILES = [str(p) for p in example_files()]
 # fmt: off
 TOKENS = [
     "{", "}", "[", "]", ": ", "- ", "\t", "&a ", "*a", "<<: *a", "!!python/object:os.system ", "!!int ", "!!binary ",
@@ -486,7 +487,7 @@ COMMANDS = [
 def mutable_config(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     root = tmp_path_factory.mktemp("mutations")
     config, pristine_out, out = root / "config", root / "pristine-out", root / "out"
-    shutil.copytree(example_config_dir(), config)
+    copy_example(config)
     assert run_cli("render", "-e", "dev", "-c", str(config), "-o", str(pristine_out)).code == 0
     return config, pristine_out, out
 

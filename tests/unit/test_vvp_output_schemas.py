@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 Doc = dict[str, Any]
 SchemaPath = tuple[str, ...]
 
-INVENTORY_FILE = Path(__file__).parent / "data" / "vvp_api_2_4_fields.json"
+INVENTORY_FILE = Path(__file__).parents[1] / "data" / "vvp_api_2_4_fields.json"
 API_KINDS = ("Deployment", "DeploymentDefaults", "DeploymentTarget", "SessionCluster")
 DEFS_URI = vvp_schema_uri("_defs.json")
 

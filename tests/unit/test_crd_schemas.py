@@ -212,7 +212,7 @@ def test_validators_cover_every_kind_and_are_cached() -> None:
 
 
 def test_schema_files_are_valid_2020_12_with_ids() -> None:
-    crd_dir = files("generator") / "schemas" / "output" / "crd"
+    crd_dir = files("generator") / "_data" / "schemas" / "output" / "crd"
     names = sorted(e.name for e in crd_dir.iterdir() if e.name.endswith(".json"))
     assert names == [
         "FlinkDeployment.json",

@@ -19,7 +19,7 @@ import pytest
 from generator.commands.memory import JM_LAYOUT, TM_LAYOUT
 from generator.flink.distribution import CalculatorResult, run_calculator
 from tests.conftest import edit, run_cli
-from tests.test_memory import DATA, _flink_home_or_fail
+from tests.integration.test_memory import DATA, _flink_home_or_fail
 
 SIZES = ("1g", "1728m", "4g", "16g", "64g")
 TM_RESOURCE = "spec.template.spec.resources.taskmanager.memory"

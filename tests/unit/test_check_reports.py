@@ -16,7 +16,7 @@ from generator.policy import report
 from generator.policy.engine import CheckOptions, run_check
 from generator.policy.registry import all_rules
 from tests.conftest import run_cli
-from tests.test_check import TODAY, WAIVER, conf, marked_line, probe
+from tests.unit.test_check import TODAY, WAIVER, conf, marked_line, probe
 
 FAILING = conf("restart-strategy.type: none  # <-", "pipeline.auto-generate-uids: true") + WAIVER.replace(
     "RST-001", "UID-001"
@@ -120,7 +120,7 @@ def test_list_rules_shows_the_grading() -> None:
 
 
 def test_rule_ids_are_stable_and_documented() -> None:
-    docs = (Path(__file__).parents[1] / "docs" / "check.md").read_text(encoding="utf-8")
+    docs = (Path(__file__).parents[2] / "docs" / "check.md").read_text(encoding="utf-8")
     for rule in all_rules().values():
         row = next((line for line in docs.splitlines() if line.startswith(f"| {rule.id} |")), None)
         assert row is not None, f"{rule.id} missing from docs/check.md"

@@ -697,7 +697,7 @@ def test_taskmanager_alert_needs_an_expected_count() -> None:
 
 
 def schema() -> dict[str, Any]:
-    text = (resources.files("generator") / "schemas" / "input" / "alerts.json").read_text("utf-8")
+    text = (resources.files("generator") / "_data" / "schemas" / "input" / "alerts.json").read_text("utf-8")
     result: dict[str, Any] = json.loads(text)
     return result
 

@@ -34,7 +34,7 @@ from generator.flink.memory import (
     taskmanager_memory,
 )
 
-DATA = json.loads((Path(__file__).parent / "data" / "flink_memory_expected.json").read_text(encoding="utf-8"))
+DATA = json.loads((Path(__file__).parents[1] / "data" / "flink_memory_expected.json").read_text(encoding="utf-8"))
 CASES: list[dict[str, Any]] = DATA["cases"]
 MiB = 1 << 20
 GiB = 1 << 30

@@ -12,13 +12,13 @@ targets (reviewed like code, never regenerated blindly).
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from generator.config.layers import ConfigRepo, example_config_dir
 from generator.config.resolve import Resolver
+from generator.data import copy_example
 from generator.output import OutFile
 from generator.render.plan import Selection, render
 
@@ -48,7 +48,7 @@ def repo() -> ConfigRepo:
 def session_repo(tmp_path_factory: pytest.TempPathFactory) -> ConfigRepo:
     """The example with the analytics namespace in session mode."""
     root = tmp_path_factory.mktemp("session") / "config"
-    shutil.copytree(example_config_dir(), root)
+    copy_example(root)
     namespace = root / "namespaces/analytics.yaml"
     namespace.write_text(
         namespace.read_text().replace('  deploymentTargetName: "{{ namespace }}"\n', "  sessionClusterName: shared\n")

@@ -131,7 +131,7 @@ def test_a_failure_before_the_swap_leaves_previous_output_intact(tmp_path: Path,
 
 def test_the_installed_package_renders_without_a_checkout(tmp_path: Path) -> None:
     """Build the wheel, install it into a private folder, run it from an empty directory."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(root)],

@@ -3,7 +3,6 @@ application and in session mode (reviewed like code, never regenerated blindly).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from generator.config.layers import ConfigRepo, example_config_dir
 from generator.config.resolve import Resolver
+from generator.data import copy_example
 from generator.render.plan import Selection, render
 
 PROFILES = ("small", "stateful-heavy", "high-throughput")
@@ -27,7 +27,7 @@ def own_files(config: Path, env: str, profile: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def session_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = tmp_path_factory.mktemp("session") / "config"
-    shutil.copytree(example_config_dir(), config)
+    copy_example(config)
     path = config / "namespaces/analytics.yaml"
     path.write_text(path.read_text().replace('deploymentTargetName: "{{ namespace }}"', "sessionClusterName: shared"))
     return config

@@ -26,8 +26,8 @@ from generator.config.yamlload import Path_, dotted
 from generator.errors import InputError, Problem
 from generator.flink import options
 from generator.render import pods
+from generator.render.context import Doc, NamespaceContext
 from generator.render.engine import render_template, template
-from generator.render.plan import Doc, NamespaceContext
 
 API_VERSION = "flink.apache.org/v1beta1"
 OPERATOR: Path_ = ("platform", "flinkOperator")

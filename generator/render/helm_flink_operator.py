@@ -28,7 +28,7 @@ from generator.config.yamlload import Path_
 from generator.errors import InputError, Problem
 from generator.flink import options
 from generator.render import flink_operator, pods
-from generator.render.plan import Doc, EnvContext
+from generator.render.context import Doc, EnvContext
 
 VALUES_FILE = "helm/flink-kubernetes-operator-values.yaml"
 CHART: Path_ = (*flink_operator.OPERATOR, "chart")
@@ -244,9 +244,7 @@ def values(ctx: EnvContext) -> dict[str, Any] | None:
 
 
 def values_docs(ctx: EnvContext) -> list[Doc]:
-    from generator.validate.flink_operator_values import check_values
-
     content = values(ctx)
     if content is None:
         return []
-    return [Doc(content, file=VALUES_FILE, check=check_values)]
+    return [Doc(content, kind_key="helm-values/flink-kubernetes-operator")]

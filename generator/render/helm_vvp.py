@@ -29,8 +29,8 @@ from generator.config.yamlload import Path_
 from generator.errors import InputError, Problem
 from generator.output import dump_yaml
 from generator.render import vvp
+from generator.render.context import Doc, EnvContext
 from generator.render.engine import render_template
-from generator.render.plan import Doc, EnvContext
 
 VVP_TARGETS = ("vvp", "vvp-operator")
 FILE = "helm/ververica-platform-values.yaml"
@@ -182,7 +182,7 @@ def values_docs(ctx: EnvContext) -> list[Doc]:
     effs = _namespaces(ctx)
     if not effs:
         return []
-    return [Doc(values(ctx, effs), file=FILE, check=check)]
+    return [Doc(values(ctx, effs), kind_key="helm-values/ververica-platform")]
 
 
 def parse_defaults(doc: Mapping[str, Any]) -> Any:

@@ -18,16 +18,15 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from generator import units
+from generator import kinds, targets, units
 from generator.config.layers import FLINK_CONF
 from generator.config.resolve import RESOURCES, Effective
 from generator.config.yamlload import Path_
 from generator.errors import InputError, Problem
 from generator.render import monitoring, network, pods
+from generator.render.context import Doc, NamespaceContext
 from generator.render.engine import render_template
 from generator.render.located import problem_at, problem_in_layers
-from generator.render.plan import Doc, NamespaceContext
-from generator.validate import outputs
 
 LABELS = {"app.kubernetes.io/managed-by": "gen", "app.kubernetes.io/part-of": "flink"}
 QUOTA: Path_ = ("platform", "kubernetes", "quota")
@@ -56,15 +55,11 @@ def deployment_target(ctx: NamespaceContext, eff: Effective) -> str:
     return ctx.target if ctx.target != ctx.effective.target else eff.target
 
 
-def native_mode(eff: Effective, target: str) -> bool:
-    return target == "flink-operator" and eff.get(("platform", "flinkOperator", "mode"), "native") == "native"
-
-
 def api_components(eff: Effective, target: str) -> frozenset[str]:
     """Components whose pods call the Kubernetes API: both with Kubernetes HA (leader election and HA
-    metadata in ConfigMaps), the JobManager in native mode (it creates the TaskManager pods)."""
-    settings = pods.OPERATOR_NATIVE_PODS if native_mode(eff, target) else pods.VVP_PODS
-    return frozenset(c for c in pods.COMPONENTS if pods.needs_kubernetes_api(eff) or c in settings.needs_api)
+    metadata in ConfigMaps), and what the platform adds (a native-mode JobManager creates its TaskManagers)."""
+    platform = targets.get(target).api_components(eff)
+    return frozenset(c for c in pods.COMPONENTS if pods.needs_kubernetes_api(eff) or c in platform)
 
 
 # -- ServiceAccounts and RBAC ----------------------------------------------------------------------------
@@ -109,6 +104,7 @@ def accounts(ctx: NamespaceContext) -> list[Account]:
     for eff in ctx.deployments:
         target = deployment_target(ctx, eff)
         calls_api = api_components(eff, target)
+        platform_api = targets.get(target).api_components(eff)
         for component in pods.COMPONENTS:
             name = pods.service_account(eff, component)
             account = found.setdefault(name, Account(name))
@@ -120,7 +116,7 @@ def accounts(ctx: NamespaceContext) -> list[Account]:
                     account.ha_leader = True
                 else:
                     account.ha_follower = True
-            if component == "jobmanager" and native_mode(eff, target):
+            if component == "jobmanager" and component in platform_api:
                 account.native = True
     return [found[name] for name in sorted(found)]
 
@@ -386,8 +382,8 @@ def namespace_docs(ctx: NamespaceContext) -> list[Doc]:
 
 # -- kustomization.yaml --------------------------------------------------------------------------------------
 def is_kubernetes_object(doc: Doc) -> bool:
-    """Kubernetes objects, not VVP REST resources and not other files (Helm values carry a ``check``)."""
-    return doc.check is None and not outputs.is_vvp_rest(doc.content)
+    """Documents the namespace's kustomization lists (their output kind says so)."""
+    return kinds.of(doc.content, doc.kind_key).listed
 
 
 def check_kustomization(content: Mapping[str, Any]) -> list[str]:
@@ -412,16 +408,14 @@ def check_kustomization(content: Mapping[str, Any]) -> list[str]:
 def kustomization(ctx: NamespaceContext, namespace_docs: Sequence[Doc]) -> list[Doc]:
     """``kustomization.yaml`` listing every Kubernetes object written to the namespace's folder: the
     namespace's documents and those of all its deployments (whatever the selection)."""
-    from generator.render.plan import default_file
-
     deployment_docs = [doc for docs in ctx.documents.values() for doc in docs]
     files = {
-        doc.file or default_file(doc.content)
+        doc.file or kinds.of(doc.content, doc.kind_key).file_name(doc.content)
         for doc in (*namespace_docs, *deployment_docs)
         if is_kubernetes_object(doc)
     }
     content = render_template("k8s/kustomization.yaml.j2", api_version=KUSTOMIZE_API, resources=sorted(files))
-    return [Doc(content, file="kustomization.yaml", check=check_kustomization)]
+    return [Doc(content, kind_key="kustomization")]
 
 
 __all__ = [

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from generator import targets
 from generator.config.layers import FLINK_CONF
 from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
@@ -303,10 +304,7 @@ def rest_clients(eff: Effective, target: str) -> tuple[Peer, ...]:
         Peer(str(p["name"]), str(p["namespace"]), _labels(p.get("podLabels")))
         for p in eff.get((*NETPOL, "restClients")) or []
     ]
-    if target == "flink-operator":
-        # the operator polls every JobManager's REST API and triggers savepoints through it
-        namespace = eff.get(("platform", "flinkOperator", "operatorNamespace")) or "flink-operator"
-        peers.append(Peer("flink-operator", str(namespace)))
+    peers.extend(targets.get(target).rest_clients(eff))
     return tuple(sorted(set(peers), key=lambda p: (p.namespace, p.name)))
 
 

@@ -26,6 +26,7 @@ from generator.config.resolve import Resolver
 from generator.errors import Problem
 from generator.output import OutFile
 from generator.render import plan
+from generator.render.context import NamespaceContext
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,11 @@ class _Work:
 _WORK: _Work | None = None  # set before the fork; the workers inherit it
 
 
-def _render_unit(work: _Work, index: int) -> tuple[list[OutFile], plan.NamespaceContext] | None:
+def _render_unit(work: _Work, index: int) -> tuple[list[OutFile], NamespaceContext] | None:
     env, namespace = work.units[index]
     try:
-        ctx = plan._namespace(work.resolver, work.selection, env, namespace, work.by_namespace.get(namespace, []))
+        names = work.by_namespace.get(namespace, [])
+        ctx = plan.namespace_context(work.resolver, work.selection, env, namespace, names)
         problems: list[Problem] = []
         files = plan.namespace_files(work.selection, ctx, problems)
     except Exception:  # reported by the sequential run
@@ -51,7 +53,7 @@ def _render_unit(work: _Work, index: int) -> tuple[list[OutFile], plan.Namespace
     return None if problems else (files, ctx)
 
 
-def _strip(ctx: plan.NamespaceContext, resolver: Resolver) -> tuple[plan.NamespaceContext, tuple[str, ...]]:
+def _strip(ctx: NamespaceContext, resolver: Resolver) -> tuple[NamespaceContext, tuple[str, ...]]:
     """The context without references to the resolver (this process has the same one)."""
     names = tuple(f.name for f in fields(ctx) if getattr(ctx, f.name) is resolver)
     none: dict[str, Any] = dict.fromkeys(names)
@@ -82,19 +84,19 @@ def render(
     jobs: int,
     *,
     contexts: bool,
-) -> tuple[list[OutFile], list[plan.NamespaceContext]] | None:
+) -> tuple[list[OutFile], list[NamespaceContext]] | None:
     """(files, contexts) as :func:`plan.render_run` computes them, or ``None``: render sequentially."""
     global _WORK
     if "fork" not in multiprocessing.get_all_start_methods():  # workers inherit the loaded configuration
         return None
-    env_level = selection.namespace is None and any(plan.ENV_RENDERERS.values())
+    env_level = selection.namespace is None
     units = tuple((env, namespace) for env in envs for namespace in spaces)
     work = _Work(resolver, selection, units, by_namespace, contexts or env_level)
     first = _render_unit(work, 0)
     if first is None:
         return None
     files, ctx = first
-    per_env: dict[str, list[plan.NamespaceContext]] = {env: [] for env in envs}
+    per_env: dict[str, list[NamespaceContext]] = {env: [] for env in envs}
     per_env[ctx.env].append(ctx)
     done, total = 1, len(units)
     if progress is not None:
@@ -128,7 +130,7 @@ def render(
     return files, [c for env in envs for c in per_env[env]]
 
 
-def _env_files(selection: plan.Selection, env: str, ctxs: list[plan.NamespaceContext], files: list[OutFile]) -> bool:
+def _env_files(selection: plan.Selection, env: str, ctxs: list[NamespaceContext], files: list[OutFile]) -> bool:
     problems: list[Problem] = []
     try:
         found = plan.env_files(selection, env, ctxs, problems)

@@ -1,80 +1,25 @@
 """Which deployments a command selects, and rendering them into output files.
 
-Renderers plug in here, per target, at three levels:
-
-- deployment: ``fn(eff: Effective) -> list[Doc]`` (a VVP Deployment, a FlinkDeployment, ...)
-- namespace: ``fn(ctx: NamespaceContext) -> list[Doc]`` (DeploymentTarget, ServiceAccounts,
-  NetworkPolicies, PodMonitor, PrometheusRule, quotas, kustomization, ...); the context holds every
-  deployment of the namespace and their documents, whatever the selection.
-- environment: ``fn(ctx: EnvContext) -> list[Doc]`` (Helm values of the platform charts).
-
-They are named as ``"module:function"`` and imported on first use, so ``gen --help`` stays fast.
-Every document is validated before it becomes an output file.
+Per namespace and environment, the selected deployments are resolved and rendered by their target
+(:mod:`generator.targets`): each deployment's documents, then the namespace's (the target's own and
+the Kubernetes objects around the jobs, :mod:`generator.render.kubernetes`), then the environment's.
+The namespace context holds every deployment of the namespace and their documents, whatever the
+selection. Every document is validated as its output kind says (:mod:`generator.kinds`) before it
+becomes an output file.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
+from generator import kinds, targets
 from generator.config.layers import ConfigRepo
 from generator.config.resolve import Effective, Resolver
-from generator.errors import InputError, Problem, UsageError
+from generator.errors import InputError, Problem, RenderError, UsageError
 from generator.output import OutFile, Owner, Scope, dump_yaml
-from generator.validate import outputs
-
-TARGETS = ("vvp", "vvp-operator", "flink-operator")
-ALL = "*"
-
-# target (or "*" for every target) -> renderers, in order
-DEPLOYMENT_RENDERERS: dict[str, tuple[str, ...]] = {
-    "vvp": ("generator.render.vvp:deployment_docs",),
-    "vvp-operator": ("generator.render.vvp:operator_docs",),
-    "flink-operator": ("generator.render.flink_operator:deployment_docs",),
-}
-NAMESPACE_RENDERERS: dict[str, tuple[str, ...]] = {
-    ALL: ("generator.render.kubernetes:namespace_docs",),
-    "vvp": ("generator.render.vvp:namespace_docs",),
-    "vvp-operator": ("generator.render.vvp:namespace_docs",),
-    "flink-operator": ("generator.render.flink_operator:session_cluster_docs",),
-}
-# documents about the namespace folder's other documents: fn(ctx, namespace_docs) -> list[Doc]
-FOLDER_RENDERERS: dict[str, tuple[str, ...]] = {ALL: ("generator.render.kubernetes:kustomization",)}
-ENV_RENDERERS: dict[str, tuple[str, ...]] = {
-    "vvp": ("generator.render.helm_vvp:values_docs",),
-    "vvp-operator": ("generator.render.helm_vvp:values_docs",),
-    "flink-operator": ("generator.render.helm_flink_operator:values_docs",),
-}
-
-
-@dataclass(frozen=True)
-class Doc:
-    """One rendered document. ``file`` overrides the default ``<kind>-<name>.yaml`` file name
-    (relative to the owner's folder); ``check`` validates documents that are not Kubernetes or
-    VVP resources (Helm values) and returns problem lines."""
-
-    content: dict[str, Any]
-    file: str | None = None
-    check: Callable[[Mapping[str, Any]], list[str]] | None = None
-
-
-@dataclass(frozen=True)
-class NamespaceContext:
-    env: str
-    namespace: str
-    target: str
-    effective: Effective  # baseline + namespace + environment: what the namespace's defaults say
-    deployments: tuple[Effective, ...]  # every deployment of the namespace in this environment
-    documents: Mapping[str, tuple[Doc, ...]] = field(default_factory=dict)  # deployment -> its docs
-    resolver: Resolver | None = None  # for namespace-level views with a profile (deployment templates)
-
-
-@dataclass(frozen=True)
-class EnvContext:
-    env: str
-    namespaces: tuple[NamespaceContext, ...]
+from generator.render import kubernetes
+from generator.render.context import Doc, EnvContext, NamespaceContext
 
 
 @dataclass(frozen=True)
@@ -92,23 +37,6 @@ class Selection:
         return (self.profile is None or unit.profile == self.profile) and (
             self.deployment is None or unit.deployment == self.deployment
         )
-
-
-_loaded: dict[str, Callable[..., list[Doc]]] = {}
-
-
-def _renderer(name: str) -> Callable[..., list[Doc]]:
-    fn = _loaded.get(name)
-    if fn is None:
-        module, _, attr = name.partition(":")
-        fn = getattr(importlib.import_module(module), attr)
-        _loaded[name] = fn
-    return fn
-
-
-def _renderers(table: Mapping[str, tuple[str, ...]], target: str) -> Iterator[Callable[..., list[Doc]]]:
-    for name in (*table.get(target, ()), *table.get(ALL, ())):
-        yield _renderer(name)
 
 
 def environments(repo: ConfigRepo, selection: Selection) -> list[str]:
@@ -140,8 +68,8 @@ def namespaces(repo: ConfigRepo, selection: Selection) -> list[str]:
 def _check_selection(repo: ConfigRepo, selection: Selection) -> None:
     if selection.profile is not None:
         repo.require("profile", selection.profile)
-    if selection.target is not None and selection.target not in TARGETS:
-        raise UsageError(f"unknown target '{selection.target}'", hint=f"available: {', '.join(TARGETS)}")
+    if selection.target is not None:
+        targets.get(selection.target)  # an unknown target is a usage error naming the available ones
     if selection.deployment is not None:
         pairs = repo.deployments()
         if selection.namespace is not None:
@@ -151,23 +79,14 @@ def _check_selection(repo: ConfigRepo, selection: Selection) -> None:
             raise UsageError(f"unknown deployment '{selection.deployment}'", hint=f"available: {', '.join(available)}")
 
 
-def default_file(doc: Mapping[str, Any]) -> str:
-    kind = str(doc["kind"]).lower()
-    name = str(doc["metadata"]["name"])
-    folder = "vvp/" if outputs.is_vvp_rest(doc) else ""
-    return f"{folder}{kind}-{name}.yaml"
-
-
 def _out_file(prefix: str, doc: Doc, owner: Owner, where: str) -> OutFile:
-    if doc.check is not None:
-        found = doc.check(doc.content)
-        if found:
-            from generator.errors import RenderError
-
-            raise RenderError(f"rendered {doc.file} ({where}) failed validation: {'; '.join(found[:5])}")
-    else:
-        outputs.check(doc.content, where)
-    name = doc.file or default_file(doc.content)
+    """Validate a document as its output kind says and make it a file."""
+    kind = kinds.of(doc.content, doc.kind_key)
+    name = doc.file or kind.file_name(doc.content)
+    found = kind.validate(doc.content)
+    if found:
+        what = f"{doc.content.get('kind')} {doc.content.get('metadata', {}).get('name', '?')}" if kind.kind else name
+        raise RenderError(f"rendered {what} ({where}) failed validation: {'; '.join(found[:5])}")
     return OutFile(f"{prefix}/{name}", dump_yaml(doc.content), owner)
 
 
@@ -219,7 +138,7 @@ def render_run(
         env_contexts: list[NamespaceContext] = []
         for namespace in spaces:
             try:
-                ctx = _namespace(resolver, selection, env, namespace, by_namespace.get(namespace, []))
+                ctx = namespace_context(resolver, selection, env, namespace, by_namespace.get(namespace, []))
             except InputError as exc:
                 problems.extend(exc.problems)
                 continue
@@ -255,7 +174,7 @@ def namespace_files(selection: Selection, ctx: NamespaceContext, problems: list[
         for doc in ctx.documents[eff.deployment]:
             files.append(_out_file(prefix, doc, owner, f"{prefix}/{eff.deployment}"))
     namespace_docs: list[Doc] = []
-    for render_ns in _renderers(NAMESPACE_RENDERERS, ctx.target):
+    for render_ns in (targets.get(ctx.target).namespace_docs, kubernetes.namespace_docs):
         try:
             ns_docs = render_ns(ctx)
         except InputError as exc:
@@ -263,8 +182,7 @@ def namespace_files(selection: Selection, ctx: NamespaceContext, problems: list[
             continue
         namespace_docs.extend(ns_docs)
     if not problems:
-        for render_folder in _renderers(FOLDER_RENDERERS, ctx.target):
-            namespace_docs.extend(render_folder(ctx, tuple(namespace_docs)))
+        namespace_docs.extend(kubernetes.kustomization(ctx, tuple(namespace_docs)))
     for doc in namespace_docs:
         files.append(_out_file(prefix, doc, Owner(env, namespace), prefix))
     return files
@@ -275,17 +193,16 @@ def env_files(
 ) -> list[OutFile]:
     """The validated files of one environment's renderers (Helm values), per target."""
     files: list[OutFile] = []
-    targets = sorted({c.target for c in env_contexts}) or [selection.target or "vvp"]
-    for target in targets:
+    names = sorted({c.target for c in env_contexts}) or [selection.target or "vvp"]
+    for target in names:
         env_ctx = EnvContext(env, tuple(c for c in env_contexts if c.target == target))
-        for render_env in _renderers(ENV_RENDERERS, target):
-            try:
-                env_docs = render_env(env_ctx)
-            except InputError as exc:
-                problems.extend(exc.problems)
-                continue
-            for doc in env_docs:
-                files.append(_out_file(env, doc, Owner(env, ""), env))
+        try:
+            env_docs = targets.get(target).environment_docs(env_ctx)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        for doc in env_docs:
+            files.append(_out_file(env, doc, Owner(env, ""), env))
     return files
 
 
@@ -299,7 +216,7 @@ def _finish_run(files: list[OutFile], contexts: list[NamespaceContext]) -> Rende
     return RenderRun(sorted(files, key=lambda f: f.path), contexts)
 
 
-def _namespace(
+def namespace_context(
     resolver: Resolver, selection: Selection, env: str, namespace: str, names: Sequence[str]
 ) -> NamespaceContext:
     problems: list[Problem] = []
@@ -315,25 +232,19 @@ def _namespace(
         problems.extend(exc.problems)
     if problems:
         raise InputError(problems)
-    target = selection.target or ns_eff.target
+    ns_target = selection.target or ns_eff.target
     documents: dict[str, tuple[Doc, ...]] = {}
     for eff in effs:
-        deployment_target = selection.target or eff.target
-        if deployment_target not in DEPLOYMENT_RENDERERS and not DEPLOYMENT_RENDERERS.get(ALL):
-            raise UsageError(
-                f"target '{deployment_target}' is not available yet",
-                hint=f"available: {', '.join(sorted(DEPLOYMENT_RENDERERS))}",
-            )
+        target = targets.get(selection.target or eff.target)
         docs: list[Doc] = []
         try:
-            for render_deployment in _renderers(DEPLOYMENT_RENDERERS, deployment_target):
-                docs.extend(render_deployment(eff))
+            docs.extend(target.deployment_docs(eff))
         except InputError as exc:  # a target's own rules: report every deployment's problems at once
             problems.extend(exc.problems)
         documents[eff.deployment] = tuple(docs)
     if problems:
         raise InputError(problems)
-    return NamespaceContext(env, namespace, target, ns_eff, tuple(effs), documents, resolver)
+    return NamespaceContext(env, namespace, ns_target, ns_eff, tuple(effs), documents, resolver)
 
 
 def render(

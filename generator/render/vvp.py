@@ -33,8 +33,8 @@ from generator.config.yamlload import Path_, dotted
 from generator.errors import InputError, Problem
 from generator.flink import options
 from generator.render import pods
+from generator.render.context import Doc, NamespaceContext
 from generator.render.engine import render_template
-from generator.render.plan import Doc, NamespaceContext
 
 OWNER_LABEL = "ververica.platform/owner"
 APIKEY_ANNOTATION = "apikeySecretName"

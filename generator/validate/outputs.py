@@ -1,38 +1,24 @@
-"""Every rendered document is checked here before anything is written."""
+"""Checking one rendered document as its registered output kind says (:mod:`generator.kinds`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from generator import kinds
 from generator.errors import RenderError
-
-VVP_REST_KINDS = frozenset({"Deployment", "DeploymentDefaults", "DeploymentTarget", "SessionCluster"})
-CRD_API_GROUPS = ("monitoring.coreos.com/", "flink.apache.org/")
 
 
 def is_vvp_rest(doc: Mapping[str, Any]) -> bool:
     """VVP REST resources (apiVersion v1, VVP kinds) are not Kubernetes objects."""
-    return doc.get("apiVersion") == "v1" and doc.get("kind") in VVP_REST_KINDS
+    kind = kinds.registered().get(kinds.object_key(str(doc.get("apiVersion", "")), str(doc.get("kind", ""))))
+    return kind is not None and kind.folder == "vvp/"
 
 
 def problems(doc: Mapping[str, Any]) -> list[str]:
-    """Schema violations of one rendered document, as ``path: message`` lines."""
-    api, kind = str(doc.get("apiVersion", "")), str(doc.get("kind", ""))
-    if is_vvp_rest(doc) or api == "ververica.platform/v1":
-        from generator.validate.vvp_schemas import error_messages, load_vvp_validators
-
-        validator = load_vvp_validators()[kind]
-        return list(error_messages(validator, doc))
-    if api.startswith(CRD_API_GROUPS):
-        from generator.validate.crd_schemas import check_crd
-
-        return check_crd(doc)
-    from generator.validate import kubernetes
-
-    if kubernetes.is_builtin(doc):
-        return kubernetes.problems(doc)
-    raise RenderError(f"no output schema for {api} {kind}: every rendered kind must have one")
+    """Schema violations of one rendered object, as ``path: message`` lines (an object of a kind
+    that is not registered is an error)."""
+    return kinds.of(doc).validate(doc)
 
 
 def check(doc: Mapping[str, Any], where: str) -> None:

@@ -172,3 +172,8 @@ def check_helm_values(values: Mapping[str, Any]) -> list[str]:
     document["spec"] = defaults["spec"]
     inner = error_messages(load_vvp_validators()["DeploymentDefaults"], document)
     return [*found, *(f"vvp.globalDeploymentDefaults: {line}" for line in inner)]
+
+
+def check_vvp(doc: Mapping[str, Any]) -> list[str]:
+    """Schema violations of one rendered VVP resource (REST resource or VvpDeployment)."""
+    return error_messages(_build_validators()[str(doc.get("kind"))], doc)

@@ -27,12 +27,13 @@ import pytest
 import yaml
 
 from generator.config.layers import example_config_dir
-from generator.render.plan import TARGETS
+from generator.targets import names as target_names
 from generator.validate import outputs
 from tests import secrets
 from tests.conftest import edit, run_cli
 
 Doc = dict[str, Any]
+TARGETS = target_names()
 
 
 # -- the prod output of every target ----------------------------------------------------------------

@@ -1,0 +1,51 @@
+"""The output kinds gen renders today, declared once (see :mod:`generator.kinds`)."""
+
+from __future__ import annotations
+
+from generator.kinds import Owner, file_kind, object_kind
+
+KUBERNETES = "generator.validate.kubernetes:problems"
+CRD = "generator.validate.crd_schemas:check_crd"
+VVP = "generator.validate.vvp_schemas:check_vvp"
+
+# Built-in Kubernetes objects around the jobs (strict Kubernetes OpenAPI schemas)
+for _api, _kind in (
+    ("v1", "ServiceAccount"),
+    ("v1", "ResourceQuota"),
+    ("v1", "LimitRange"),
+    ("rbac.authorization.k8s.io/v1", "Role"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+):
+    object_kind(_api, _kind, KUBERNETES, Owner.NAMESPACE)
+
+# Prometheus Operator custom resources
+object_kind("monitoring.coreos.com/v1", "PodMonitor", CRD, Owner.NAMESPACE)
+object_kind("monitoring.coreos.com/v1", "PrometheusRule", CRD, Owner.NAMESPACE)
+
+# Apache Flink Kubernetes Operator custom resources
+object_kind("flink.apache.org/v1beta1", "FlinkDeployment", CRD, Owner.DEPLOYMENT)
+object_kind("flink.apache.org/v1beta1", "FlinkSessionJob", CRD, Owner.DEPLOYMENT)
+
+# Ververica Platform: REST resources of the AppManager API (not Kubernetes objects: kept in vvp/,
+# never listed in the kustomization) and the VVP Kubernetes operator's custom resource
+object_kind("v1", "Deployment", VVP, Owner.DEPLOYMENT, listed=False, folder="vvp/")
+object_kind("v1", "DeploymentTarget", VVP, Owner.NAMESPACE, listed=False, folder="vvp/")
+object_kind("v1", "SessionCluster", VVP, Owner.NAMESPACE, listed=False, folder="vvp/")
+object_kind("v1", "DeploymentDefaults", VVP, Owner.NAMESPACE, listed=False, folder="vvp/")
+object_kind("ververica.platform/v1", "VvpDeployment", VVP, Owner.DEPLOYMENT)
+
+# Files that are not objects
+file_kind("kustomization", "generator.render.kubernetes:check_kustomization", Owner.NAMESPACE, "kustomization.yaml")
+file_kind(
+    "helm-values/ververica-platform",
+    "generator.render.helm_vvp:check",
+    Owner.ENVIRONMENT,
+    "helm/ververica-platform-values.yaml",
+)
+file_kind(
+    "helm-values/flink-kubernetes-operator",
+    "generator.validate.flink_operator_values:check_values",
+    Owner.ENVIRONMENT,
+    "helm/flink-kubernetes-operator-values.yaml",
+)

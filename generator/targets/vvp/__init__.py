@@ -1,0 +1,36 @@
+"""Ververica Platform: the AppManager's REST resources (Deployment, DeploymentTarget, SessionCluster,
+DeploymentDefaults) and the platform chart's Helm values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.config.resolve import Effective
+from generator.render import helm_vvp, vvp
+from generator.render.context import Doc, EnvContext, NamespaceContext
+from generator.render.network import Peer
+
+
+@dataclass(frozen=True)
+class Vvp:
+    name: str = "vvp"
+    platform: str = "ververica-platform"
+    vvp: bool = True
+
+    def deployment_docs(self, eff: Effective) -> list[Doc]:
+        return vvp.deployment_docs(eff)
+
+    def namespace_docs(self, ctx: NamespaceContext) -> list[Doc]:
+        return vvp.namespace_docs(ctx)
+
+    def environment_docs(self, ctx: EnvContext) -> list[Doc]:
+        return helm_vvp.values_docs(ctx)
+
+    def api_components(self, eff: Effective) -> frozenset[str]:
+        return frozenset()  # VVP's JobManager does not manage pods itself
+
+    def rest_clients(self, eff: Effective) -> tuple[Peer, ...]:
+        return ()  # VVP reaches the JobManager as a declared REST client (platform.kubernetes.networkPolicy)
+
+
+TARGET = Vvp()

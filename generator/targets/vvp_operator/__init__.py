@@ -1,0 +1,22 @@
+"""Ververica Platform's Kubernetes operator: a ``VvpDeployment`` custom resource per job, the same
+namespace resources and platform chart values as the REST target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.config.resolve import Effective
+from generator.render import vvp
+from generator.render.context import Doc
+from generator.targets.vvp import Vvp
+
+
+@dataclass(frozen=True)
+class VvpOperator(Vvp):
+    name: str = "vvp-operator"
+
+    def deployment_docs(self, eff: Effective) -> list[Doc]:
+        return vvp.operator_docs(eff)
+
+
+TARGET = VvpOperator()

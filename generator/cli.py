@@ -211,14 +211,19 @@ class _Progress:
 
 
 def _parse_key(key: str) -> tuple[str | int, ...]:
-    from generator.config.layers import FLINK_CONF
+    from generator.config import paths
+    from generator.errors import UsageError
     from generator.flink import options
 
-    parts = key.split(".")
-    n = len(FLINK_CONF)
-    if tuple(parts[:n]) == FLINK_CONF and len(parts) > n:
-        return (*FLINK_CONF, options.canonical_key(".".join(parts[n:])))
-    return tuple(parts)
+    try:
+        path = paths.parse(key)
+    except paths.PathError as exc:
+        hint = 'write a key that holds dots in brackets: nodeSelector["node-pool.acme.io/name"]'
+        raise UsageError(str(exc), hint=hint) from None
+    n = len(paths.FLINK_CONF)
+    if path[:n] == paths.FLINK_CONF and len(path) == n + 1:
+        return (*paths.FLINK_CONF, options.canonical_key(str(path[n])))
+    return path
 
 
 @app.command()

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from generator.config import paths
 from generator.config.yamlload import Document, Path_
 
 
@@ -172,17 +173,6 @@ def get_path(data: Any, path: Path_) -> Any:
 
 
 def nearest_origin(provenance: Provenance, path: Path_) -> Origin | None:
-    """The most recent origin of ``path``, of a leaf below it, or of its nearest ancestor."""
-    chain = provenance.get(path)
-    if chain:
-        return chain[-1]
-    n = len(path)
-    below = [chain[-1] for key, chain in provenance.items() if key[:n] == path and chain]
-    if below:
-        return max(below, key=lambda o: (o.file, o.line))
-    while path:
-        path = path[:-1]
-        chain = provenance.get(path)
-        if chain:
-            return chain[-1]
-    return None
+    """The origin a problem at ``path`` is blamed on (the one rule of :func:`generator.config.paths.blame`)."""
+    found = paths.blame(provenance, path)
+    return found if isinstance(found, Origin) else None

@@ -16,11 +16,11 @@ from typing import Any
 import jinja2
 
 from generator import units
-from generator.config import schema, secrets
+from generator.config import paths, schema, secrets
 from generator.config.layers import FLINK_CONF, ConfigRepo, Layer, flatten_flink_conf
 from generator.config.merge import DELETED, Merged, Origin, Provenance, get_path, merge_layer, nearest_origin
 from generator.config.sandbox import ConfigSandbox
-from generator.config.yamlload import Document, Mark, Path_, YamlProblems, dotted, parse_text
+from generator.config.yamlload import Document, Mark, Path_, YamlProblems, parse_text
 from generator.errors import InputError, Problem, UsageError
 from generator.flink import options
 
@@ -170,10 +170,7 @@ def _render_strings(
 
 
 def _problem_at(provenance: Provenance, path: Path_, message: str, hint: str = "", fallback: str = "") -> Problem:
-    origin = nearest_origin(provenance, path)
-    if origin is None:
-        return Problem(fallback or "<configuration>", 1, 1, dotted(path), message, hint)
-    return Problem(origin.file, origin.line, origin.col, dotted(path), message, hint)
+    return paths.problem(provenance, path, message, hint, fallback)
 
 
 # -- normalisation -------------------------------------------------------------------------------

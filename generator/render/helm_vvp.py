@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from generator.config import paths
 from generator.config.merge import get_path, nearest_origin
 from generator.config.resolve import ARTIFACT, Effective
 from generator.config.yamlload import Path_
@@ -65,11 +66,12 @@ def _agreed(effs: Sequence[Effective], path: Path_, problems: list[Problem], rea
     first_eff, first = values[0]
     for eff, value in values[1:]:
         if value != first:
-            where = nearest_origin(first_eff.provenance, path)
+            at = path if read else paths.difference(first, value, path)
+            where = nearest_origin(first_eff.provenance, at)
             problems.append(
                 _problem(
                     eff,
-                    path,
+                    at,
                     f"namespaces {first_eff.namespace} and {eff.namespace} disagree on this environment-wide setting"
                     + (f" (the other value is set at {where.where()})" if where else ""),
                     "set it once, in the environment file",

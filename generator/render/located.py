@@ -5,17 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from generator.config import paths
 from generator.config.merge import Origin
 from generator.config.resolve import Effective
 from generator.config.yamlload import Path_, dotted
 from generator.errors import Problem
-
-# layers in merge order (Origin.layer starts with one of these)
-_LAYER_RANK = ("baseline", "namespace", "profile", "environment", "deployment", "command line")
-
-
-def _rank(origin: Origin) -> int:
-    return next((i for i, prefix in enumerate(_LAYER_RANK) if origin.layer.startswith(prefix)), 0)
 
 
 def layer_file(eff: Effective, label: str) -> str | None:
@@ -39,24 +33,10 @@ def fallback_file(eff: Effective) -> str:
     )
 
 
-def origin_of(eff: Effective, path: Path_, layers: Sequence[str] = _LAYER_RANK) -> Origin | None:
-    """Where the value at ``path`` comes from: its own line; for a map, the first line below it in the
-    highest layer that set something below it (only layers whose label starts with one of ``layers``)."""
-    chain = eff.provenance.get(path)
-    if chain and chain[-1].layer.startswith(tuple(layers)):
-        return chain[-1]
-    n = len(path)
-    below = [
-        c[-1] for key, c in eff.provenance.items() if key[:n] == path and c and c[-1].layer.startswith(tuple(layers))
-    ]
-    if not below:
-        for end in range(n - 1, 0, -1):  # a list item: the list's line
-            chain = eff.provenance.get(path[:end])
-            if chain and chain[-1].layer.startswith(tuple(layers)):
-                return chain[-1]
-        return None
-    top = max(_rank(o) for o in below)
-    return min((o for o in below if _rank(o) == top), key=lambda o: (o.file, o.line, o.col))
+def origin_of(eff: Effective, path: Path_, layers: Sequence[str] = paths.LAYER_RANK) -> Origin | None:
+    """Where the value at ``path`` comes from, by the one blame rule (:func:`generator.config.paths.blame`)."""
+    found = paths.blame(eff.provenance, path, layers)
+    return found if isinstance(found, Origin) else None
 
 
 def _problem(origin: Origin | None, eff: Effective, key: str, message: str, hint: str) -> Problem:

@@ -73,7 +73,7 @@ def test_a_failure_between_file_writes_leaves_the_previous_output_intact(
     out, old, _new = before_and_after
     files = len(old) - 1  # without the index
     n = files - 1 if failing_write == -1 else failing_write
-    monkeypatch.setattr(output, "open", _failing_after(n), raising=False)  # the writer's `open`
+    monkeypatch.setattr(output.swap, "open", _failing_after(n), raising=False)  # the writer's `open`
     result = run_cli("render", *SELECT, "-c", str(config), "-o", str(out))
     assert result.code == 2, result.stderr
     assert "No space left on device" in result.stderr and "Traceback" not in result.stderr
@@ -93,8 +93,8 @@ def test_a_failure_at_the_swap_leaves_the_previous_output_intact(
     def fail(*args: object, **kwargs: object) -> object:
         raise OSError(errno.EIO, "Input/output error")
 
-    target = {"index": "_index_text", "flush": "_flush", "exchange": "_exchange"}[stage]
-    monkeypatch.setattr(output, target, fail)
+    target = {"index": "index_text", "flush": "_flush", "exchange": "_exchange"}[stage]
+    monkeypatch.setattr(output.swap, target, fail)
     result = run_cli("render", *SELECT, "-c", str(config), "-o", str(out))
     assert result.code == 2, result.stderr
     assert "Input/output error" in result.stderr
@@ -110,7 +110,7 @@ HARNESS = textwrap.dedent(
     from generator import output
 
     mode, n = sys.argv[1], int(sys.argv[2])
-    real_open, real_exchange, real_write, real_plan = open, output._exchange, output.write, output.plan
+    real_open, real_exchange, real_write, real_plan = open, output.swap._exchange, output.write, output.plan
     opened = [0]
 
     def kill_me():
@@ -140,11 +140,11 @@ HARNESS = textwrap.dedent(
         pause()
         return real_plan(*args, **kwargs)
 
-    output.open = counting_open
+    output.swap.open = counting_open
     if mode == "flush":
-        output._flush = lambda *args, **kwargs: kill_me()
+        output.swap._flush = lambda *args, **kwargs: kill_me()
     elif mode == "exchange":
-        output._exchange = exchange
+        output.swap._exchange = exchange
     elif mode == "pause":
         output.write = paused_write
     elif mode == "pause-plan":
@@ -384,7 +384,7 @@ def test_folders_gen_never_replaces_even_with_force(what: str, tmp_path: Path, c
 
 def test_the_file_system_root_is_refused() -> None:
     with pytest.raises(OutputError, match="a file system root"):
-        output._refuse_dangerous(Path("/"))
+        output.index._refuse_dangerous(Path("/"))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,214 @@
+"""The index and the plan: which files gen wrote, and what a run would change.
+
+The index (``gen-index.json``, at the top of the output folder) records every file gen wrote, with
+its content hash and its owner (an environment and namespace, and a deployment and profile where
+the file belongs to one). :func:`plan` compares a run's files with the folder and its index: what
+is stale, missing or extra, what stays untouched because it lies outside the run's :class:`Scope`,
+and it refuses folders holding files gen did not write (unless forced) or folders gen must never
+replace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.errors import OutputError
+
+INDEX = "gen-index.json"
+KEEP_UNOWNED = frozenset({".gitkeep", ".gitignore"})
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who a file belongs to: a deployment (``deployment`` set) or its namespace."""
+
+    env: str
+    namespace: str
+    deployment: str = ""
+    profile: str = ""
+
+
+@dataclass(frozen=True)
+class OutFile:
+    path: str  # relative to the output folder, with '/'
+    content: str
+    owner: Owner
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which previously written files this run is responsible for (and may remove)."""
+
+    env: str | None = None
+    namespace: str | None = None
+    profile: str | None = None
+    deployment: str | None = None
+    existing: frozenset[tuple[str, str]] = frozenset()  # (namespace, deployment) in the config
+
+    def covers(self, owner: Owner) -> bool:
+        if self.env is not None and owner.env != self.env:
+            return False
+        if self.namespace is not None and owner.namespace != self.namespace:
+            return False
+        if not owner.deployment or (owner.namespace, owner.deployment) not in self.existing:
+            return True
+        if self.profile is not None and owner.profile != self.profile:
+            return False
+        return self.deployment is None or owner.deployment == self.deployment
+
+
+@dataclass
+class Plan:
+    """What a run would change in the output folder."""
+
+    files: dict[str, OutFile]
+    stale: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept: dict[str, dict[str, Any]] = field(default_factory=dict)  # index entries outside the scope
+
+    @property
+    def drift(self) -> bool:
+        return bool(self.stale or self.missing or self.extra)
+
+
+def read_index(out: Path) -> dict[str, dict[str, Any]] | None:
+    path = out / INDEX
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        files = data["files"]
+        if not isinstance(files, dict) or not all(_index_entry_ok(k, v) for k, v in files.items()):
+            raise TypeError
+        return files
+    except (ValueError, KeyError, TypeError, OSError):
+        raise OutputError(
+            f"{path} is not an index gen wrote", hint="restore it from version control or remove the folder"
+        ) from None
+
+
+_OWNER_KEYS = frozenset({"env", "namespace", "deployment", "profile"})
+
+
+def _index_entry_ok(path: object, entry: object) -> bool:
+    """An entry gen could have written: a plain relative path inside the folder, and an owner."""
+    if not isinstance(path, str) or not isinstance(entry, dict):
+        return False
+    parts = path.split("/")
+    if path.startswith("/") or "\\" in path or any(p in ("", ".", "..") for p in parts):
+        return False  # a tampered index must not make gen link or copy files outside --out
+    owner = entry.get("owner", {})
+    return (
+        isinstance(owner, dict)
+        and {"env", "namespace"} <= set(owner) <= _OWNER_KEYS
+        and all(isinstance(v, str) for v in owner.values())
+    )
+
+
+def _refuse_dangerous(out: Path) -> None:
+    """Folders gen never replaces, even with --force: it swaps the whole output folder."""
+    real = out.resolve()
+    reason = ""
+    if real == real.parent or real == Path.home().resolve():
+        reason = "a file system root or the home folder"
+    elif real == Path.cwd().resolve() or real in Path.cwd().resolve().parents:
+        reason = "the current folder or one that holds it"
+    elif (real / ".git").exists():
+        reason = "the root of a git repository"
+    elif (real / "baseline.yaml").exists():
+        reason = "a gen configuration folder"
+    if reason:
+        raise OutputError(
+            f"refusing to use {out} as the output folder: it is {reason}",
+            hint="gen replaces its output folder as a whole; render into a folder of its own, e.g. --out out",
+        )
+
+
+def _unowned(paths: Iterable[str]) -> Iterator[str]:
+    return (p for p in paths if p != INDEX and p.rsplit("/", 1)[-1] not in KEEP_UNOWNED)
+
+
+def _walk_files(root: Path) -> Iterator[str]:
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            yield os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/")
+
+
+def plan(out: Path, rendered: Iterable[OutFile], scope: Scope, *, force: bool = False) -> Plan:
+    files = {f.path: f for f in rendered}
+    result = Plan(files)
+    if not out.exists():
+        result.missing = sorted(files)
+        return result
+    if not out.is_dir():
+        raise OutputError(f"--out {out} exists and is not a folder")
+    _refuse_dangerous(out)
+    index = read_index(out)
+    if index is None and not force:  # refuse after a few files: --out / must not walk the whole disk
+        first = [p for p, _ in zip(_unowned(_walk_files(out)), range(6), strict=False)]
+        if first:
+            shown = ", ".join(first[:5]) + (" and more" if len(first) > 5 else "")
+            raise OutputError(
+                f"{out} holds files gen did not write ({shown}); refusing to replace them",
+                hint="choose an empty or gen-owned --out folder, or pass --force to replace its contents",
+            )
+    on_disk = set(_walk_files(out)) - {INDEX}
+    if index is None:  # with --force: everything in the folder is replaced
+        unowned = sorted(_unowned(on_disk))
+        index = {}
+    else:
+        unowned = sorted(p for p in on_disk - set(index) if p.rsplit("/", 1)[-1] not in KEEP_UNOWNED)
+        if unowned and not force:
+            shown = ", ".join(unowned[:5]) + (f" and {len(unowned) - 5} more" if len(unowned) > 5 else "")
+            raise OutputError(
+                f"{out} holds files gen did not write ({shown}); refusing to delete them",
+                hint="move them elsewhere, or pass --force to remove them",
+            )
+    for path, entry in index.items():
+        owner = Owner(**entry.get("owner", {}))
+        if path in files:
+            continue
+        if scope.covers(owner):
+            result.extra.append(path)
+        else:
+            result.kept[path] = entry
+    result.extra.extend(p for p in unowned if p not in files)
+    for path, f in files.items():
+        target = out / path
+        if not target.is_file():
+            result.missing.append(path)
+        elif target.read_bytes() != f.content.encode():
+            result.stale.append(path)
+        else:
+            result.unchanged.append(path)
+    result.extra.sort()
+    result.missing.sort()
+    result.stale.sort()
+    return result
+
+
+def index_text(entries: Mapping[str, Mapping[str, Any]]) -> str:
+    """The text of ``gen-index.json`` for these entries (path -> hash and owner)."""
+    return json.dumps({"version": 1, "files": dict(sorted(entries.items()))}, indent=1, sort_keys=True) + "\n"
+
+
+def index_entry(f: OutFile) -> dict[str, Any]:
+    """The index entry of a written file: its hash and its owner."""
+    owner = {"env": f.owner.env, "namespace": f.owner.namespace}
+    if f.owner.deployment:
+        owner["deployment"] = f.owner.deployment
+    if f.owner.profile:
+        owner["profile"] = f.owner.profile
+    return {"sha256": f.sha256, "owner": owner}

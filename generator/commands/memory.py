@@ -134,8 +134,9 @@ def _source(eff: Effective, component: str) -> str:
 
 
 def _slots(eff: Effective) -> int:
-    text = eff.flink_conf.get("taskmanager.numberOfTaskSlots", "1")
-    return int(text) if text.isdigit() else 1
+    from generator import model
+
+    return model.of(eff).slots
 
 
 @app.command()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from generator import kinds, targets, units
+from generator import kinds, model, targets, units
 from generator.config.layers import FLINK_CONF
 from generator.config.resolve import RESOURCES, Effective
 from generator.config.yamlload import Path_
@@ -261,7 +261,7 @@ def replicas(eff: Effective, component: str) -> int:
     if component == "jobmanager":
         text = eff.flink_conf.get("kubernetes.jobmanager.replicas", "1")
         return int(text) if text.isdigit() else 1
-    return int(eff.get(("spec", "template", "spec", "numberOfTaskManagers"), 1))
+    return model.of(eff).task_managers
 
 
 @dataclass(frozen=True)
@@ -273,7 +273,7 @@ class Sizing:
 def sizing(deployments: Sequence[Effective], problems: list[Problem]) -> Sizing:
     total, largest = Footprint(), Footprint()
     for eff in deployments:
-        if eff.get(("spec", "state"), "RUNNING") != "RUNNING":
+        if not model.of(eff).running:
             continue  # a suspended or cancelled deployment runs no pods
         for component in pods.COMPONENTS:
             one = container(eff, component, problems)

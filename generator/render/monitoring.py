@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from generator import model
 from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
 from generator.errors import Problem
@@ -118,9 +119,10 @@ def alert_spec_groups(
     namespace = ns_eff.kubernetes_namespace
     by_major: dict[int, list[alerts.AlertTarget]] = {}
     for eff in deployments:
-        if eff.get(("spec", "state"), "RUNNING") != "RUNNING":
+        facts = model.of(eff)
+        if not facts.running:
             continue  # a suspended or cancelled job has no JobManager to watch
-        tms = int(eff.get(("spec", "template", "spec", "numberOfTaskManagers"), 1))
+        tms = facts.task_managers
         major = options.parse_version(eff.flink_version)[0]
         by_major.setdefault(major, []).append(alerts.AlertTarget(eff.deployment, namespace, tms))
     deployment_groups: list[dict[str, Any]] = []

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator import targets
+from generator import model, targets
 from generator.config.layers import FLINK_CONF
 from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
@@ -106,7 +106,7 @@ class DeploymentNetwork:
 
 # -- Flink configuration ---------------------------------------------------------------------------------
 def ha_active(eff: Effective) -> bool:
-    return eff.flink_conf.get("high-availability.type", "NONE").strip().upper() not in ("", "NONE")
+    return model.of(eff).ha.enabled
 
 
 def parse_ports(text: str) -> Ports:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from generator import model
 from generator.config.resolve import Effective
 
 COMPONENTS = ("jobmanager", "taskmanager")
@@ -55,14 +56,12 @@ def service_account(eff: Effective, component: str) -> str:
 
 def needs_kubernetes_api(eff: Effective) -> bool:
     """Kubernetes HA keeps leader election and HA metadata in ConfigMaps: the pods need the API."""
-    ha = eff.flink_conf.get("high-availability.type", "NONE").strip().lower()
-    return ha in ("kubernetes", "org.apache.flink.kubernetes.highavailability.kuberneteshaservicesfactory")
+    return model.of(eff).ha.kubernetes
 
 
 def metrics_port(eff: Effective) -> int:
     """The Prometheus reporter port (the first of a range): the named container port."""
-    text = eff.flink_conf.get("metrics.reporter.prom.port", "9249")
-    return int(text.split(",")[0].split("-")[0])
+    return model.of(eff).metrics_port
 
 
 def container_security_context() -> dict[str, Any]:

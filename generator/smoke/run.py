@@ -33,7 +33,9 @@ import yaml
 
 from generator import units
 from generator.errors import GenError
-from generator.flink.memory import MemoryConfigError, format_size, jobmanager_memory, taskmanager_memory
+from generator.flink.memory import MemoryConfigError, format_size
+from generator.flink.memory_jobmanager import jobmanager_memory
+from generator.flink.memory_taskmanager import taskmanager_memory
 from generator.smoke import http, job, prometheus
 from generator.smoke.adapt import Adaptation, LocalConfig, adapt
 from generator.smoke.ports import LOOPBACK, PortPicker, port_is_free

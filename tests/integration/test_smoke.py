@@ -28,7 +28,7 @@ import pytest
 from generator.config.layers import ConfigRepo, example_config_dir
 from generator.config.resolve import Effective, Resolver
 from generator.flink.distribution import find_flink_home, run_calculator
-from generator.flink.memory import taskmanager_memory
+from generator.flink.memory_taskmanager import taskmanager_memory
 from generator.smoke import tools as smoke_tools
 from generator.smoke.adapt import adapt, plan_memory, prometheus_reporters
 from generator.smoke.ports import PortPicker, port_is_free

@@ -13,7 +13,8 @@ from generator.cli import ConfigOpt, DeploymentOpt, NamespaceOpt, ProfileOpt, Se
 if TYPE_CHECKING:
     from generator.config.layers import ConfigRepo
     from generator.config.resolve import Effective, Resolver
-    from generator.flink.memory import JobManagerMemory, TaskManagerMemory
+    from generator.flink.memory_jobmanager import JobManagerMemory
+    from generator.flink.memory_taskmanager import TaskManagerMemory
     from generator.policy.sizing import Sizing
 
 

@@ -15,7 +15,7 @@ import typer
 from generator.cli import ConfigOpt, Format, SetOpt, _repo, _run, app
 
 if TYPE_CHECKING:
-    from generator.smoke.run import SmokeReport
+    from generator.smoke.report import SmokeReport
 
 
 class _Progress:
@@ -71,7 +71,7 @@ def _rich_escape(text: str) -> str:
 
 
 def _emit(report: SmokeReport, fmt: Format) -> None:
-    from generator.smoke.run import format_report
+    from generator.smoke.report import format_report
 
     if fmt is Format.json:
         typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
@@ -122,7 +122,8 @@ def smoke(
 
     def body() -> int:
         from generator.config.resolve import Resolver
-        from generator.smoke.run import SmokeInterrupted, SmokeOptions, run_smoke
+        from generator.smoke.report import SmokeInterrupted
+        from generator.smoke.run import SmokeOptions, run_smoke
         from generator.smoke.target import resolve_target
         from generator.smoke.tools import find_tools
 

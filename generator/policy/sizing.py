@@ -11,13 +11,9 @@ from dataclasses import dataclass
 
 from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
-from generator.flink.memory import (
-    JobManagerMemory,
-    MemoryConfigError,
-    TaskManagerMemory,
-    jobmanager_memory,
-    taskmanager_memory,
-)
+from generator.flink.memory import MemoryConfigError
+from generator.flink.memory_jobmanager import JobManagerMemory, jobmanager_memory
+from generator.flink.memory_taskmanager import TaskManagerMemory, taskmanager_memory
 from generator.policy.facts import RESOURCES, conf_path
 
 

@@ -12,7 +12,13 @@ Flink process and loads the rendered alert rules. The modules:
 - ``target``: which deployment to boot and the rule groups to load.
 - ``prometheus``: the scrape configuration and Prometheus' HTTP API.
 - ``job``: the optional tiny job that must complete a checkpoint.
-- ``run``: the whole run and its go/no-go report.
+- ``diagnose``: the errors the processes report in their output.
+- ``session``: the state one run shares between its steps; how a step waits, passes, fails.
+- ``prepare``: the local configuration of a run and the files its processes read.
+- ``boot``: start the processes of a run and stop them.
+- ``verify_flink``, ``verify_prometheus``, ``verify_job``: the checks.
+- ``report``: the go/no-go report and its text.
+- ``run``: the whole run.
 
 Only the ``run`` entry point starts anything; nothing here prints.
 """

@@ -28,7 +28,9 @@ from typing import Protocol
 
 from generator import units
 from generator.flink import options
-from generator.flink.memory import MemoryConfigError, jobmanager_memory, taskmanager_memory
+from generator.flink.memory import MemoryConfigError
+from generator.flink.memory_jobmanager import jobmanager_memory
+from generator.flink.memory_taskmanager import taskmanager_memory
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",

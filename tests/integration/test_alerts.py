@@ -23,8 +23,11 @@ from typing import Any
 import jsonschema
 import pytest
 
+from generator.render import alert_rules as R
+from generator.render import alert_settings as S
 from generator.render import alerts as A
-from generator.render.alerts import AlertSettings, AlertTarget, alert_groups, alert_settings_from_mapping
+from generator.render.alert_settings import AlertSettings
+from generator.render.alerts import AlertTarget, alert_groups, alert_settings_from_mapping
 from generator.validate import promtool
 
 NS = "flink-prod"
@@ -94,7 +97,7 @@ def _promtool_installed() -> None:
 
 
 def minutes(duration: str) -> int:
-    seconds = A.duration_seconds(duration)
+    seconds = S.duration_seconds(duration)
     assert seconds % 60 == 0, f"test settings use whole minutes, got {duration}"
     return int(seconds // 60)
 
@@ -202,7 +205,7 @@ LEGACY_KAFKA_LAG = "KafkaConsumer_records_lag_max"
 
 
 def healthy_checkpoint_ms(s: AlertSettings) -> int:
-    return max(2 * A.duration_ms(s.checkpoint_duration_floor), 2000)
+    return max(2 * S.duration_ms(s.checkpoint_duration_floor), 2000)
 
 
 def healthy_throttled_per_minute(s: AlertSettings) -> int:
@@ -267,7 +270,7 @@ class Case:
 
 
 def held(for_: str) -> str:
-    return f" for at least {for_}" if A.duration_ms(for_) > 0 else ""
+    return f" for at least {for_}" if S.duration_ms(for_) > 0 else ""
 
 
 def flink_where(d: str) -> str:
@@ -584,7 +587,7 @@ def unit_test_document(groups: list[dict[str, Any]], s: AlertSettings, major: in
             "alert_rule_test": [
                 {"eval_time": f"{m}m", "alertname": name, "exp_alerts": []}
                 for m in (1, 30, n - 1)
-                for name in A.ALERT_NAMES
+                for name in R.ALERT_NAMES
             ],
         }
     )
@@ -618,7 +621,7 @@ def test_every_alert_has_a_firing_test(env: str, major: int) -> None:
     }
     tested = {(c.alertname, c.deployment) for c in all_cases(s, major)}
     assert defined == tested
-    assert {name for name, _ in defined} == set(A.ALERT_NAMES)
+    assert {name for name, _ in defined} == set(R.ALERT_NAMES)
 
 
 def test_promtool_failure_is_reported() -> None:
@@ -757,7 +760,7 @@ def test_bad_settings_are_rejected(bad: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("good", ["0", "0m", "90s", "1h30m", "6h", "2d", "1w", "500ms"])
 def test_durations(good: str) -> None:
-    assert A.duration_ms(good) >= 0
+    assert S.duration_ms(good) >= 0
     assert not list(jsonschema.Draft202012Validator(schema()).iter_errors({"restartsFor": good}))
 
 

@@ -24,15 +24,9 @@ from generator.flink.distribution import (
     flink_version,
     run_calculator,
 )
-from generator.flink.memory import (
-    JobManagerMemory,
-    MemoryConfigError,
-    TaskManagerMemory,
-    format_size,
-    jobmanager_memory,
-    parse_memory_size,
-    taskmanager_memory,
-)
+from generator.flink.memory import MemoryConfigError, format_size, parse_memory_size
+from generator.flink.memory_jobmanager import JobManagerMemory, jobmanager_memory
+from generator.flink.memory_taskmanager import TaskManagerMemory, taskmanager_memory
 
 DATA = json.loads((Path(__file__).parents[1] / "data" / "flink_memory_expected.json").read_text(encoding="utf-8"))
 CASES: list[dict[str, Any]] = DATA["cases"]

@@ -22,7 +22,8 @@ import pytest
 import tests.integration.test_alerts as alert_tests
 from generator.config.layers import ConfigRepo, example_config_dir
 from generator.config.resolve import Resolver
-from generator.render.alerts import ALERT_NAMES, AlertTarget, alert_settings_from_mapping
+from generator.render.alert_rules import ALERT_NAMES
+from generator.render.alerts import AlertTarget, alert_settings_from_mapping
 from generator.validate import promtool
 from tests.kubernetes_support import ENVS, K8S_NAMESPACE, NAMESPACE, objects, pods, render_docs
 

@@ -28,11 +28,11 @@ import pytest
 from generator.config.layers import ConfigRepo, example_config_dir
 from generator.config.resolve import Effective, Resolver
 from generator.flink.distribution import find_flink_home, run_calculator
-from generator.flink.memory import taskmanager_memory
+from generator.flink.memory_taskmanager import taskmanager_memory
 from generator.smoke import tools as smoke_tools
 from generator.smoke.adapt import adapt, plan_memory, prometheus_reporters
+from generator.smoke.diagnose import flink_errors, summarize
 from generator.smoke.ports import PortPicker, port_is_free
-from generator.smoke.run import flink_errors, summarize
 from generator.units import parse_memory
 
 GiB = 1 << 30

@@ -131,6 +131,10 @@ class Subject:
         """The file and line of ``path`` (where it is set, or deleted, or its nearest ancestor)."""
         return Location.of(self.effective.origin(path)) or Location(self.home_file)
 
+    def rendered_location(self) -> Location:
+        """The rendered file of the deployment's main document (the home file when nothing was rendered)."""
+        return Location.rendered(self.rendered_file) if self.rendered_file else Location(self.home_file)
+
 
 @dataclass(frozen=True)
 class Violation:

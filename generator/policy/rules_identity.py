@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from generator import targets
+from generator.config.yamlload import dotted
 from generator.policy import documents
 from generator.policy.facts import conf_path, ha_enabled
 from generator.policy.model import Location, Priority, Scope, Subject, Violation
@@ -18,9 +20,9 @@ from generator.policy.registry import rule
 IDENTITY = "Identity, access, and secrets"
 
 SSL_KEYS = ("security.ssl.internal.enabled", "security.ssl.rest.enabled")
+SSL_HINT = f"set {' and '.join(SSL_KEYS)}: true with keystores and truststores from a secret"
 VVP_TLS_ANNOTATION = "flink.security.ssl.enabled"
-VVP_TARGETS = ("vvp", "vvp-operator")
-OPERATOR_TLS = ("platform", "flinkOperator", "tls")
+# the hint for a platform that provisions TLS from its own settings (only the Flink Kubernetes Operator does)
 OPERATOR_TLS_HINT = (
     "set platform.flinkOperator.tls (the Secret with the keystore and truststore, and the Secret key of their "
     "password) and platform.flinkOperator.chart.tls"
@@ -30,8 +32,6 @@ POD_OPTIONS = ("spec", "template", "spec", "kubernetes", "pods")
 
 
 def _vvp_tls(subject: Subject) -> bool:
-    if subject.target not in VVP_TARGETS:
-        return False
     annotations = subject.value(ANNOTATIONS) or {}
     if str(annotations.get(VVP_TLS_ANNOTATION, "")).lower() == "true":
         return True
@@ -53,41 +53,42 @@ def _vvp_tls(subject: Subject) -> bool:
     dev_tolerance="Plaintext may be acceptable only in isolated local development",
 )
 def tls(subject: Subject) -> Iterator[Violation]:
-    if _vvp_tls(subject):
+    platform = targets.get(subject.target)
+    if platform.vvp and _vvp_tls(subject):
         return
-    operator = subject.target == "flink-operator"
-    if operator and subject.value(OPERATOR_TLS):
+    settings = platform.tls_settings
+    if settings is not None and subject.value(settings):
         return
     missing = [k for k in SSL_KEYS if subject.conf.get(k) != "true"]
     if not missing:
         return
     annotations = subject.value(ANNOTATIONS) or {}
-    if operator:
-        message = "Flink RPC and the REST API/UI are plaintext: platform.flinkOperator.tls is not set"
-        origin = subject.effective.origin(OPERATOR_TLS)
-        path = OPERATOR_TLS if origin is not None else conf_path(missing[0])  # switched off in a layer: point there
+    if settings is not None:
+        message = f"Flink RPC and the REST API/UI are plaintext: {dotted(settings)} is not set"
+        origin = subject.effective.origin(settings)
+        path = settings if origin is not None else conf_path(missing[0])  # switched off in a layer: point there
         yield Violation(message, path, subject.value(path), OPERATOR_TLS_HINT)
         return
-    if VVP_TLS_ANNOTATION in annotations and subject.target not in VVP_TARGETS:
+    if VVP_TLS_ANNOTATION in annotations and not platform.vvp:
         yield Violation(
             f"the {VVP_TLS_ANNOTATION} annotation only works on Ververica Platform, not on target {subject.target}",
             (*ANNOTATIONS, VVP_TLS_ANNOTATION),
             annotations[VVP_TLS_ANNOTATION],
-            f"set {' and '.join(SSL_KEYS)}: true with keystores and truststores from a secret",
+            SSL_HINT,
         )
         return
     if len(missing) == len(SSL_KEYS):
         message = "Flink RPC and the REST API/UI are plaintext"
     else:
         message = "internal RPC is plaintext" if missing[0] == SSL_KEYS[0] else "the REST API/UI is plaintext"
-    if subject.target in VVP_TARGETS:
+    if platform.vvp:
         hint = f"set the template annotation {VVP_TLS_ANNOTATION}: 'true' (spec.template.metadata.annotations)"
         if VVP_TLS_ANNOTATION in annotations:  # switched off explicitly: point at that
             path = (*ANNOTATIONS, VVP_TLS_ANNOTATION)
             yield Violation(message, path, annotations[VVP_TLS_ANNOTATION], hint)
             return
     else:
-        hint = f"set {' and '.join(SSL_KEYS)}: true with keystores and truststores from a secret"
+        hint = SSL_HINT
     yield Violation(message, conf_path(missing[0]), subject.conf.get(missing[0]), hint)
 
 

@@ -9,6 +9,7 @@ the items seed 000 tolerates in development into warnings.
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -106,13 +107,6 @@ class Subject:
                     mark = layer.doc.mark((*list_path, index, field))
                     found = Location(mark.file, mark.line, mark.col)
         return found
-
-    @property
-    def active_exceptions(self) -> frozenset[Path_]:
-        """Paths this deployment has a current (not expired) exception for."""
-        from generator.policy.exceptions import bound_path
-
-        return frozenset(bound_path(e.path) for e in self.exceptions if e.active(self.today))
 
     @property
     def name(self) -> str:
@@ -253,7 +247,5 @@ def show(value: Any) -> str:
     if isinstance(value, str):
         return value if value else '""'
     if isinstance(value, list | dict):
-        import json
-
         return json.dumps(value, sort_keys=True)
     return str(value)

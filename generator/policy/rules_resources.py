@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator.policy import documents
+from generator.policy.exceptions import excepted_paths
 from generator.policy.facts import conf_path, large_state, slots
 from generator.policy.model import Location, Priority, Scope, Subject, Violation
 from generator.policy.registry import rule
@@ -56,7 +57,7 @@ def cpu_limits(subject: Subject) -> Iterator[Violation]:
 )
 def slot_layout(subject: Subject) -> Iterator[Violation]:
     path = conf_path("taskmanager.numberOfTaskSlots")
-    if path in subject.active_exceptions:
+    if path in excepted_paths(subject):
         return
     count = slots(subject)
     if large_state(subject) and count != 1:

@@ -24,7 +24,7 @@ from generator.config.resolve import Effective
 from generator.config.yamlload import Mark, Path_
 from generator.errors import InputError, Problem
 from generator.flink import options
-from generator.policy.facts import conf_path, large_state, slots
+from generator.policy.facts import SLOTS, conf_path, slots_within_policy
 from generator.policy.model import Location, ProfileException, Rule, Subject, Waiver
 
 _CONF_PREFIX = ".".join(str(part) for part in FLINK_CONF) + "."
@@ -120,9 +120,8 @@ def needed(subject: Subject, path: Path_) -> bool:
                     return True
             except ValueError:
                 return True
-    if path == conf_path("taskmanager.numberOfTaskSlots"):
-        count = slots(subject)
-        return (large_state(subject) and count != 1) or count > subject.settings.max_slots
+    if path == conf_path(SLOTS):
+        return not slots_within_policy(subject)
     return False
 
 

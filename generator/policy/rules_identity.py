@@ -13,7 +13,7 @@ from typing import Any
 from generator import targets
 from generator.config.yamlload import dotted
 from generator.policy import documents
-from generator.policy.facts import conf_path, ha_enabled
+from generator.policy.facts import TEMPLATE_SPEC, conf_path, ha_enabled
 from generator.policy.model import Location, Priority, Scope, Subject, Violation
 from generator.policy.registry import rule
 
@@ -28,7 +28,7 @@ OPERATOR_TLS_HINT = (
     "password) and platform.flinkOperator.chart.tls"
 )
 ANNOTATIONS = ("spec", "template", "metadata", "annotations")
-POD_OPTIONS = ("spec", "template", "spec", "kubernetes", "pods")
+POD_OPTIONS = (*TEMPLATE_SPEC, "kubernetes", "pods")
 
 
 def _vvp_tls(subject: Subject) -> bool:
@@ -116,7 +116,7 @@ def _runs_as_root(pod_context: Mapping[str, Any], container_context: Mapping[str
 )
 def non_root(subject: Subject) -> Iterator[Violation]:
     context_path = (*POD_OPTIONS, "securityContext")
-    hint = f"set {'.'.join(context_path)}.runAsNonRoot: true and runAsUser to a non-zero user"
+    hint = f"set {dotted(context_path)}.runAsNonRoot: true and runAsUser to a non-zero user"
     pods = documents.all_pods(subject.documents)
     checked: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = [
         (

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from generator.policy import documents
 from generator.policy.exceptions import excepted_paths
-from generator.policy.facts import conf_path, large_state, slots
+from generator.policy.facts import SLOTS, conf_path, large_state, slots, slots_within_policy
 from generator.policy.model import Location, Priority, Scope, Subject, Violation
 from generator.policy.registry import rule
 
@@ -56,23 +56,23 @@ def cpu_limits(subject: Subject) -> Iterator[Violation]:
     "(default 4), unless the deployment carries an exception for taskmanager.numberOfTaskSlots",
 )
 def slot_layout(subject: Subject) -> Iterator[Violation]:
-    path = conf_path("taskmanager.numberOfTaskSlots")
-    if path in excepted_paths(subject):
+    path = conf_path(SLOTS)
+    if path in excepted_paths(subject) or slots_within_policy(subject):
         return
     count = slots(subject)
-    if large_state(subject) and count != 1:
+    if large_state(subject):
         yield Violation(
             f"{count} slots per TaskManager for a large-state profile: slots share managed memory and RocksDB "
             "instances contend",
             path,
-            subject.conf.get("taskmanager.numberOfTaskSlots"),
+            subject.conf.get(SLOTS),
             "use 1 slot per TaskManager and scale numberOfTaskManagers, or add an exception with a benchmark",
         )
-    elif not large_state(subject) and count > subject.settings.max_slots:
+    else:
         yield Violation(
             f"{count} slots per TaskManager (more than {subject.settings.max_slots}) without measured reasons",
             path,
-            subject.conf.get("taskmanager.numberOfTaskSlots"),
+            subject.conf.get(SLOTS),
             "use 2 to 4 slots per TaskManager, or add an exception with a benchmark",
         )
 

@@ -17,7 +17,7 @@ from generator.config.yamlload import dotted
 from generator.errors import InputError
 from generator.output import OutFile
 from generator.policy import documents
-from generator.policy.exceptions import bound_path, check_inputs, exceptions_of, waivers_of
+from generator.policy.exceptions import bound_path, check_inputs, exceptions_of, needed, waivers_of
 from generator.policy.model import (
     PRODUCTION,
     CheckResult,
@@ -32,6 +32,7 @@ from generator.policy.model import (
 )
 from generator.policy.registry import all_rules
 from generator.policy.settings import settings_of
+from generator.render.plan import Selection, render_run
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,6 @@ def _subject(
 
 def subjects(repo: ConfigRepo, resolver: Resolver, options: CheckOptions) -> list[Subject]:
     """Every subject of the selection, namespace first, then its deployments (rendered in memory)."""
-    from generator.render.plan import Selection, render_run
-
     selection = Selection(options.env, options.profile, options.namespace, options.deployment, options.target)
     run = render_run(repo, resolver, selection)
     found: list[Subject] = []
@@ -265,8 +264,6 @@ def _waiver_uses(all_subjects: Sequence[Subject], results: Sequence[CheckResult]
 
 
 def _exception_uses(all_subjects: Sequence[Subject]) -> list[ExceptionUse]:
-    from generator.policy.rules_exceptions import needed
-
     uses: list[ExceptionUse] = []
     for subject in all_subjects:
         for exception in subject.exceptions:

@@ -24,7 +24,8 @@ from generator.config.resolve import Effective
 from generator.config.yamlload import Mark, Path_
 from generator.errors import InputError, Problem
 from generator.flink import options
-from generator.policy.model import Location, ProfileException, Rule, Waiver
+from generator.policy.facts import SLOTS, conf_path, slots_within_policy
+from generator.policy.model import Location, ProfileException, Rule, Subject, Waiver
 
 _CONF_PREFIX = ".".join(str(part) for part in FLINK_CONF) + "."
 
@@ -100,6 +101,28 @@ def out_of_bounds(path: Path_, value: Any, bound: Mapping[str, Any]) -> str | No
     if high is not None and number > magnitude(path, high):
         return f"above the profile's maximum {high}"
     return None
+
+
+def excepted_paths(subject: Subject) -> frozenset[Path_]:
+    """Paths ``subject`` has a current (not expired) exception for."""
+    return frozenset(bound_path(e.path) for e in subject.exceptions if e.active(subject.today))
+
+
+def needed(subject: Subject, path: Path_) -> bool:
+    """Whether the value at ``path`` needs an exception: it lies outside (or cannot be compared with)
+    a bound of the profile, or it is a slot count the policy does not allow."""
+    bounds = subject.value(("bounds",)) or {}
+    value = subject.value(path)
+    for dotted, bound in bounds.items():
+        if bound_path(dotted) == path and value is not None and isinstance(bound, dict):
+            try:
+                if out_of_bounds(path, value, bound) is not None:
+                    return True
+            except ValueError:
+                return True
+    if path == conf_path(SLOTS):
+        return not slots_within_policy(subject)
+    return False
 
 
 def parse_date(text: Any) -> datetime.date:

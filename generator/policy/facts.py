@@ -1,4 +1,8 @@
-"""Facts several rules derive from a subject's effective configuration."""
+"""Facts several rules derive from a subject's effective configuration.
+
+Each fact has one function here (is HA on, how many slots, which state backend, ...), so every rule,
+the exception process and the reports read it the same way.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +21,17 @@ DURABLE_SCHEMES = frozenset(
 )
 ROCKSDB_LIKE = ("rocksdb", "forst", "gemini")
 
+HA_TYPE = "high-availability.type"
+SLOTS = "taskmanager.numberOfTaskSlots"
+JOBMANAGER_REPLICAS = "kubernetes.jobmanager.replicas"
+
 
 def conf_path(key: str) -> Path_:
     return (*FLINK_CONF, key)
 
 
 def ha_enabled(subject: Subject) -> bool:
-    value = subject.conf.get("high-availability.type", "").strip().lower()
+    value = subject.conf.get(HA_TYPE, "").strip().lower()
     return value not in ("", "none")
 
 
@@ -40,9 +48,26 @@ def large_state(subject: Subject) -> bool:
     return any(p in subject.settings.large_state_profiles for p in subject.profiles)
 
 
-def slots(subject: Subject) -> int:
-    text = subject.conf.get("taskmanager.numberOfTaskSlots", "1")
+def count(subject: Subject, key: str) -> int:
+    """A count option (slots, replicas, retained checkpoints): 1 when it is unset or not a plain number."""
+    text = subject.conf.get(key, "1")
     return int(text) if text.isdigit() else 1
+
+
+def slots(subject: Subject) -> int:
+    return count(subject, SLOTS)
+
+
+def jobmanager_count(subject: Subject) -> int:
+    return count(subject, JOBMANAGER_REPLICAS)
+
+
+def slots_within_policy(subject: Subject) -> bool:
+    """Whether the slots per TaskManager are what platform.policy allows without an exception: 1 for a
+    large-state profile, at most maxSlotsPerTaskManager otherwise."""
+    if large_state(subject):
+        return slots(subject) == 1
+    return slots(subject) <= subject.settings.max_slots
 
 
 def duration_ms(subject: Subject, key: str) -> float | None:

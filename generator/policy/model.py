@@ -9,6 +9,7 @@ the items seed 000 tolerates in development into warnings.
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -108,13 +109,6 @@ class Subject:
         return found
 
     @property
-    def active_exceptions(self) -> frozenset[Path_]:
-        """Paths this deployment has a current (not expired) exception for."""
-        from generator.policy.exceptions import bound_path
-
-        return frozenset(bound_path(e.path) for e in self.exceptions if e.active(self.today))
-
-    @property
     def name(self) -> str:
         if self.scope is Scope.NAMESPACE:
             return f"{self.env}/{self.namespace}"
@@ -130,6 +124,10 @@ class Subject:
     def where(self, path: Path_) -> Location:
         """The file and line of ``path`` (where it is set, or deleted, or its nearest ancestor)."""
         return Location.of(self.effective.origin(path)) or Location(self.home_file)
+
+    def rendered_location(self) -> Location:
+        """The rendered file of the deployment's main document (the home file when nothing was rendered)."""
+        return Location.rendered(self.rendered_file) if self.rendered_file else Location(self.home_file)
 
 
 @dataclass(frozen=True)
@@ -249,7 +247,5 @@ def show(value: Any) -> str:
     if isinstance(value, str):
         return value if value else '""'
     if isinstance(value, list | dict):
-        import json
-
         return json.dumps(value, sort_keys=True)
     return str(value)

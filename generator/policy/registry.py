@@ -16,7 +16,10 @@ from generator.policy.model import Check, Priority, Rule, Scope, Severity
 _ID = re.compile(r"^[A-Z]{2,4}-[0-9]{3}$")
 _RULE_MODULES = (
     "generator.policy.rules_flink",
-    "generator.policy.rules_platform",
+    "generator.policy.rules_identity",
+    "generator.policy.rules_images",
+    "generator.policy.rules_observability",
+    "generator.policy.rules_resources",
     "generator.policy.rules_memory",
     "generator.policy.rules_exceptions",
 )

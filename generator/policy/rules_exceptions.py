@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator.policy.exceptions import bound_path, out_of_bounds
-from generator.policy.facts import conf_path, large_state, slots
+from generator.policy.exceptions import bound_path, excepted_paths, needed, out_of_bounds
 from generator.policy.model import DEVELOPMENT, Priority, Scope, Severity, Subject, Violation
 from generator.policy.registry import rule
 
@@ -29,7 +28,7 @@ GOVERNANCE = "Resource sizing guidance: Deployment Templates and namespace defau
 )
 def profile_bounds(subject: Subject) -> Iterator[Violation]:
     bounds = subject.value(("bounds",)) or {}
-    excepted = subject.active_exceptions
+    excepted = excepted_paths(subject)
     for dotted, bound in sorted(bounds.items()):
         path = bound_path(dotted)
         value = subject.value(path)
@@ -78,22 +77,6 @@ def expired_exceptions(subject: Subject) -> Iterator[Violation]:
                 exception.location,
                 Severity.FAILURE,
             )
-
-
-def needed(subject: Subject, path: tuple[str | int, ...]) -> bool:
-    bounds = subject.value(("bounds",)) or {}
-    value = subject.value(path)
-    for dotted, bound in bounds.items():
-        if bound_path(dotted) == path and value is not None and isinstance(bound, dict):
-            try:
-                if out_of_bounds(path, value, bound) is not None:
-                    return True
-            except ValueError:
-                return True
-    if path == conf_path("taskmanager.numberOfTaskSlots"):
-        count = slots(subject)
-        return (large_state(subject) and count != 1) or count > subject.settings.max_slots
-    return False
 
 
 @rule(

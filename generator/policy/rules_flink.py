@@ -13,10 +13,15 @@ from generator.flink import options
 from generator.policy.facts import (
     ARTIFACT,
     DURABLE_SCHEMES,
+    HA_TYPE,
+    JOBMANAGER_REPLICAS,
+    TEMPLATE_SPEC,
     conf_path,
+    count,
     duration_ms,
     fmt_ms,
     ha_enabled,
+    jobmanager_count,
     large_state,
     rocksdb_like,
     scheme,
@@ -28,7 +33,6 @@ from generator.policy.registry import rule
 APP = "Flink application settings"
 STORAGE = "Object storage and artifacts"
 
-HA_TYPE = "high-availability.type"
 HA_DIR = "high-availability.storageDir"
 CKP_DIR = "execution.checkpointing.dir"
 SVP_DIR = "execution.checkpointing.savepoint-dir"
@@ -81,9 +85,9 @@ def high_availability(subject: Subject) -> Iterator[Violation]:
     "replica is tolerated outside production",
 )
 def jobmanager_replicas(subject: Subject) -> Iterator[Violation]:
-    key = "kubernetes.jobmanager.replicas"
+    key = JOBMANAGER_REPLICAS
     text = subject.conf.get(key, "1")
-    replicas = int(text) if text.isdigit() else 1
+    replicas = jobmanager_count(subject)
     if replicas > 1 and not ha_enabled(subject):
         yield Violation(
             f"{replicas} JobManager replicas without high availability: standby JobManagers need HA for leader "
@@ -156,7 +160,7 @@ def checkpointing(subject: Subject) -> Iterator[Violation]:
 def retained_checkpoints(subject: Subject) -> Iterator[Violation]:
     key = "execution.checkpointing.num-retained"
     text = subject.conf.get(key)
-    retained = int(text) if text and text.isdigit() else 1
+    retained = count(subject, key)
     if retained < 2:
         yield Violation(
             f"only {retained} checkpoint retained: a corrupt latest checkpoint leaves nothing to fall back to",
@@ -415,7 +419,7 @@ def max_parallelism(subject: Subject) -> Iterator[Violation]:
         )
         return
     value = int(text)
-    parallelism = subject.value(("spec", "template", "spec", "parallelism"))
+    parallelism = subject.value((*TEMPLATE_SPEC, "parallelism"))
     if isinstance(parallelism, int) and value < parallelism:
         yield Violation(
             f"maxParallelism {value} is below the parallelism {parallelism}: the job cannot start",

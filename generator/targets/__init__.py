@@ -24,11 +24,14 @@ if TYPE_CHECKING:
 class Target(Protocol):
     """One platform. ``platform`` groups targets that share one installation per environment (both
     Ververica Platform targets share its Helm values); ``vvp`` says the jobs run on Ververica Platform
-    (its annotations and ``${secret_values.*}`` work)."""
+    (its annotations and ``${secret_values.*}`` work); ``tls_settings`` is the configuration path
+    through which the platform itself provisions TLS for the Flink pods (None: Flink's own
+    ``security.ssl.*`` options or, on Ververica Platform, its annotation)."""
 
     name: str
     platform: str
     vvp: bool
+    tls_settings: tuple[str, ...] | None
 
     def deployment_docs(self, eff: Effective) -> list[Doc]:
         """The documents of one deployment (a VVP Deployment, a FlinkDeployment, ...)."""

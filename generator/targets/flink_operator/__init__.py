@@ -18,6 +18,7 @@ class FlinkOperator:
     name: str = "flink-operator"
     platform: str = "flink-kubernetes-operator"
     vvp: bool = False
+    tls_settings: tuple[str, ...] | None = ("platform", "flinkOperator", "tls")
 
     def deployment_docs(self, eff: Effective) -> list[Doc]:
         return flink_operator.deployment_docs(eff)

@@ -16,6 +16,7 @@ class Vvp:
     name: str = "vvp"
     platform: str = "ververica-platform"
     vvp: bool = True
+    tls_settings: tuple[str, ...] | None = None
 
     def deployment_docs(self, eff: Effective) -> list[Doc]:
         return vvp.deployment_docs(eff)

@@ -1,7 +1,7 @@
 """The `gen` command line: parse, call the library, format, exit codes (0 fine, 1 findings, 2 bad input).
 
-This is the only place that prints or exits. Heavy modules are imported inside the commands so
-that ``gen --help`` stays fast.
+This is the only place that prints or exits (with :mod:`generator.commands`). Heavy modules are
+imported inside the commands so that ``gen --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -9,85 +9,29 @@ from __future__ import annotations
 import json
 import os
 import sys
-import traceback
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:
-    from generator.config.layers import ConfigRepo
-
-app = typer.Typer(
-    name="gen",
-    help="Render production-grade manifests for Apache Flink on Kubernetes.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    # rich help panels in a terminal; plain help when piped, which spares importing rich (~0.1 s)
-    rich_markup_mode="rich" if sys.stdout.isatty() else None,
+# Commands that live in their own modules register on the shared app when imported.
+import generator.commands.check
+import generator.commands.memory
+import generator.commands.smoke  # noqa: F401
+from generator.commands.base import (
+    ConfigOpt,
+    DeploymentOpt,
+    EnvOpt,
+    Format,
+    NamespaceOpt,
+    ProfileOpt,
+    SetOpt,
+    _err,
+    _repo,
+    _run,
+    app,
 )
-
-T = TypeVar("T")
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
-
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Configuration folder (default: $GEN_CONFIG, ./ if it has baseline.yaml, else the shipped example).",
-        show_default=False,
-    ),
-]
-EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment (dev, staging, prod, ...).")]
-ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="Only deployments of this profile.")]
-NamespaceOpt = Annotated[str | None, typer.Option("--namespace", "-n", help="Only this namespace.")]
-DeploymentOpt = Annotated[str | None, typer.Option("--deployment", "-d", help="Only this deployment.")]
-SetOpt = Annotated[
-    list[str] | None, typer.Option("--set", help="Override a value: key.path=value (highest precedence).")
-]
-
-
-def _err(line: str) -> None:
-    typer.echo(line, err=True)
-
-
-def _run(fn: Callable[[], int]) -> NoReturn:
-    """Run a command body: every error a user can cause becomes a message and exit code 2."""
-    from generator.errors import GenError
-
-    try:
-        code = fn()
-    except GenError as exc:
-        for line in exc.lines():
-            _err(line)
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        _err("interrupted; the output folder was left as it was")
-        raise typer.Exit(130) from None
-    except OSError as exc:
-        _err(f"error: {exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}")
-        raise typer.Exit(2) from None
-    except Exception as exc:  # a bug in gen: say so plainly
-        if os.environ.get("GEN_DEBUG"):
-            traceback.print_exc()
-        _err(f"internal error: {type(exc).__name__}: {exc} (set GEN_DEBUG=1 for details; please report it)")
-        raise typer.Exit(3) from None
-    raise typer.Exit(code)
-
-
-def _repo(config: Path | None) -> ConfigRepo:
-    from generator.config.layers import ConfigRepo, default_config_dir
-
-    return ConfigRepo(default_config_dir(config))
 
 
 @app.command()
@@ -417,18 +361,6 @@ def schema(
     _run(body)
 
 
-# Commands that live in their own modules (generator/commands/); each registers on `app`.
-_COMMAND_MODULES: tuple[str, ...] = ("check", "memory", "smoke")
-
-
-def _register_commands() -> None:
-    import importlib
-
-    for module in _COMMAND_MODULES:
-        importlib.import_module(f"generator.commands.{module}")
-
-
-_register_commands()
 
 
 def main() -> None:

@@ -28,4 +28,5 @@ fi
 
 .venv/bin/ruff check generator tests benchmarks
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache
 .venv/bin/python -m pytest "$@"

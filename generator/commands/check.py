@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from generator.cli import ConfigOpt, DeploymentOpt, NamespaceOpt, ProfileOpt, SetOpt, _err, _repo, _run, app
+from generator.commands.base import ConfigOpt, DeploymentOpt, NamespaceOpt, ProfileOpt, SetOpt, _err, _repo, _run, app
 
 
 class CheckFormat(StrEnum):

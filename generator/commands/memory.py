@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from generator.cli import ConfigOpt, DeploymentOpt, NamespaceOpt, ProfileOpt, SetOpt, _repo, _run, app
+from generator.commands.base import ConfigOpt, DeploymentOpt, NamespaceOpt, ProfileOpt, SetOpt, _repo, _run, app
 
 if TYPE_CHECKING:
     from generator.config.layers import ConfigRepo

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from generator.cli import ConfigOpt, Format, SetOpt, _repo, _run, app
+from generator.commands.base import ConfigOpt, Format, SetOpt, _repo, _run, app
 
 if TYPE_CHECKING:
     from generator.smoke.report import SmokeReport

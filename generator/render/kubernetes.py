@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from generator import kinds, model, targets, units
+from generator import kinds, model, units
 from generator.config.layers import FLINK_CONF
 from generator.config.resolve import RESOURCES, Effective
 from generator.config.yamlload import Path_
 from generator.errors import InputError, Problem
 from generator.render import monitoring, network, pods
+from generator.render import target as targets
 from generator.render.context import Doc, NamespaceContext
 from generator.render.engine import render_template
 from generator.render.located import problem_at, problem_in_layers

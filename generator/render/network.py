@@ -23,12 +23,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator import model, targets
+from generator import model
 from generator.config.layers import FLINK_CONF
 from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
 from generator.errors import Problem
 from generator.render import pods
+from generator.render import target as targets
 from generator.render.located import problem_at, problem_at_item
 
 NETPOL: Path_ = ("platform", "kubernetes", "networkPolicy")

@@ -25,14 +25,14 @@ from typing import Any
 from generator.config.resolve import Resolver
 from generator.errors import Problem
 from generator.output import OutFile
-from generator.render import plan
+from generator.render import steps
 from generator.render.context import NamespaceContext
 
 
 @dataclass(frozen=True)
 class _Work:
     resolver: Resolver
-    selection: plan.Selection
+    selection: steps.Selection
     units: tuple[tuple[str, str], ...]  # (env, namespace), in the order of a sequential run
     by_namespace: dict[str, list[str]]
     ship_contexts: bool
@@ -45,9 +45,9 @@ def _render_unit(work: _Work, index: int) -> tuple[list[OutFile], NamespaceConte
     env, namespace = work.units[index]
     try:
         names = work.by_namespace.get(namespace, [])
-        ctx = plan.namespace_context(work.resolver, work.selection, env, namespace, names)
+        ctx = steps.namespace_context(work.resolver, work.selection, env, namespace, names)
         problems: list[Problem] = []
-        files = plan.namespace_files(work.selection, ctx, problems)
+        files = steps.namespace_files(work.selection, ctx, problems)
     except Exception:  # reported by the sequential run
         return None
     return None if problems else (files, ctx)
@@ -76,7 +76,7 @@ def _worker(index: int) -> bytes | None:
 
 def render(
     resolver: Resolver,
-    selection: plan.Selection,
+    selection: steps.Selection,
     envs: Sequence[str],
     spaces: Sequence[str],
     by_namespace: dict[str, list[str]],
@@ -130,10 +130,10 @@ def render(
     return files, [c for env in envs for c in per_env[env]]
 
 
-def _env_files(selection: plan.Selection, env: str, ctxs: list[NamespaceContext], files: list[OutFile]) -> bool:
+def _env_files(selection: steps.Selection, env: str, ctxs: list[NamespaceContext], files: list[OutFile]) -> bool:
     problems: list[Problem] = []
     try:
-        found = plan.env_files(selection, env, ctxs, problems)
+        found = steps.env_files(selection, env, ctxs, problems)
     except Exception:
         return False
     if problems:

@@ -1,0 +1,89 @@
+"""What every command shares: the typer app, the common options, and the one function that turns
+errors into messages and exit codes (0 fine, 1 findings, 2 bad input, 3 a bug in gen).
+
+The command line (this package and :mod:`generator.cli`) is the only place that prints or exits.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from generator.config.layers import ConfigRepo
+
+app = typer.Typer(
+    name="gen",
+    help="Render production-grade manifests for Apache Flink on Kubernetes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    # rich help panels in a terminal; plain help when piped, which spares importing rich (~0.1 s)
+    rich_markup_mode="rich" if sys.stdout.isatty() else None,
+)
+
+T = TypeVar("T")
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Configuration folder (default: $GEN_CONFIG, ./ if it has baseline.yaml, else the shipped example).",
+        show_default=False,
+    ),
+]
+EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment (dev, staging, prod, ...).")]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="Only deployments of this profile.")]
+NamespaceOpt = Annotated[str | None, typer.Option("--namespace", "-n", help="Only this namespace.")]
+DeploymentOpt = Annotated[str | None, typer.Option("--deployment", "-d", help="Only this deployment.")]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="Override a value: key.path=value (highest precedence).")
+]
+
+
+def _err(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+def _run(fn: Callable[[], int]) -> NoReturn:
+    """Run a command body: every error a user can cause becomes a message and exit code 2."""
+    from generator.errors import GenError
+
+    try:
+        code = fn()
+    except GenError as exc:
+        for line in exc.lines():
+            _err(line)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        _err("interrupted; the output folder was left as it was")
+        raise typer.Exit(130) from None
+    except OSError as exc:
+        _err(f"error: {exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}")
+        raise typer.Exit(2) from None
+    except Exception as exc:  # a bug in gen: say so plainly
+        if os.environ.get("GEN_DEBUG"):
+            traceback.print_exc()
+        _err(f"internal error: {type(exc).__name__}: {exc} (set GEN_DEBUG=1 for details; please report it)")
+        raise typer.Exit(3) from None
+    raise typer.Exit(code)
+
+
+def _repo(config: Path | None) -> ConfigRepo:
+    from generator.config.layers import ConfigRepo, default_config_dir
+
+    return ConfigRepo(default_config_dir(config))

@@ -1,0 +1,125 @@
+"""One namespace of one environment, rendered: the steps a sequential and a parallel render share.
+
+The selected deployments are resolved and rendered by their target (:mod:`generator.render.target`):
+each deployment's documents, then the namespace's (the target's own and the Kubernetes objects
+around the jobs, :mod:`generator.render.kubernetes`), then the environment's. Every document is
+validated as its output kind says (:mod:`generator.kinds`) before it becomes an output file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from generator import kinds
+from generator.config.layers import ConfigRepo
+from generator.config.resolve import Effective, Resolver
+from generator.errors import InputError, Problem, RenderError
+from generator.output import OutFile, Owner, Scope, dump_yaml
+from generator.render import kubernetes
+from generator.render import target as targets
+from generator.render.context import Doc, EnvContext, NamespaceContext
+
+
+@dataclass(frozen=True)
+class Selection:
+    env: str | None = None
+    profile: str | None = None
+    namespace: str | None = None
+    deployment: str | None = None
+    target: str | None = None  # overrides platform.target
+
+    def scope(self, repo: ConfigRepo) -> Scope:
+        return Scope(self.env, self.namespace, self.profile, self.deployment, frozenset(repo.deployments()))
+
+    def wants(self, unit: Effective) -> bool:
+        return (self.profile is None or unit.profile == self.profile) and (
+            self.deployment is None or unit.deployment == self.deployment
+        )
+
+
+def _out_file(prefix: str, doc: Doc, owner: Owner, where: str) -> OutFile:
+    """Validate a document as its output kind says and make it a file."""
+    kind = kinds.of(doc.content, doc.kind_key)
+    name = doc.file or kind.file_name(doc.content)
+    found = kind.validate(doc.content)
+    if found:
+        what = f"{doc.content.get('kind')} {doc.content.get('metadata', {}).get('name', '?')}" if kind.kind else name
+        raise RenderError(f"rendered {what} ({where}) failed validation: {'; '.join(found[:5])}")
+    return OutFile(f"{prefix}/{name}", dump_yaml(doc.content), owner)
+
+
+def namespace_files(selection: Selection, ctx: NamespaceContext, problems: list[Problem]) -> list[OutFile]:
+    """The validated files of one namespace in one environment: its selected deployments'
+    documents, then the namespace's own. Input problems of namespace renderers go to ``problems``."""
+    env, namespace = ctx.env, ctx.namespace
+    files: list[OutFile] = []
+    prefix = f"{env}/{namespace}"
+    for eff in ctx.deployments:
+        if not selection.wants(eff):
+            continue
+        owner = Owner(env, namespace, eff.deployment, eff.profile)
+        for doc in ctx.documents[eff.deployment]:
+            files.append(_out_file(prefix, doc, owner, f"{prefix}/{eff.deployment}"))
+    namespace_docs: list[Doc] = []
+    for render_ns in (targets.get(ctx.target).namespace_docs, kubernetes.namespace_docs):
+        try:
+            ns_docs = render_ns(ctx)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        namespace_docs.extend(ns_docs)
+    if not problems:
+        namespace_docs.extend(kubernetes.kustomization(ctx, tuple(namespace_docs)))
+    for doc in namespace_docs:
+        files.append(_out_file(prefix, doc, Owner(env, namespace), prefix))
+    return files
+
+
+def env_files(
+    selection: Selection, env: str, env_contexts: Sequence[NamespaceContext], problems: list[Problem]
+) -> list[OutFile]:
+    """The validated files of one environment's renderers (Helm values), per target."""
+    files: list[OutFile] = []
+    names = sorted({c.target for c in env_contexts}) or [selection.target or "vvp"]
+    for target in names:
+        env_ctx = EnvContext(env, tuple(c for c in env_contexts if c.target == target))
+        try:
+            env_docs = targets.get(target).environment_docs(env_ctx)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        for doc in env_docs:
+            files.append(_out_file(env, doc, Owner(env, ""), env))
+    return files
+
+
+def namespace_context(
+    resolver: Resolver, selection: Selection, env: str, namespace: str, names: Sequence[str]
+) -> NamespaceContext:
+    problems: list[Problem] = []
+    effs: list[Effective] = []
+    for name in names:
+        try:
+            effs.append(resolver.deployment(env, namespace, name))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    try:
+        ns_eff = resolver.namespace(env, namespace)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    ns_target = selection.target or ns_eff.target
+    documents: dict[str, tuple[Doc, ...]] = {}
+    for eff in effs:
+        target = targets.get(selection.target or eff.target)
+        docs: list[Doc] = []
+        try:
+            docs.extend(target.deployment_docs(eff))
+        except InputError as exc:  # a target's own rules: report every deployment's problems at once
+            problems.extend(exc.problems)
+        documents[eff.deployment] = tuple(docs)
+    if problems:
+        raise InputError(problems)
+    return NamespaceContext(env, namespace, ns_target, ns_eff, tuple(effs), documents, resolver)

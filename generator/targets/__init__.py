@@ -26,9 +26,14 @@ class Target(Protocol):
     Ververica Platform targets share its Helm values); ``vvp`` says the jobs run on Ververica Platform
     (its annotations and ``${secret_values.*}`` work)."""
 
-    name: str
-    platform: str
-    vvp: bool
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def vvp(self) -> bool: ...
 
     def deployment_docs(self, eff: Effective) -> list[Doc]:
         """The documents of one deployment (a VVP Deployment, a FlinkDeployment, ...)."""
@@ -83,6 +88,12 @@ def unregister(name: str) -> None:
 
 def names() -> tuple[str, ...]:
     return tuple(_refs)
+
+
+def sharing(platform: str) -> tuple[str, ...]:
+    """Names of the targets of one platform, in registration order (the built-in ones first): the
+    first of them writes what they share, such as the platform chart's values of an environment."""
+    return tuple(name for name in names() if get(name).platform == platform)
 
 
 def get(name: str) -> Target:

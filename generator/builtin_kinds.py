@@ -39,7 +39,7 @@ object_kind("ververica.platform/v1", "VvpDeployment", VVP, Owner.DEPLOYMENT)
 file_kind("kustomization", "generator.render.kubernetes:check_kustomization", Owner.NAMESPACE, "kustomization.yaml")
 file_kind(
     "helm-values/ververica-platform",
-    "generator.render.helm_vvp:check",
+    "generator.targets.vvp.helm:check",
     Owner.ENVIRONMENT,
     "helm/ververica-platform-values.yaml",
 )

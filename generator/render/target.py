@@ -28,10 +28,17 @@ class Target(Protocol):
     through which the platform itself provisions TLS for the Flink pods (None: Flink's own
     ``security.ssl.*`` options or, on Ververica Platform, its annotation)."""
 
-    name: str
-    platform: str
-    vvp: bool
-    tls_settings: tuple[str, ...] | None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def vvp(self) -> bool: ...
+
+    @property
+    def tls_settings(self) -> tuple[str, ...] | None: ...
 
     def deployment_docs(self, eff: Effective) -> list[Doc]:
         """The documents of one deployment (a VVP Deployment, a FlinkDeployment, ...)."""
@@ -86,6 +93,12 @@ def unregister(name: str) -> None:
 
 def names() -> tuple[str, ...]:
     return tuple(_refs)
+
+
+def sharing(platform: str) -> tuple[str, ...]:
+    """Names of the targets of one platform, in registration order (the built-in ones first): the
+    first of them writes what they share, such as the platform chart's values of an environment."""
+    return tuple(name for name in names() if get(name).platform == platform)
 
 
 def get(name: str) -> Target:

@@ -6,6 +6,6 @@ shared renderers can ask a target what they need without importing any target pa
 package re-exports them as its public interface.
 """
 
-from generator.render.target import Target, get, names, register, unregister
+from generator.render.target import Target, get, names, register, sharing, unregister
 
-__all__ = ["Target", "get", "names", "register", "unregister"]
+__all__ = ["Target", "get", "names", "register", "sharing", "unregister"]

@@ -26,13 +26,13 @@ import yaml
 from generator.config.layers import ConfigRepo
 from generator.config.resolve import Resolver
 from generator.flink.distribution import find_flink_home
-from generator.render import flink_operator
 from generator.render.plan import Selection, render
 from generator.smoke.ports import PortPicker
+from generator.targets.flink_operator import secrets
 from tests.conftest import edit, run_cli
 
 TARGET = "flink-operator"
-PASSWORD_ENV = flink_operator.TLS_PASSWORD_ENV
+PASSWORD_ENV = secrets.TLS_PASSWORD_ENV
 # what a password may contain: everything bash would otherwise interpret
 NASTY = "pa ss$HOME \"dq\" 'sq' `id` \\ ${PATH} ;|&<>*?!#~%"
 # Flink writes the internal SSL password into its RPC system's (HOCON) configuration inside double
@@ -72,7 +72,7 @@ def test_prod_tls_mounts_the_stores_and_takes_the_password_from_its_secret(confi
         assert conf[f"security.ssl.{scope}.enabled"] == "true"
         assert conf[f"security.ssl.{scope}.keystore"] == "/opt/flink/tls/keystore.p12"
         assert conf[f"security.ssl.{scope}.truststore"] == "/opt/flink/tls/truststore.p12"
-        for key in flink_operator.SSL_PASSWORD_KEYS:
+        for key in secrets.SSL_PASSWORD_KEYS:
             assert f"security.ssl.{scope}.{key}" not in conf  # only in the start commands
     for component in ("jobManager", "taskManager"):
         pod = doc["spec"][component]["podTemplate"]["spec"]
@@ -92,12 +92,10 @@ def test_prod_tls_mounts_the_stores_and_takes_the_password_from_its_secret(confi
                 ],
             },
         } in pod["volumes"]
-    for key in flink_operator.ENTRYPOINT_ARGS.values():
+    for key in secrets.ENTRYPOINT_ARGS.values():
         args = bash_words(conf[key], {PASSWORD_ENV: NASTY})
         expected = sorted(
-            f"-Dsecurity.ssl.{scope}.{k}={NASTY}"
-            for scope in ("internal", "rest")
-            for k in flink_operator.SSL_PASSWORD_KEYS
+            f"-Dsecurity.ssl.{scope}.{k}={NASTY}" for scope in ("internal", "rest") for k in secrets.SSL_PASSWORD_KEYS
         )
         assert args == expected
 
@@ -126,7 +124,7 @@ def test_dev_switches_the_clusters_tls_off_and_keeps_the_operators(config: Path)
 )
 def test_a_shell_word_expands_only_its_references(value: str) -> None:
     text = f"-Dkey={value}:${{SECRET}}:{value}"
-    assert bash_words(flink_operator.shell_word(text), {"SECRET": NASTY}) == [f"-Dkey={value}:{NASTY}:{value}"]
+    assert bash_words(secrets.shell_word(text), {"SECRET": NASTY}) == [f"-Dkey={value}:{NASTY}:{value}"]
 
 
 def test_values_read_from_a_secret_move_into_the_start_commands(config: Path) -> None:
@@ -339,7 +337,7 @@ def test_real_flink_runs_mutual_tls_and_https_with_the_rendered_settings(config:
             "taskmanager": f"{home / 'bin' / 'taskmanager.sh'} start-foreground",
         }
         for component, start in starts.items():
-            command = f"{start} {conf[flink_operator.ENTRYPOINT_ARGS[component]]}"
+            command = f"{start} {conf[secrets.ENTRYPOINT_ARGS[component]]}"
             out = (tmp_path / f"{component}.out").open("wb")
             procs.append(
                 subprocess.Popen(

@@ -12,8 +12,8 @@ import yaml
 
 from generator.config.layers import ConfigRepo, example_config_dir
 from generator.config.resolve import Resolver
-from generator.render import flink_operator
 from generator.render.plan import Selection, render
+from generator.targets.flink_operator import settings
 from generator.validate import outputs
 from tests.conftest import edit, run_cli
 
@@ -57,8 +57,8 @@ def of_kind(rendered: dict[str, dict[str, Any]], kind: str) -> dict[str, dict[st
 
 
 def test_the_owned_key_lists_match_the_renderer() -> None:
-    assert set(flink_operator.OWNED_KEYS) == VVP_ONLY_KEYS
-    assert set(flink_operator.ADDED_KEYS) == {
+    assert set(settings.OWNED_KEYS) == VVP_ONLY_KEYS
+    assert set(settings.ADDED_KEYS) == {
         *OPERATOR_ONLY_KEYS,
         OPERATOR_ONLY_PREFIX + "*",
         *(prefix + "*" for prefix in TLS_PREFIXES),

@@ -281,7 +281,7 @@ VVP3_ENGINE_FIELD: SchemaPath = (*ARTIFACT_PATH, "engineVersionName")
 
 def test_vvp_deployment_spec_is_a_deployment_spec_with_the_vvp3_engine_field() -> None:
     """The operator's deployment has every field of a Deployment spec except VVP 2's engine fields,
-    which VVP 3 replaces with engineVersionName (the decision in generator/render/vvp.py)."""
+    which VVP 3 replaces with engineVersionName (the decision in generator/targets/vvp_operator/vvp_deployment.py)."""
     deployment = _under(schema_paths(vvp_schema_uri("Deployment.json")), ("spec",))
     vvp = _under(schema_paths(vvp_schema_uri("VvpDeployment.json")), ("spec", "deployment", "spec"))
     vvp2_only = {(*ARTIFACT_PATH, f) for f in VVP2_ENGINE_FIELDS}

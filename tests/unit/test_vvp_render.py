@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.render.helm_vvp import FILE as HELM_FILE
+from generator.targets.vvp.helm import FILE as HELM_FILE
 from generator.validate.vvp_schemas import check_helm_values, error_messages, load_vvp_validators
 from tests.conftest import edit, run_cli
 

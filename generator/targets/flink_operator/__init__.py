@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.config.resolve import Effective
-from generator.render import flink_operator, helm_flink_operator, pods
+from generator.render import pods
 from generator.render.context import Doc, EnvContext, NamespaceContext
 from generator.render.network import Peer
+from generator.targets.flink_operator import documents, helm
+from generator.targets.flink_operator.settings import MODE, OPERATOR
 
 DEFAULT_OPERATOR_NAMESPACE = "flink-operator"
 
@@ -21,22 +23,22 @@ class FlinkOperator:
     tls_settings: tuple[str, ...] | None = ("platform", "flinkOperator", "tls")
 
     def deployment_docs(self, eff: Effective) -> list[Doc]:
-        return flink_operator.deployment_docs(eff)
+        return documents.deployment_docs(eff)
 
     def namespace_docs(self, ctx: NamespaceContext) -> list[Doc]:
-        return flink_operator.session_cluster_docs(ctx)
+        return documents.session_cluster_docs(ctx)
 
     def environment_docs(self, ctx: EnvContext) -> list[Doc]:
-        return helm_flink_operator.values_docs(ctx)
+        return helm.values_docs(ctx)
 
     def api_components(self, eff: Effective) -> frozenset[str]:
         # native mode: the JobManager creates, watches and deletes its TaskManager pods
-        native = eff.get(("platform", "flinkOperator", "mode"), "native") == "native"
+        native = eff.get(MODE, "native") == "native"
         return pods.OPERATOR_NATIVE_PODS.needs_api if native else frozenset()
 
     def rest_clients(self, eff: Effective) -> tuple[Peer, ...]:
         # the operator polls every JobManager's REST API and triggers savepoints through it
-        namespace = eff.get(("platform", "flinkOperator", "operatorNamespace")) or DEFAULT_OPERATOR_NAMESPACE
+        namespace = eff.get((*OPERATOR, "operatorNamespace")) or DEFAULT_OPERATOR_NAMESPACE
         return (Peer("flink-operator", str(namespace)),)
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.config.resolve import Effective
-from generator.render import helm_vvp, vvp
 from generator.render.context import Doc, EnvContext, NamespaceContext
 from generator.render.network import Peer
+from generator.targets.vvp import helm, resources
 
 
 @dataclass(frozen=True)
@@ -19,13 +19,13 @@ class Vvp:
     tls_settings: tuple[str, ...] | None = None
 
     def deployment_docs(self, eff: Effective) -> list[Doc]:
-        return vvp.deployment_docs(eff)
+        return resources.deployment_docs(eff)
 
     def namespace_docs(self, ctx: NamespaceContext) -> list[Doc]:
-        return vvp.namespace_docs(ctx)
+        return resources.namespace_docs(ctx)
 
     def environment_docs(self, ctx: EnvContext) -> list[Doc]:
-        return helm_vvp.values_docs(ctx)
+        return helm.values_docs(ctx, self)
 
     def api_components(self, eff: Effective) -> frozenset[str]:
         return frozenset()  # VVP's JobManager does not manage pods itself

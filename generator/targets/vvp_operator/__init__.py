@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.config.resolve import Effective
-from generator.render import vvp
 from generator.render.context import Doc
 from generator.targets.vvp import Vvp
+from generator.targets.vvp_operator import vvp_deployment
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class VvpOperator(Vvp):
     name: str = "vvp-operator"
 
     def deployment_docs(self, eff: Effective) -> list[Doc]:
-        return vvp.operator_docs(eff)
+        return vvp_deployment.deployment_docs(eff)
 
 
 TARGET = VvpOperator()

@@ -27,11 +27,13 @@ from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
 from generator.errors import InputError, Problem
 from generator.flink import options
-from generator.render import flink_operator, pods
+from generator.render import pods
 from generator.render.context import Doc, EnvContext
+from generator.targets.flink_operator import images
+from generator.targets.flink_operator.settings import JOB_LAYERS, OPERATOR, OWNED_KEYS, problem_at
 
 VALUES_FILE = "helm/flink-kubernetes-operator-values.yaml"
-CHART: Path_ = (*flink_operator.OPERATOR, "chart")
+CHART: Path_ = (*OPERATOR, "chart")
 DEFAULT_METRICS_PORT = 9999
 PROM_FACTORY_KEY = "kubernetes.operator.metrics.reporter.prom.factory.class"
 PROM_PORT_KEY = "kubernetes.operator.metrics.reporter.prom.port"
@@ -67,7 +69,7 @@ def _platform_baseline(eff: Effective) -> dict[str, str]:
     version = options.parse_version(eff.flink_version)
     conf: dict[str, str] = {}
     for key, value in eff.flink_conf.items():
-        if key in flink_operator.OWNED_KEYS:
+        if key in OWNED_KEYS:
             continue
         chain = eff.provenance.get((*FLINK_CONF, key), ())
         if not chain or not chain[-1].layer.startswith(PLATFORM_LAYERS):
@@ -93,7 +95,7 @@ def default_configuration(namespaces: list[Effective], problems: list[Problem]) 
     for key, value in operator_keys.items():
         if key in (PROM_FACTORY_KEY, PROM_PORT_KEY):
             problems.append(
-                flink_operator.problem_at(
+                problem_at(
                     first,
                     (*CHART, "defaultConfiguration", key),
                     "gen sets the operator's Prometheus reporter",
@@ -107,7 +109,7 @@ def default_configuration(namespaces: list[Effective], problems: list[Problem]) 
         if "#" in value or "\n" in value:
             path = (*FLINK_CONF, key) if key in first.flink_conf else (*CHART, "defaultConfiguration", key)
             problems.append(
-                flink_operator.problem_at(
+                problem_at(
                     first,
                     path,
                     "this value cannot be written into the operator's flink-conf.yaml ('#' starts a comment there)",
@@ -132,7 +134,7 @@ def _agree(namespaces: list[Effective], path: Path_, what: str, problems: list[P
     for eff in namespaces[1:]:
         if json.dumps(eff.get(path), sort_keys=True) != json.dumps(first.get(path), sort_keys=True):
             problems.append(
-                flink_operator.problem_at(
+                problem_at(
                     eff,
                     path,
                     f"namespace {eff.namespace} and namespace {first.namespace} disagree on {what}, "
@@ -147,9 +149,9 @@ def _chart_only_per_environment(deployments: list[Effective], problems: list[Pro
     n = len(CHART)
     for eff in deployments:
         for path, chain in eff.provenance.items():
-            if path[:n] == CHART and chain and chain[-1].layer.startswith(flink_operator.JOB_LAYERS):
+            if path[:n] == CHART and chain and chain[-1].layer.startswith(JOB_LAYERS):
                 problems.append(
-                    flink_operator.problem_at(
+                    problem_at(
                         eff,
                         path,
                         "the operator chart is installed once per environment: a profile or a deployment "
@@ -165,7 +167,7 @@ def _job_account(namespaces: list[Effective], deployments: list[Effective], prob
         own = pods.service_account(eff, "jobmanager")
         if own != account:
             problems.append(
-                flink_operator.problem_at(
+                problem_at(
                     eff,
                     ("platform", "kubernetes", "serviceAccounts", "jobmanager"),
                     f"JobManager account '{own}' differs from '{account}' of namespace {namespaces[0].namespace}: "
@@ -177,11 +179,11 @@ def _job_account(namespaces: list[Effective], deployments: list[Effective], prob
 
 
 def image_values(eff: Effective, problems: list[Problem]) -> dict[str, Any]:
-    found = flink_operator.image(eff, (*CHART, "image"), problems)
+    found = images.image(eff, (*CHART, "image"), problems)
     if found is None:
         return {}
     settings: Mapping[str, Any] = eff.get((*CHART, "image")) or {}
-    registry = settings.get("registry") or eff.get((*flink_operator.OPERATOR, "registry"))
+    registry = settings.get("registry") or eff.get((*OPERATOR, "registry"))
     values: dict[str, Any] = {
         "repository": f"{registry}/{settings['repository']}",
         "pullPolicy": found.pull_policy or "IfNotPresent",
@@ -202,7 +204,7 @@ def values(ctx: EnvContext) -> dict[str, Any] | None:
     problems: list[Problem] = []
     for path, what in (
         (CHART, "the operator chart settings"),
-        ((*flink_operator.OPERATOR, "registry"), "the operator's registry"),
+        ((*OPERATOR, "registry"), "the operator's registry"),
     ):
         _agree(namespaces, path, what, problems)
     _chart_only_per_environment(deployments, problems)

@@ -1,5 +1,6 @@
 """Values of the Ververica Platform Helm chart (``ververica/ververica-platform``), one file per
-environment: ``out/<env>/helm/ververica-platform-values.yaml``.
+environment: ``out/<env>/helm/ververica-platform-values.yaml``, written once for the namespaces of
+every target of the platform (``vvp`` and ``vvp-operator`` share one installation).
 
 - ``vvp.registry``: the environment's approved registry (the registry its Flink images come from);
 - ``vvp.persistence``: ``jdbc`` with its datasource where the environment's tolerance is
@@ -23,24 +24,25 @@ from typing import Any
 
 import yaml
 
+from generator import targets
 from generator.config import paths
 from generator.config.merge import get_path, nearest_origin
 from generator.config.resolve import ARTIFACT, Effective
 from generator.config.yamlload import Path_
 from generator.errors import InputError, Problem
 from generator.output import dump_yaml
-from generator.render import vvp
 from generator.render.context import Doc, EnvContext
 from generator.render.engine import render_template
+from generator.targets.vvp.spec import deployment_spec, problem
 
-VVP_TARGETS = ("vvp", "vvp-operator")
 FILE = "helm/ververica-platform-values.yaml"
 HELM: Path_ = ("platform", "vvp", "helm")
 
 
-def _namespaces(ctx: EnvContext) -> list[Effective] | None:
-    """Namespace configurations of every namespace that runs VVP jobs in this environment, or None
-    when another target's call writes the file (namespaces of both VVP targets share one platform)."""
+def _namespaces(ctx: EnvContext, target: targets.Target) -> list[Effective] | None:
+    """Namespace configurations of every namespace that runs jobs on ``target``'s platform in this
+    environment, or None when another target's call writes the file: the namespaces of every target
+    of one platform share its installation, and the first target registered for it writes the file."""
     if not ctx.namespaces:
         return None
     first = ctx.namespaces[0]
@@ -48,16 +50,13 @@ def _namespaces(ctx: EnvContext) -> list[Effective] | None:
     resolver = first.resolver
     if resolver is None:
         return [c.effective for c in ctx.namespaces]
+    sharing = targets.sharing(target.platform)
     others = [n for n in resolver.repo.names("namespace") if n not in effs]
     more = [resolver.namespace(ctx.env, n) for n in others]
-    more = [e for e in more if e.target in VVP_TARGETS]
-    if more and first.target != VVP_TARGETS[0]:
-        return None  # the "vvp" call covers these namespaces too
+    more = [e for e in more if e.target in sharing]
+    if more and target.name != sharing[0]:
+        return None  # the first target of the platform covers these namespaces too
     return [c.effective for c in ctx.namespaces] + more
-
-
-def _problem(eff: Effective, path: Path_, message: str, hint: str = "") -> Problem:
-    return vvp._problem(eff, path, message, hint)
 
 
 def _agreed(effs: Sequence[Effective], path: Path_, problems: list[Problem], read: Any = None) -> Any:
@@ -69,7 +68,7 @@ def _agreed(effs: Sequence[Effective], path: Path_, problems: list[Problem], rea
             at = path if read else paths.difference(first, value, path)
             where = nearest_origin(first_eff.provenance, at)
             problems.append(
-                _problem(
+                problem(
                     eff,
                     at,
                     f"namespaces {first_eff.namespace} and {eff.namespace} disagree on this environment-wide setting"
@@ -117,7 +116,7 @@ def global_deployment_defaults(effs: Sequence[Effective]) -> dict[str, Any]:
         other = _global_leaves(eff)
         common = {p: v for p, v in common.items() if p in other and other[p] == v}
     data = {**effs[0].data, "spec": _nest(common).get("spec", {})}
-    spec = vvp.deployment_spec(replace(effs[0], data=data, deployment=""))
+    spec = deployment_spec(replace(effs[0], data=data, deployment=""))
     return {"spec": spec}
 
 
@@ -129,7 +128,7 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
     persistence = dict(helm.get("persistence") or {"type": "local"})
     if persistence.get("type", "local") == "local" and tolerance == "production":
         problems.append(
-            _problem(
+            problem(
                 effs[0],
                 (*HELM, "persistence", "type"),
                 f"environment {ctx.env} has production tolerance: the platform metadata database must be a "
@@ -139,7 +138,7 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
         )
     if persistence.get("type") == "jdbc" and not (persistence.get("datasource") or {}).get("url"):
         problems.append(
-            _problem(
+            problem(
                 effs[0],
                 (*HELM, "persistence"),
                 "persistence type jdbc needs datasource.url",
@@ -149,7 +148,7 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
     blob = helm.get("blobStorage")
     if not registry:
         problems.append(
-            _problem(
+            problem(
                 effs[0],
                 (*ARTIFACT, "flinkImageRegistry"),
                 f"environment {ctx.env} names no approved registry",
@@ -180,8 +179,8 @@ def check(doc: Mapping[str, Any]) -> list[str]:
     return check_helm_values(doc)
 
 
-def values_docs(ctx: EnvContext) -> list[Doc]:
-    effs = _namespaces(ctx)
+def values_docs(ctx: EnvContext, target: targets.Target) -> list[Doc]:
+    effs = _namespaces(ctx, target)
     if not effs:
         return []
     return [Doc(values(ctx, effs), kind_key="helm-values/ververica-platform")]

@@ -1,0 +1,291 @@
+"""The documents of the flink-operator target.
+
+Per deployment: a ``FlinkDeployment`` with a ``job`` (application mode), or, when the deployment
+names ``spec.sessionClusterName``, a ``FlinkSessionJob``. Per namespace: one ``FlinkDeployment``
+without ``job`` for every session cluster its jobs name, built from the namespace defaults (as
+VVP's SessionCluster is). The Flink configuration is the effective one the VVP target writes,
+except for the keys a platform owns (see ``OWNED_KEYS`` and ``ADDED_KEYS`` in
+:mod:`generator.targets.flink_operator.settings`).
+
+The operator's own rules (:mod:`generator.targets.flink_operator.checks`) are checked before
+anything renders and reported as problems located at the value that breaks them.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from generator.config.layers import FLINK_CONF
+from generator.config.resolve import ARTIFACT, RESOURCES, Effective
+from generator.config.yamlload import Path_
+from generator.errors import InputError, Problem
+from generator.flink import options
+from generator.render import pods
+from generator.render.context import Doc, NamespaceContext
+from generator.render.engine import render_template, template
+from generator.targets.flink_operator.checks import check_cluster, check_job, check_keys, check_name
+from generator.targets.flink_operator.images import image
+from generator.targets.flink_operator.secrets import check_secrets, dynamic_properties, tls_of
+from generator.targets.flink_operator.settings import (
+    JM_REPLICAS_KEY,
+    JOB_LAYERS,
+    JOB_NONCES,
+    OPERATOR,
+    OWNED_KEYS,
+    TEMPLATE_SPEC,
+    TM_SERVICE_ACCOUNT_KEY,
+    deployment_file,
+    job_state,
+    operator_conf,
+    operator_flink_version,
+    operator_mode,
+    problem_at,
+    upgrade_mode,
+)
+
+
+def flink_configuration(eff: Effective) -> dict[str, str]:
+    """The Flink configuration of a FlinkDeployment: the shared one in the form the deployment's
+    Flink version reads, without the keys the operator owns, plus the keys it adds."""
+    version = options.parse_version(eff.flink_version)
+    conf = {options.emit_key(k, version): v for k, v in eff.flink_conf.items() if k not in OWNED_KEYS}
+    conf[TM_SERVICE_ACCOUNT_KEY] = pods.service_account(eff, "taskmanager")
+    tls = tls_of(eff)
+    if tls is not None:
+        conf.update(tls.configuration())
+    conf.update(operator_conf(eff))
+    return dynamic_properties(dict(sorted(conf.items())))
+
+
+def jobmanager_replicas(eff: Effective) -> int:
+    return int(eff.flink_conf.get(JM_REPLICAS_KEY, "1"))
+
+
+def taskmanager_replicas(eff: Effective) -> int | None:
+    """``numberOfTaskManagers`` when it gives exactly ``parallelism`` slots, else None.
+
+    The operator turns ``taskManager.replicas`` into the job's parallelism (replicas x slots);
+    when VVP's count has spare slots it is left out and the operator starts
+    ceil(parallelism / slots) TaskManagers, so the job keeps its parallelism either way.
+    """
+    tms = eff.get((*TEMPLATE_SPEC, "numberOfTaskManagers"))
+    parallelism = eff.get((*TEMPLATE_SPEC, "parallelism"))
+    slots = int(eff.flink_conf.get("taskmanager.numberOfTaskSlots", "1"))
+    if not isinstance(tms, int):
+        return None
+    if parallelism is None or tms * slots == parallelism:
+        return tms
+    return None
+
+
+def resource(eff: Effective, component: str) -> dict[str, Any]:
+    spec: Mapping[str, Any] = eff.get((*RESOURCES, component)) or {}
+    return {key: spec[key] for key in ("cpu", "memory") if key in spec}
+
+
+def log_configuration(eff: Effective) -> dict[str, str]:
+    """``log4jLoggers`` as the pods' log4j-console.properties; nothing when they are Flink's default."""
+    loggers: Mapping[str, str] = eff.get((*TEMPLATE_SPEC, "logging", "log4jLoggers")) or {}
+    named = sorted((name, level) for name, level in loggers.items() if name)
+    root = str(loggers.get("", "INFO"))
+    if not named and root == "INFO":
+        return {}
+    text = template("flink-operator/log4j-console.properties.j2").render(
+        root_level=root, loggers=[{"name": n, "level": lvl} for n, lvl in named]
+    )
+    return {"log4j-console.properties": text}
+
+
+def job_spec(eff: Effective) -> dict[str, Any]:
+    artifact: Mapping[str, Any] = eff.get(ARTIFACT) or {}
+    job: dict[str, Any] = {
+        "jarURI": artifact["jarUri"],
+        "args": shlex.split(str(artifact.get("mainArgs", ""))),
+        "parallelism": eff.get((*TEMPLATE_SPEC, "parallelism")),
+        "upgradeMode": upgrade_mode(eff),
+        "state": job_state(eff),
+    }
+    if artifact.get("entryClass"):
+        job["entryClass"] = artifact["entryClass"]
+    allow = eff.get(("spec", "restoreStrategy", "allowNonRestoredState"))
+    if allow is not None:
+        job["allowNonRestoredState"] = bool(allow)
+    for key in (*JOB_NONCES, "initialSavepointPath"):
+        value = eff.get((*OPERATOR, key))
+        if value is not None:
+            job[key] = value
+    return job
+
+
+def _metadata(eff: Effective) -> tuple[dict[str, str], dict[str, str]]:
+    meta: Mapping[str, Any] = eff.get(("metadata",)) or {}
+    return dict(meta.get("labels") or {}), dict(meta.get("annotations") or {})
+
+
+def flink_deployment(eff: Effective, name: str, job: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A FlinkDeployment named ``name``: an application cluster with ``job``, else a session cluster."""
+    problems: list[Problem] = []
+    flink_image = image(eff, (*OPERATOR, "image"), problems, flink_version=eff.flink_version)
+    if flink_image is None:
+        raise InputError(problems)
+    mode = operator_mode(eff)
+    settings = pods.OPERATOR_NATIVE_PODS if mode == "native" else pods.OPERATOR_PODS
+    labels, annotations = _metadata(eff)
+    jobmanager_pod = pods.pod_template(eff, "jobmanager", settings)
+    taskmanager_pod = pods.pod_template(eff, "taskmanager", settings)
+    tls = tls_of(eff)
+    if tls is not None:
+        jobmanager_pod, taskmanager_pod = tls.add_to(jobmanager_pod), tls.add_to(taskmanager_pod)
+    return render_template(
+        "flink-operator/FlinkDeployment.yaml.j2",
+        name=name,
+        namespace=eff.kubernetes_namespace,
+        labels=labels,
+        annotations=annotations,
+        image={"reference": flink_image.reference, "pull_policy": flink_image.pull_policy},
+        flink_version=operator_flink_version(eff.flink_version),
+        mode=mode,
+        service_account=pods.service_account(eff, "jobmanager"),
+        flink_configuration=flink_configuration(eff),
+        log_configuration=log_configuration(eff),
+        jobmanager_replicas=jobmanager_replicas(eff),
+        jobmanager_resource=resource(eff, "jobmanager"),
+        jobmanager_pod=jobmanager_pod,
+        taskmanager_replicas=taskmanager_replicas(eff)
+        if job is not None
+        else eff.get((*TEMPLATE_SPEC, "numberOfTaskManagers")),
+        taskmanager_resource=resource(eff, "taskmanager"),
+        taskmanager_pod=taskmanager_pod,
+        job=job,
+        restart_nonce=eff.get((*OPERATOR, "restartNonce")) if job is not None else None,
+    )
+
+
+#: ``platform`` sections that describe platforms and policies, not values for Flink keys' templates
+_NOT_TEMPLATE_INPUTS = frozenset(
+    {"flinkOperator", "vvp", "kubernetes", "monitoring", "alerts", "policy", "target", "tolerance"}
+)
+
+
+def _job_changed_platform(eff: Effective) -> bool:
+    """Whether a job layer changed a ``platform`` value that Flink keys' templates read
+    (``{{ platform.storage.baseUri }}``)."""
+    for path, chain in eff.provenance.items():
+        if len(path) < 2 or path[0] != "platform" or path[1] in _NOT_TEMPLATE_INPUTS:
+            continue
+        if chain and chain[-1].layer.startswith(JOB_LAYERS):
+            return True
+    return False
+
+
+def session_job_configuration(eff: Effective) -> dict[str, str]:
+    """What one job in session mode sets beyond its session cluster (built from the namespace
+    defaults): the keys its profile, its own file or ``--set`` decided, values rendered from a
+    template when the job changed what the template reads, and the operator keys."""
+    version = options.parse_version(eff.flink_version)
+    platform_changed = _job_changed_platform(eff)
+    conf: dict[str, str] = {}
+    for key, value in eff.flink_conf.items():
+        if key in OWNED_KEYS:
+            continue
+        chain = eff.provenance.get((*FLINK_CONF, key), ())
+        last = chain[-1] if chain else None
+        templated = last is not None and isinstance(last.value, str) and ("{{" in last.value or "{%" in last.value)
+        if last is None or last.layer.startswith(JOB_LAYERS) or (templated and platform_changed):
+            conf[options.emit_key(key, version)] = value
+    conf.update(operator_conf(eff))
+    return dict(sorted(conf.items()))
+
+
+def session_job(eff: Effective) -> dict[str, Any]:
+    labels, annotations = _metadata(eff)
+    return render_template(
+        "flink-operator/FlinkSessionJob.yaml.j2",
+        name=eff.deployment,
+        namespace=eff.kubernetes_namespace,
+        labels=labels,
+        annotations=annotations,
+        deployment_name=eff.get(("spec", "sessionClusterName")),
+        flink_configuration=session_job_configuration(eff),
+        job=job_spec(eff),
+        restart_nonce=eff.get((*OPERATOR, "restartNonce")),
+    )
+
+
+def is_session_mode(eff: Effective) -> bool:
+    return bool(eff.get(("spec", "sessionClusterName")))
+
+
+def deployment_docs(eff: Effective) -> list[Doc]:
+    """A FlinkDeployment (application mode) or a FlinkSessionJob (session mode) for one deployment."""
+    if is_session_mode(eff):
+        session_path: Path_ = ("spec", "sessionClusterName")
+        version = options.parse_version(eff.flink_version)
+        job_conf = session_job_configuration(eff)
+        job_keys = {k: v for k, v in eff.flink_conf.items() if options.emit_key(k, version) in job_conf}
+        problems = (
+            check_name(eff, str(eff.get(session_path)), session_path)
+            + check_keys(eff)
+            + check_job(eff)
+            + check_secrets(eff, job_keys, session_job=True)
+        )
+        if problems:
+            raise InputError(problems)
+        return [Doc(session_job(eff))]
+    problems = (
+        check_name(eff, eff.deployment, None)
+        + check_keys(eff)
+        + check_cluster(eff)
+        + check_job(eff)
+        + check_secrets(eff, eff.flink_conf)
+    )
+    if problems:
+        raise InputError(problems)
+    return [Doc(flink_deployment(eff, eff.deployment, job_spec(eff)))]
+
+
+def session_clusters(ctx: NamespaceContext) -> dict[str, Effective]:
+    """Session clusters the namespace's rendered FlinkSessionJobs name -> the first job naming it."""
+    names: dict[str, Effective] = {}
+    for eff in ctx.deployments:
+        for doc in ctx.documents.get(eff.deployment, ()):
+            if doc.content.get("kind") == "FlinkSessionJob":
+                names.setdefault(str(doc.content["spec"]["deploymentName"]), eff)
+    return names
+
+
+def session_cluster_docs(ctx: NamespaceContext) -> list[Doc]:
+    """One FlinkDeployment without job per session cluster, built from the namespace defaults
+    (baseline, namespace, environment): what VVP's SessionCluster is built from."""
+    clusters = session_clusters(ctx)
+    problems: list[Problem] = []
+    applications = {eff.deployment: eff for eff in ctx.deployments if not is_session_mode(eff)}
+    docs: list[Doc] = []
+    for name, first_job in sorted(clusters.items()):
+        if name in applications:
+            problems.append(
+                problem_at(
+                    first_job,
+                    ("spec", "sessionClusterName"),
+                    f"session cluster '{name}' has the name of the deployment in "
+                    f"{deployment_file(applications[name])}: both would be FlinkDeployment {name}",
+                    "rename the session cluster",
+                )
+            )
+            continue
+        found = (
+            check_keys(ctx.effective)
+            + check_cluster(ctx.effective)
+            + check_secrets(ctx.effective, ctx.effective.flink_conf)
+        )
+        problems.extend(found)
+        if not found:
+            # the namespace's pods carry the cluster's name where a deployment's carry its own
+            cluster = replace(ctx.effective, deployment=name)
+            docs.append(Doc(flink_deployment(cluster, name, None)))
+    if problems:
+        raise InputError(problems)
+    return docs

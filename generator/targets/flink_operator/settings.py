@@ -1,0 +1,136 @@
+"""What the flink-operator target reads from a configuration, and where its problems point.
+
+``platform.flinkOperator`` and the Flink keys the operator owns, adds, forbids or sets from its own
+spec fields; VVP's upgrade and restore strategies and deployment state as the operator's enums; and
+the file and line of the layer that set (or should set) a value, for the problems of this target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from generator.config.resolve import Effective
+from generator.config.yamlload import Path_, dotted
+from generator.errors import Problem
+
+API_VERSION = "flink.apache.org/v1beta1"
+OPERATOR: Path_ = ("platform", "flinkOperator")
+TEMPLATE_SPEC: Path_ = ("spec", "template", "spec")
+
+JM_REPLICAS_KEY = "kubernetes.jobmanager.replicas"
+TM_SERVICE_ACCOUNT_KEY = "kubernetes.taskmanager.service-account"
+CHECKPOINT_DIR_KEY = "execution.checkpointing.dir"
+SAVEPOINT_DIR_KEY = "execution.checkpointing.savepoint-dir"
+HA_KEY = "high-availability.type"
+ROLLBACK_KEY = "kubernetes.operator.deployment.rollback.enabled"
+PERIODIC_SAVEPOINT_KEY = "kubernetes.operator.periodic.savepoint.interval"
+
+#: Keys in the shared configuration that the operator target writes elsewhere (VVP keeps them).
+OWNED_KEYS: Mapping[str, str] = {JM_REPLICAS_KEY: "spec.jobManager.replicas"}
+#: Keys the operator target adds to the shared configuration.
+ADDED_KEYS: Mapping[str, str] = {
+    TM_SERVICE_ACCOUNT_KEY: "the TaskManager account (spec.serviceAccount is the JobManager's)",
+    "kubernetes.operator.*": "platform.flinkOperator.flinkConfiguration",
+    "security.ssl.internal.*": "platform.flinkOperator.tls (VVP provisions TLS through its annotation)",
+    "security.ssl.rest.*": "platform.flinkOperator.tls",
+    "kubernetes.jobmanager.entrypoint.args": "values read from the environment (${NAME}), as -Dkey=value",
+    "kubernetes.taskmanager.entrypoint.args": "values read from the environment (${NAME}), as -Dkey=value",
+}
+#: The operator rejects these: it derives them from the resource's name and namespace.
+FORBIDDEN_KEYS = ("kubernetes.namespace", "kubernetes.cluster-id", "high-availability.cluster-id")
+#: The operator sets these from spec fields; a value in flinkConfiguration would fight with them.
+SPEC_FIELD_KEYS: Mapping[str, str] = {
+    "kubernetes.service-account": "platform.kubernetes.serviceAccounts",
+    "kubernetes.jobmanager.service-account": "platform.kubernetes.serviceAccounts",
+    TM_SERVICE_ACCOUNT_KEY: "platform.kubernetes.serviceAccounts",
+    "kubernetes.container.image": "platform.flinkOperator.image",
+    "kubernetes.container.image.ref": "platform.flinkOperator.image",
+    "kubernetes.container.image.pull-policy": "platform.flinkOperator.image.pullPolicy",
+}
+TLS: Path_ = (*OPERATOR, "tls")
+MODE: Path_ = (*OPERATOR, "mode")
+CHART_TLS: Path_ = (*OPERATOR, "chart", "tls")
+JOB_NONCES = ("savepointTriggerNonce", "checkpointTriggerNonce", "savepointRedeployNonce", "autoscalerResetNonce")
+NONCES = ("restartNonce", *JOB_NONCES)
+#: Layers whose settings belong to one job (in session mode they go into the FlinkSessionJob).
+JOB_LAYERS = ("profile ", "deployment ", "command line")
+
+
+def operator_flink_version(version: str) -> str:
+    """``1.20`` -> ``v1_20`` (the operator's enum form)."""
+    return "v" + version.replace(".", "_")
+
+
+def upgrade_mode(eff: Effective) -> str:
+    """VVP upgrade and restore strategies as the operator's ``upgradeMode``.
+
+    STATEFUL + LATEST_STATE -> last-state, STATEFUL + LATEST_SAVEPOINT -> savepoint; STATELESS and
+    NONE upgrades, and a STATEFUL upgrade that restores nothing (restore NONE), start without
+    state: stateless.
+    """
+    upgrade = eff.get(("spec", "upgradeStrategy", "kind"))
+    restore = eff.get(("spec", "restoreStrategy", "kind"))
+    if upgrade != "STATEFUL":
+        return "stateless"
+    return {"LATEST_STATE": "last-state", "LATEST_SAVEPOINT": "savepoint"}.get(str(restore), "stateless")
+
+
+def job_state(eff: Effective) -> str:
+    """RUNNING -> running; SUSPENDED and CANCELLED -> suspended.
+
+    The operator has no cancelled state: deleting the resource is its cancel, and it also drops
+    the HA metadata a later start would restore from. ``suspended`` stops the job and frees every
+    pod while keeping the state for a later RUNNING, which is what a VVP CANCELLED deployment
+    offers (with upgradeMode savepoint the operator also takes a savepoint on the way down).
+    """
+    return "running" if eff.get(("spec", "state")) == "RUNNING" else "suspended"
+
+
+def operator_mode(eff: Effective) -> str:
+    return str(eff.get(MODE) or "native")
+
+
+def operator_conf(eff: Effective) -> dict[str, str]:
+    """``platform.flinkOperator.flinkConfiguration``: the operator keys of one deployment, as text."""
+    raw: Mapping[str, Any] = eff.get((*OPERATOR, "flinkConfiguration")) or {}
+    return {key: _text(value) for key, value in sorted(raw.items())}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# -- locating problems ---------------------------------------------------------------------------
+def layer_file(eff: Effective, label: str, default: str) -> str:
+    """The file of the layer labelled ``label`` (``environment prod``), as problems show it."""
+    for chain in eff.provenance.values():
+        for origin in chain:
+            if origin.layer == label:
+                return origin.file
+    return default
+
+
+def deployment_file(eff: Effective) -> str:
+    default = f"deployments/{eff.namespace}/{eff.deployment}.yaml"
+    return layer_file(eff, f"deployment {eff.namespace}/{eff.deployment}", default)
+
+
+def environment_file(eff: Effective) -> str:
+    return layer_file(eff, f"environment {eff.env}", f"environments/{eff.env}.yaml")
+
+
+def problem_at(eff: Effective, path: Path_, message: str, hint: str = "", fallback: str = "") -> Problem:
+    """A problem at the file and line that set ``path`` (or its nearest set neighbour)."""
+    origin = eff.origin(path)
+    if origin is None:
+        file = fallback or (deployment_file(eff) if eff.deployment else environment_file(eff))
+        return Problem(file, 1, 1, dotted(path), message, hint)
+    return Problem(origin.file, origin.line, origin.col, dotted(path), message, hint)
+
+
+def where(eff: Effective, path: Path_) -> str:
+    origin = eff.origin(path)
+    return origin.where() if origin else "nowhere"

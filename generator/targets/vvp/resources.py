@@ -1,0 +1,181 @@
+"""Ververica Platform REST resources (target ``vvp``) rendered from effective configurations.
+
+Per deployment: a VVP ``Deployment``. Per namespace, for both VVP targets: the
+``DeploymentTarget``(s) the deployments reference, the namespace's ``DeploymentDefaults``, one
+"deployment template" per reference profile in DeploymentDefaults form, and, in session mode, the
+``SessionCluster``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from generator.config import secrets
+from generator.config.resolve import ARTIFACT, Effective
+from generator.errors import InputError, Problem
+from generator.render.context import Doc, NamespaceContext
+from generator.render.engine import render_template
+from generator.targets.vvp.spec import (
+    IMAGE_FIELDS,
+    deployment_metadata,
+    deployment_spec,
+    flink_configuration,
+    invariant_problems,
+    is_session,
+    pod_templates,
+    problem,
+    raise_problems,
+    session_problems,
+)
+
+SSL_ANNOTATION = "flink.security.ssl.enabled"
+SESSION = ("platform", "vvp", "sessionCluster")
+
+
+# -- per deployment --------------------------------------------------------------------------------
+def deployment(eff: Effective) -> dict[str, Any]:
+    return render_template("vvp/Deployment.yaml.j2", metadata=deployment_metadata(eff), spec=deployment_spec(eff))
+
+
+def deployment_docs(eff: Effective) -> list[Doc]:
+    raise_problems([*invariant_problems(eff), *session_problems(eff)])
+    return [Doc(deployment(eff))]
+
+
+# -- per namespace ---------------------------------------------------------------------------------
+def _rest_metadata(ctx: NamespaceContext, name: str) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name, "namespace": ctx.namespace}
+    labels = ctx.effective.get(("metadata", "labels"))
+    if labels:
+        metadata["labels"] = dict(labels)
+    return metadata
+
+
+def _deployment_targets(ctx: NamespaceContext, problems: list[Problem]) -> list[dict[str, Any]]:
+    """One DeploymentTarget per name any deployment (or the namespace, or its session cluster) uses."""
+    ns = ctx.effective
+    wanted: list[tuple[str, str, Effective]] = []
+    if ns.get(("spec", "deploymentTargetName")):
+        wanted.append((str(ns.get(("spec", "deploymentTargetName"))), ns.kubernetes_namespace, ns))
+    if _session_names(ctx):
+        wanted.append((_session_target(ctx), ns.kubernetes_namespace, ns))
+    for eff in ctx.deployments:
+        if eff.get(("spec", "deploymentTargetName")):
+            wanted.append((str(eff.get(("spec", "deploymentTargetName"))), eff.kubernetes_namespace, eff))
+    chosen: dict[str, str] = {}
+    for name, k8s_namespace, eff in wanted:
+        if chosen.setdefault(name, k8s_namespace) != k8s_namespace:
+            problems.append(
+                problem(
+                    eff,
+                    ("platform", "kubernetesNamespace"),
+                    f"deployment target '{name}' runs in Kubernetes namespace '{chosen[name]}' elsewhere, "
+                    f"here in '{k8s_namespace}' (a target has one namespace)",
+                    "use another deploymentTargetName for another Kubernetes namespace",
+                )
+            )
+    return [
+        render_template(
+            "vvp/DeploymentTarget.yaml.j2",
+            metadata=_rest_metadata(ctx, name),
+            spec={"kubernetes": {"namespace": k8s_namespace}},
+        )
+        for name, k8s_namespace in sorted(chosen.items())
+    ]
+
+
+def _session_names(ctx: NamespaceContext) -> list[str]:
+    names = {str(e.get(("spec", "sessionClusterName"))) for e in (ctx.effective, *ctx.deployments) if is_session(e)}
+    return sorted(names)
+
+
+def _session_target(ctx: NamespaceContext) -> str:
+    return str(ctx.effective.get((*SESSION, "deploymentTargetName")) or ctx.namespace)
+
+
+def _session_clusters(ctx: NamespaceContext, problems: list[Problem]) -> list[dict[str, Any]]:
+    names = _session_names(ctx)
+    if not names:
+        return []
+    eff = ctx.effective
+    profile = eff.get((*SESSION, "profile"))
+    if profile and ctx.resolver is not None:
+        eff = ctx.resolver.namespace(ctx.env, ctx.namespace, str(profile))
+        problems.extend(_namespace_problems(eff))
+    source = eff.data.get("spec", {}).get("template", {}).get("spec", {})
+    artifact = source.get("artifact", {})
+    spec: dict[str, Any] = {
+        "state": str(eff.get((*SESSION, "state")) or "RUNNING"),
+        "deploymentTargetName": _session_target(ctx),
+    }
+    for key in ("flinkVersion", *IMAGE_FIELDS):
+        if key in artifact:
+            spec[key] = artifact[key]
+    for key in ("numberOfTaskManagers", "resources", "logging"):
+        if key in source:
+            spec[key] = source[key]
+    spec["flinkConfiguration"] = flink_configuration(eff, cluster=True)
+    spec["kubernetes"] = pod_templates(replace(eff, deployment=""))
+    for job in ctx.deployments:
+        if is_session(job) and job.flink_version != eff.flink_version:
+            problems.append(
+                problem(
+                    job,
+                    (*ARTIFACT, "flinkVersion"),
+                    f"Flink {job.flink_version} cannot run on session cluster "
+                    f"'{job.get(('spec', 'sessionClusterName'))}' (Flink {eff.flink_version})",
+                    "use the session cluster's Flink version or application mode",
+                )
+            )
+    docs = []
+    for name in names:
+        metadata = _rest_metadata(ctx, name)
+        ssl = eff.get(("spec", "template", "metadata", "annotations", SSL_ANNOTATION))
+        if ssl is not None:
+            metadata["annotations"] = {SSL_ANNOTATION: str(ssl)}
+        docs.append(render_template("vvp/SessionCluster.yaml.j2", metadata=metadata, spec=spec))
+    return docs
+
+
+def _namespace_problems(eff: Effective) -> list[Problem]:
+    """A namespace's (or a profile template's) configuration is rendered without a deployment:
+    the secret and platform rules apply to it directly."""
+    return [*secrets.problems(eff), *invariant_problems(eff)]
+
+
+def deployment_defaults(eff: Effective, namespace: str, name: str = "") -> dict[str, Any]:
+    metadata: dict[str, Any] = {"namespace": namespace}
+    if name:
+        metadata["name"] = name
+    return render_template(
+        "vvp/DeploymentDefaults.yaml.j2", metadata=metadata, spec=deployment_spec(replace(eff, deployment=""))
+    )
+
+
+def _profile_templates(ctx: NamespaceContext, problems: list[Problem]) -> Iterable[Doc]:
+    """A "deployment template" per reference profile: the namespace defaults with that profile."""
+    if ctx.resolver is None:
+        return
+    for profile in ctx.resolver.repo.names("profile"):
+        try:
+            eff = ctx.resolver.namespace(ctx.env, ctx.namespace, profile)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        problems.extend(_namespace_problems(eff))
+        yield Doc(
+            deployment_defaults(eff, ctx.namespace, profile),
+            file=f"vvp/deployment-templates/deploymentdefaults-{profile}.yaml",
+        )
+
+
+def namespace_docs(ctx: NamespaceContext) -> list[Doc]:
+    problems = _namespace_problems(ctx.effective)
+    docs = [Doc(d) for d in _deployment_targets(ctx, problems)]
+    docs.extend(Doc(d) for d in _session_clusters(ctx, problems))
+    docs.append(Doc(deployment_defaults(ctx.effective, ctx.namespace), file="vvp/deploymentdefaults.yaml"))
+    docs.extend(_profile_templates(ctx, problems))
+    raise_problems(problems)
+    return docs

@@ -1,0 +1,134 @@
+"""The ``VvpDeployment`` custom resource (target ``vvp-operator``), one per deployment.
+
+``VvpDeployment`` follows the contract of the Ververica Platform 3 Kubernetes operator (seed 004;
+targets.md §3.1): ``spec.deployment.metadata``, ``syncingMode``, ``initFields`` (PATCH only), the
+nonces, the ``ververica.platform/owner`` label and the ``apikeySecretName`` annotation. A VVP 3
+deployment names its engine with ``artifact.engineVersionName`` instead of the VVP 2 fields
+``flinkVersion`` and ``flinkImage*``; the renderer maps the deployment's Flink version through the
+approved engine catalog ``platform.vvp.operator.engineVersions``. Every other field of the embedded
+deployment is the same as in the REST Deployment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.config.resolve import ARTIFACT, Effective
+from generator.errors import Problem
+from generator.render.context import Doc
+from generator.render.engine import render_template
+from generator.targets.vvp.spec import (
+    IMAGE_FIELDS,
+    deployment_metadata,
+    deployment_spec,
+    invariant_problems,
+    problem,
+    raise_problems,
+    session_problems,
+    set_explicitly,
+)
+
+OWNER_LABEL = "ververica.platform/owner"
+APIKEY_ANNOTATION = "apikeySecretName"
+OPERATOR = ("platform", "vvp", "operator")
+DEFAULT_SYNCING_MODE = "PATCH"
+DEFAULT_INIT_FIELDS = ("resources", "logging")
+DEFAULT_INITIAL_STATE = "CANCELLED"
+
+
+def _operator(eff: Effective, key: str, default: Any = None) -> Any:
+    value = eff.get((*OPERATOR, key))
+    return default if value is None else value
+
+
+def _operator_problems(eff: Effective) -> list[Problem]:
+    found: list[Problem] = []
+    for key, what in (("instanceId", "the operator's instanceId"), ("apiTokenSecret", "the API-token Secret")):
+        if not _operator(eff, key):
+            found.append(
+                problem(
+                    eff,
+                    (*OPERATOR, key),
+                    f"target vvp-operator needs platform.vvp.operator.{key} ({what})",
+                    "set it in the namespace defaults",
+                )
+            )
+    version = eff.flink_version
+    engines: dict[str, str] = _operator(eff, "engineVersions", {})
+    engine = engines.get(version)
+    if engine is None:
+        found.append(
+            problem(
+                eff,
+                (*ARTIFACT, "flinkVersion"),
+                f"no approved engine version for Flink {version} in platform.vvp.operator.engineVersions",
+                f'add "{version}": vera-<x.y>-flink-{version} to the catalog'
+                + (f" (it has {', '.join(sorted(engines))})" if engines else ""),
+            )
+        )
+    elif not engine.endswith(f"-flink-{version}"):
+        found.append(
+            problem(
+                eff,
+                (*OPERATOR, "engineVersions", version),
+                f"engine version '{engine}' does not run Flink {version}",
+                f'map "{version}" to an engine named vera-<x.y>-flink-{version}',
+            )
+        )
+    for nonce in ("savepointNonce", "restartNonce"):
+        path = (*OPERATOR, nonce)
+        if eff.get(path) is not None and not set_explicitly(eff, path):
+            found.append(
+                problem(
+                    eff,
+                    path,
+                    f"{nonce} triggers an operation on one deployment; a shared layer would trigger it on all",
+                    "set it in the deployment's own file",
+                )
+            )
+    return found
+
+
+def vvp_deployment(eff: Effective) -> dict[str, Any]:
+    """The VvpDeployment custom resource (VVP 3 operator, seed 004) for one deployment."""
+    spec = deployment_spec(eff)
+    if not set_explicitly(eff, ("spec", "state")):
+        spec["state"] = _operator(eff, "initialState", DEFAULT_INITIAL_STATE)
+    artifact = spec["template"]["spec"]["artifact"]
+    for key in ("flinkVersion", *IMAGE_FIELDS):
+        artifact.pop(key, None)
+    artifact["engineVersionName"] = _operator(eff, "engineVersions", {})[eff.flink_version]
+    mode = _operator(eff, "syncingMode", DEFAULT_SYNCING_MODE)
+    init_fields: dict[str, Any] = {}
+    if mode == "PATCH":
+        template_spec = spec["template"]["spec"]
+        for key in _operator(eff, "initFields", list(DEFAULT_INIT_FIELDS)):
+            if key in template_spec:
+                init_fields[key] = template_spec.pop(key)
+    cr_spec: dict[str, Any] = {
+        "syncingMode": mode,
+        "deployment": {"metadata": deployment_metadata(eff), "spec": spec},
+    }
+    if init_fields:
+        cr_spec["initFields"] = {"spec": {"template": {"spec": init_fields}}}
+    for nonce in ("savepointNonce", "restartNonce"):
+        if _operator(eff, nonce) is not None:
+            cr_spec[nonce] = _operator(eff, nonce)
+    labels = {
+        OWNER_LABEL: str(_operator(eff, "instanceId")),
+        "app.kubernetes.io/name": "flink",
+        "app.kubernetes.io/instance": eff.deployment,
+        "app.kubernetes.io/managed-by": "gen",
+    }
+    metadata = {
+        "name": eff.deployment,
+        "namespace": eff.kubernetes_namespace,
+        "labels": labels,
+        "annotations": {APIKEY_ANNOTATION: str(_operator(eff, "apiTokenSecret"))},
+    }
+    return render_template("vvp/VvpDeployment.yaml.j2", metadata=metadata, spec=cr_spec)
+
+
+def deployment_docs(eff: Effective) -> list[Doc]:
+    raise_problems([*invariant_problems(eff), *session_problems(eff), *_operator_problems(eff)])
+    return [Doc(vvp_deployment(eff))]

@@ -1,5 +1,9 @@
 """The Apache Flink Kubernetes Operator: a ``FlinkDeployment`` per job (or a session cluster and
-``FlinkSessionJob``s) and the operator chart's Helm values."""
+``FlinkSessionJob``s) and the operator chart's Helm values.
+
+:mod:`.settings` holds what the target reads and where its problems point, :mod:`.images` the pinned
+images, :mod:`.checks` the operator's rules, :mod:`.secrets` values from Secrets and TLS,
+:mod:`.documents` the resources and :mod:`.helm` the chart values."""
 
 from __future__ import annotations
 

@@ -27,11 +27,11 @@ def image(eff: Effective, path: Path_, problems: list[Problem], *, flink_version
     settings: Mapping[str, Any] = eff.get(path) or {}
     registry = settings.get("registry") or eff.get((*OPERATOR, "registry"))
     repository, tag, digest = settings.get("repository"), settings.get("tag"), settings.get("digest")
-    where = dotted(path)
+    key = dotted(path)
     found: list[Problem] = []
     env_file = environment_file(eff)
     if not repository:
-        found.append(problem_at(eff, path, "missing required key: repository", f"set {where}.repository", env_file))
+        found.append(problem_at(eff, path, "missing required key: repository", f"set {key}.repository", env_file))
     if not registry:
         found.append(
             problem_at(
@@ -48,7 +48,7 @@ def image(eff: Effective, path: Path_, problems: list[Problem], *, flink_version
                 eff,
                 path,
                 "the image is not pinned: it has neither tag nor digest",
-                f"set {where}.tag to a release (e.g. 1.20.1-scala_2.12-java11) or {where}.digest",
+                f"set {key}.tag to a release (e.g. 1.20.1-scala_2.12-java11) or {key}.digest",
                 env_file,
             )
         )

@@ -1,5 +1,8 @@
 """Ververica Platform: the AppManager's REST resources (Deployment, DeploymentTarget, SessionCluster,
-DeploymentDefaults) and the platform chart's Helm values."""
+DeploymentDefaults) and the platform chart's Helm values.
+
+:mod:`.spec` builds the DeploymentSpec both VVP targets share and makes their common checks,
+:mod:`.resources` renders the REST resources, :mod:`.helm` the chart values."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Ververica Platform's Kubernetes operator: a ``VvpDeployment`` custom resource per job, the same
-namespace resources and platform chart values as the REST target."""
+namespace resources and platform chart values as the REST target (:mod:`generator.targets.vvp`);
+:mod:`.vvp_deployment` renders the custom resource."""
 
 from __future__ import annotations
 

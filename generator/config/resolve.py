@@ -10,69 +10,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
 
 from generator import units
 from generator.config import paths, schema, secrets
+from generator.config.effective import ARTIFACT, RESOURCES, Effective
 from generator.config.layers import FLINK_CONF, ConfigRepo, Layer, flatten_flink_conf
-from generator.config.merge import DELETED, Merged, Origin, Provenance, get_path, merge_layer, nearest_origin
+from generator.config.merge import DELETED, Merged, Origin, Provenance, merge_layer, nearest_origin
 from generator.config.sandbox import ConfigSandbox
 from generator.config.yamlload import Document, Mark, Path_, YamlProblems, parse_text
 from generator.errors import InputError, Problem, UsageError
 from generator.flink import options
 
-RESOURCES: Path_ = ("spec", "template", "spec", "resources")
-ARTIFACT: Path_ = ("spec", "template", "spec", "artifact")
 CLI_FILE = "<command line>"
 
-
-@dataclass(frozen=True)
-class Effective:
-    """The effective configuration of one deployment (or of a namespace, ``deployment`` empty)."""
-
-    env: str
-    namespace: str
-    deployment: str
-    profile: str
-    data: dict[str, Any]
-    provenance: Provenance
-    layers: tuple[str, ...] = ()
-    warnings: tuple[Problem, ...] = field(default=())
-
-    def get(self, path: Path_, default: Any = None) -> Any:
-        try:
-            return get_path(self.data, path)
-        except KeyError:
-            return default
-
-    @property
-    def flink_version(self) -> str:
-        return str(self.get((*ARTIFACT, "flinkVersion"), options.DEFAULT_VERSION))
-
-    @property
-    def flink_conf(self) -> dict[str, str]:
-        """Canonical key -> string value."""
-        conf = self.get(FLINK_CONF, {})
-        return dict(conf) if isinstance(conf, dict) else {}
-
-    def emitted_flink_conf(self) -> dict[str, str]:
-        """The Flink configuration as the target Flink version reads it, keys sorted."""
-        version = options.parse_version(self.flink_version)
-        return {options.emit_key(k, version): v for k, v in sorted(self.flink_conf.items())}
-
-    @property
-    def kubernetes_namespace(self) -> str:
-        return str(self.get(("platform", "kubernetesNamespace"), self.namespace))
-
-    @property
-    def target(self) -> str:
-        return str(self.get(("platform", "target"), "vvp"))
-
-    def origin(self, path: Path_) -> Origin | None:
-        return nearest_origin(self.provenance, path)
+__all__ = ["ARTIFACT", "CLI_FILE", "RESOURCES", "Effective", "Resolver", "explain_chain", "iter_leaves", "parse_set"]
 
 
 # -- command line --set --------------------------------------------------------------------------

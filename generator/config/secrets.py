@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from generator.config.effective import Effective
 from generator.config.layers import FLINK_CONF
 from generator.config.merge import nearest_origin
 from generator.config.yamlload import Path_, dotted
 from generator.errors import Problem
-
-if TYPE_CHECKING:
-    from generator.config.resolve import Effective
 
 ENV_VARS: Path_ = ("spec", "template", "spec", "kubernetes", "pods", "envVars")
 DATASOURCE_URL: Path_ = ("platform", "vvp", "helm", "persistence", "datasource", "url")

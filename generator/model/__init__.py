@@ -2,9 +2,11 @@
 ``gen memory`` read: the derived facts are computed here, once, in one way.
 
 :func:`of` returns the :class:`Deployment` of an effective configuration (built on first use and
-kept with it). Every value still carries its provenance: :meth:`Deployment.origin` and
-:meth:`Deployment.problem` locate any key path with the one blame rule of
-:mod:`generator.config.paths`.
+kept with it). Renderers and checks read values through it — facts (``ha``, ``slots``,
+``capacity``, ``running`` ...) and typed sections (``artifact``, ``resources``, ``kubernetes``,
+``monitoring``, ``operator``, ``vvp``) — and name key paths only to locate a problem, with the
+constants of :mod:`generator.model.keys` and the one blame rule of :mod:`generator.config.paths`
+(:meth:`Deployment.origin`, :meth:`Deployment.problem`).
 """
 
 from __future__ import annotations
@@ -18,14 +20,39 @@ from generator.config.merge import Origin, nearest_origin
 from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
 from generator.errors import Problem
+from generator.model import keys
+from generator.model.sections import (
+    COMPONENTS,
+    Artifact,
+    ComponentResources,
+    FlinkOperator,
+    Kubernetes,
+    Monitoring,
+    Vvp,
+    component_resources,
+)
 
-FLINK_CONF: Path_ = ("spec", "template", "spec", "flinkConfiguration")
-TEMPLATE_SPEC: Path_ = ("spec", "template", "spec")
 HA_TYPE = "high-availability.type"
 HA_STORAGE_DIR = "high-availability.storageDir"
 SLOTS = "taskmanager.numberOfTaskSlots"
 KUBERNETES_HA = ("kubernetes", "org.apache.flink.kubernetes.highavailability.kuberneteshaservicesfactory")
 DEFAULT_METRICS_PORT = "9249"
+
+__all__ = [
+    "COMPONENTS",
+    "Artifact",
+    "ComponentResources",
+    "Deployment",
+    "FlinkOperator",
+    "HighAvailability",
+    "Kubernetes",
+    "Monitoring",
+    "Vvp",
+    "ha_of",
+    "keys",
+    "of",
+    "slots_of",
+]
 
 
 @dataclass(frozen=True)
@@ -55,6 +82,14 @@ def ha_of(conf: Mapping[str, str]) -> HighAvailability:
     return HighAvailability(conf.get(HA_TYPE, "").strip().lower(), conf.get(HA_STORAGE_DIR))
 
 
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 @dataclass(frozen=True)
 class Deployment:
     """One deployment (or, with ``name`` empty, a namespace's defaults) in one environment."""
@@ -66,17 +101,39 @@ class Deployment:
     profile: str
     target: str
     kubernetes_namespace: str
+    tolerance: str
+    # the job
     flink_version: str
     conf: Mapping[str, str]  # canonical Flink option -> text
     ha: HighAvailability
     slots: int
     parallelism: int | None
     task_managers: int
-    running: bool  # spec.state is RUNNING (a suspended or cancelled job runs no pods)
+    state: str | None  # spec.state as written
     session_cluster: str | None
     deployment_target: str | None
-    tolerance: str
+    upgrade_strategy: str | None
+    restore_strategy: str | None
+    allow_non_restored_state: Any
     metrics_port: int
+    artifact: Artifact
+    resources: Mapping[str, ComponentResources]  # component -> its resources
+    labels: Mapping[str, Any]  # metadata.labels
+    template_annotations: Mapping[str, Any]
+    pods: Mapping[str, Any]  # spec.template.spec.kubernetes.pods, the user's pod options
+    loggers: Mapping[str, Any]  # spec.template.spec.logging.log4jLoggers
+    # the platform around it
+    kubernetes: Kubernetes
+    monitoring: Monitoring
+    alerts: Mapping[str, Any]
+    operator: FlinkOperator
+    vvp: Vvp
+    policy: Mapping[str, Any]
+
+    @property
+    def running(self) -> bool:
+        """spec.state is RUNNING (the default): a suspended or cancelled job runs no pods."""
+        return (self.state or "RUNNING") == "RUNNING"
 
     @property
     def session(self) -> bool:
@@ -87,7 +144,11 @@ class Deployment:
         """Slots the deployment's TaskManagers offer."""
         return self.task_managers * self.slots
 
+    def service_account(self, component: str, default: str) -> str:
+        return self.kubernetes.service_accounts.get(component) or default
+
     def get(self, path: Path_, default: Any = None) -> Any:
+        """A value by key path, for keys the model has no field for (prefer the fields)."""
         return self.effective.get(path, default)
 
     def origin(self, path: Path_) -> Origin | None:
@@ -97,15 +158,10 @@ class Deployment:
         return paths.problem(self.effective.provenance, path, message, hint, fallback)
 
 
-def _int(value: Any, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
 def _build(eff: Effective) -> Deployment:
     conf = eff.flink_conf
-    spec = eff.get(TEMPLATE_SPEC) or {}
-    parallelism = spec.get("parallelism") if isinstance(spec, Mapping) else None
     port = conf.get("metrics.reporter.prom.port", DEFAULT_METRICS_PORT)
+    state = eff.get(keys.STATE)
     return Deployment(
         effective=eff,
         env=eff.env,
@@ -114,17 +170,32 @@ def _build(eff: Effective) -> Deployment:
         profile=eff.profile,
         target=eff.target,
         kubernetes_namespace=eff.kubernetes_namespace,
+        tolerance=str(eff.get(keys.TOLERANCE, "")),
         flink_version=eff.flink_version,
         conf=conf,
         ha=ha_of(conf),
         slots=slots_of(conf),
-        parallelism=parallelism if isinstance(parallelism, int) and not isinstance(parallelism, bool) else None,
-        task_managers=_int(eff.get((*TEMPLATE_SPEC, "numberOfTaskManagers"), 1), 1),
-        running=eff.get(("spec", "state"), "RUNNING") == "RUNNING",
-        session_cluster=eff.get(("spec", "sessionClusterName")) or None,
-        deployment_target=eff.get(("spec", "deploymentTargetName")) or None,
-        tolerance=str(eff.get(("platform", "tolerance"), "")),
+        parallelism=_int(eff.get((*keys.TEMPLATE_SPEC, "parallelism"))),
+        task_managers=_int(eff.get((*keys.TEMPLATE_SPEC, "numberOfTaskManagers"))) or 1,
+        state=None if state is None else str(state),
+        session_cluster=eff.get(keys.SESSION_CLUSTER) or None,
+        deployment_target=eff.get(keys.DEPLOYMENT_TARGET) or None,
+        upgrade_strategy=eff.get(keys.UPGRADE_STRATEGY),
+        restore_strategy=eff.get(keys.RESTORE_STRATEGY),
+        allow_non_restored_state=eff.get(keys.ALLOW_NON_RESTORED_STATE),
         metrics_port=int(port.split(",")[0].split("-")[0]),
+        artifact=Artifact.of(eff),
+        resources=component_resources(eff),
+        labels=_map(eff.get((*keys.METADATA, "labels"))),
+        template_annotations=_map(eff.get(keys.TEMPLATE_ANNOTATIONS)),
+        pods=_map(eff.get(keys.PODS)),
+        loggers=_map(eff.get(keys.LOGGERS)),
+        kubernetes=Kubernetes.of(eff),
+        monitoring=Monitoring.of(eff),
+        alerts=_map(eff.get(keys.ALERTS)),
+        operator=FlinkOperator.of(eff),
+        vvp=Vvp.of(eff),
+        policy=_map(eff.get(keys.POLICY)),
     )
 
 

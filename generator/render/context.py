@@ -24,6 +24,25 @@ class Doc:
     kind_key: str | None = None
 
 
+# Every namespace carries this label with its own name (Kubernetes 1.22+): policies select namespaces by it.
+METADATA_NAME = "kubernetes.io/metadata.name"
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Pods of another namespace that a NetworkPolicy admits (a REST client, the operator, Prometheus)."""
+
+    name: str
+    namespace: str
+    pod_labels: tuple[tuple[str, str], ...] = ()
+
+    def selector(self) -> dict[str, Any]:
+        peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {METADATA_NAME: self.namespace}}}
+        if self.pod_labels:
+            peer["podSelector"] = {"matchLabels": dict(self.pod_labels)}
+        return peer
+
+
 @dataclass(frozen=True)
 class NamespaceContext:
     env: str

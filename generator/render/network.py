@@ -30,12 +30,13 @@ from generator.config.yamlload import Path_
 from generator.errors import Problem
 from generator.render import pods
 from generator.render import target as targets
+from generator.render.context import Peer
 from generator.render.located import problem_at, problem_at_item
 
 NETPOL: Path_ = ("platform", "kubernetes", "networkPolicy")
 API_SERVER: Path_ = ("platform", "kubernetes", "apiServer")
 DNS: Path_ = ("platform", "kubernetes", "dns")
-METADATA_NAME = "kubernetes.io/metadata.name"  # every namespace carries it (Kubernetes >= 1.22)
+
 PROMETHEUS_FACTORY = "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
 DEFAULT_API_PORTS: tuple[int | str, ...] = (443, 6443)
 DEFAULT_DNS_NAMESPACE = "kube-system"
@@ -68,19 +69,6 @@ class FlinkPorts:
     data: Ports
     query_service: Ports
     metrics: Ports
-
-
-@dataclass(frozen=True)
-class Peer:
-    name: str
-    namespace: str
-    pod_labels: tuple[tuple[str, str], ...] = ()
-
-    def selector(self) -> dict[str, Any]:
-        peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {METADATA_NAME: self.namespace}}}
-        if self.pod_labels:
-            peer["podSelector"] = {"matchLabels": dict(self.pod_labels)}
-        return peer
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,7 @@ from generator.errors import UsageError
 
 if TYPE_CHECKING:
     from generator.config.resolve import Effective
-    from generator.render.context import Doc, EnvContext, NamespaceContext
-    from generator.render.network import Peer
+    from generator.render.context import Doc, EnvContext, NamespaceContext, Peer
 
 
 @runtime_checkable

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from generator.config.resolve import Effective
 from generator.render import pods
-from generator.render.context import Doc, EnvContext, NamespaceContext
-from generator.render.network import Peer
+from generator.render.context import Doc, EnvContext, NamespaceContext, Peer
 from generator.targets.flink_operator import documents, helm
 from generator.targets.flink_operator.settings import MODE, OPERATOR
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.config.resolve import Effective
-from generator.render.context import Doc, EnvContext, NamespaceContext
-from generator.render.network import Peer
+from generator.render.context import Doc, EnvContext, NamespaceContext, Peer
 from generator.targets.vvp import helm, resources
 
 

@@ -1,0 +1,62 @@
+"""The effective configuration of one deployment (or namespace): the merged, rendered, normalised
+values with the provenance of each, as the resolver (:mod:`generator.config.resolve`) produces it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator.config.layers import FLINK_CONF
+from generator.config.merge import Origin, Provenance, get_path, nearest_origin
+from generator.config.yamlload import Path_
+from generator.errors import Problem
+from generator.flink import options
+
+RESOURCES: Path_ = ("spec", "template", "spec", "resources")
+ARTIFACT: Path_ = ("spec", "template", "spec", "artifact")
+
+
+@dataclass(frozen=True)
+class Effective:
+    """The effective configuration of one deployment (or of a namespace, ``deployment`` empty)."""
+
+    env: str
+    namespace: str
+    deployment: str
+    profile: str
+    data: dict[str, Any]
+    provenance: Provenance
+    layers: tuple[str, ...] = ()
+    warnings: tuple[Problem, ...] = field(default=())
+
+    def get(self, path: Path_, default: Any = None) -> Any:
+        try:
+            return get_path(self.data, path)
+        except KeyError:
+            return default
+
+    @property
+    def flink_version(self) -> str:
+        return str(self.get((*ARTIFACT, "flinkVersion"), options.DEFAULT_VERSION))
+
+    @property
+    def flink_conf(self) -> dict[str, str]:
+        """Canonical key -> string value."""
+        conf = self.get(FLINK_CONF, {})
+        return dict(conf) if isinstance(conf, dict) else {}
+
+    def emitted_flink_conf(self) -> dict[str, str]:
+        """The Flink configuration as the target Flink version reads it, keys sorted."""
+        version = options.parse_version(self.flink_version)
+        return {options.emit_key(k, version): v for k, v in sorted(self.flink_conf.items())}
+
+    @property
+    def kubernetes_namespace(self) -> str:
+        return str(self.get(("platform", "kubernetesNamespace"), self.namespace))
+
+    @property
+    def target(self) -> str:
+        return str(self.get(("platform", "target"), "vvp"))
+
+    def origin(self, path: Path_) -> Origin | None:
+        return nearest_origin(self.provenance, path)

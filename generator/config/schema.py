@@ -16,6 +16,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry
 
 from generator import units
+from generator.config import credentials
 from generator.config.schemafiles import schema_folder
 from generator.config.yamlload import Document, Path_, dotted
 from generator.errors import Problem
@@ -186,18 +187,18 @@ def problems_from_errors(errors: Iterator[ValidationError], locate: Any, *, pref
         elif error.validator == "type":
             expected = error.validator_value
             expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
-            message = f"expected {expected_text}, got {_type_name(error.instance)} {json.dumps(error.instance)}"
+            message = f"expected {expected_text}, got {_type_name(error.instance)} {_shown(path, error.instance)}"
             if error.instance is None:
                 hint = "an empty value is null; null deletes a key set by a lower layer only where a map allows it"
         elif error.validator == "enum":
             choices = [str(c) for c in error.validator_value]  # type: ignore[union-attr]
-            message = f"{json.dumps(error.instance)} is not one of {', '.join(choices)}"
-            if isinstance(error.instance, str):
+            message = f"{_shown(path, error.instance)} is not one of {', '.join(choices)}"
+            if isinstance(error.instance, str) and not _secret(path, error.instance):
                 close = difflib.get_close_matches(error.instance, choices, n=1, cutoff=0.5)
                 hint = f"did you mean '{close[0]}'?" if close else ""
         elif error.validator == "pattern":
             description = resolve_subschema(error.schema).get("description", "")
-            message = f"{json.dumps(error.instance)} does not have the expected form"
+            message = f"{_shown(path, error.instance)} does not have the expected form"
             hint = description or f"must match {error.validator_value}"
         elif error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             message = error.message
@@ -206,6 +207,30 @@ def problems_from_errors(errors: Iterator[ValidationError], locate: Any, *, pref
         file, line, col = locate(where)
         problems.append(Problem(file, line, col, dotted(path), message, hint))
     return problems
+
+
+def _secret(path: Path_, instance: Any) -> bool:
+    """Whether a refused value may be a credential: its key, a key above it or its text says so."""
+    if any(isinstance(part, str) and credentials.is_credential_key(part) for part in path):
+        return True
+    texts = [instance] if isinstance(instance, str) else [v for v in _leaf_strings(instance)]
+    key = next((str(part) for part in reversed(path) if isinstance(part, str)), "")
+    return any(credentials.finding(key, text) is not None for text in texts)
+
+
+def _leaf_strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _leaf_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _leaf_strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def _shown(path: Path_, instance: Any) -> str:
+    """A refused value as a message shows it: never a value that may be a credential."""
+    if _secret(path, instance):
+        return "(a value not shown: it may be a credential)"
+    return json.dumps(instance)
 
 
 def _matches_patterns(key: str, schema: Any) -> bool:

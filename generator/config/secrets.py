@@ -1,7 +1,10 @@
 """Secret hygiene: credentials reach Flink by reference only, never as text in gen's files.
 
-A Flink option whose name says it holds a credential (``s3.secret-key``, ``*.password``,
-``sasl.jaas.config``, ...) must hold a reference instead of the value:
+Every string of a resolved configuration (deployment or namespace, every layer, after templates)
+is checked by the one credential detector (:mod:`generator.config.credentials`): by the name of its
+key (a Flink option, an environment variable, a setting) and by its text (URIs with a password,
+known key and token formats, credential assignments and command-line flags inside larger strings).
+A credential must be a reference instead:
 
 - ``${secret_values.NAME}``: a Ververica Platform secret value of the namespace;
 - ``${NAME}``: an environment variable of the Flink pods that comes from a Kubernetes Secret
@@ -19,6 +22,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from generator.config import credentials
+from generator.config.credentials import REFERENCE, is_credential_key
 from generator.config.effective import Effective
 from generator.config.layers import FLINK_CONF
 from generator.config.merge import nearest_origin
@@ -28,62 +33,18 @@ from generator.errors import Problem
 ENV_VARS: Path_ = ("spec", "template", "spec", "kubernetes", "pods", "envVars")
 DATASOURCE_URL: Path_ = ("platform", "vvp", "helm", "persistence", "datasource", "url")
 
-# Option names (lower case) that hold credentials. Suffixes match the end of the key, words any
-# dot- or dash-separated part of it.
-_CREDENTIAL_SUFFIXES = (
-    "secret-key",
-    "secret.key",
-    "secret_key",
-    "access_key",
-    "sasl.jaas.config",
-    "secretkey",
-    "secret-access-key",
-    "access-key",
-    "access.key",
-    "accesskey",
-    "session-token",
-    "session.token",
-    "client-secret",
-    "client.secret",
-    "api-key",
-    "apikey",
-    "connection-string",
-    "connectionstring",
-    ".secret",
-    ".token",
-)
-_CREDENTIAL_WORDS = ("password", "passwd", "passphrase")
-_CREDENTIAL_INFIXES = (".account.key.",)  # fs.azure.account.key.<account>.blob.core.windows.net
-# Options whose names look like credentials but hold names of Secrets, not their contents.
-_NOT_CREDENTIALS = ("kubernetes.secrets", "kubernetes.env.secretkeyref")
+__all__ = ["DATASOURCE_URL", "ENV_VARS", "HINT", "REFERENCE", "is_credential_key", "problems"]
 
-_SECRET_VALUE = r"secret_values\.(?P<secret>[0-9A-Za-z_-]{1,250})"
-_ENV_NAME = r"(?P<env>[A-Za-z_][A-Za-z0-9_]*)"
-REFERENCE = re.compile(r"^\$\{(?:" + _SECRET_VALUE + "|" + _ENV_NAME + r")\}$")
+# Keys whose values name Secrets (or keys in them), never hold their contents.
+_NAMES_SECRETS = frozenset({"secretKeyRef", "secretRef", "imagePullSecrets", "secretValues", "apiTokenSecret"})
+_NAME_FIELDS = frozenset({"name", "key", "secretName"})
 _JAAS_SECRET = re.compile(r"""\b(password|secret|token)\s*=\s*("[^"]*"|'[^']*'|[^\s;"']+)""", re.IGNORECASE)
-_AWS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")
-_URI_PASSWORD = re.compile(r"^(jdbc:)?[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@")
-_QUERY_PASSWORD = re.compile(r"[?&;](password|pwd)=[^&;]+", re.IGNORECASE)
-_ENV_CREDENTIAL = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|ACCESS_KEY|API_KEY|APIKEY|CREDENTIAL)", re.IGNORECASE)
 
 HINT = (
     "store it in a VVP secret value and write '${secret_values.NAME}', or in a Kubernetes Secret exposed to the "
     "pods as spec.template.spec.kubernetes.pods.envVars[] {name: NAME, valueFrom: {secretKeyRef: {name, key}}} "
     "and write '${NAME}'"
 )
-
-
-def is_credential_key(key: str) -> bool:
-    """Whether a Flink option name says it holds a credential."""
-    lowered = key.lower()
-    if lowered in _NOT_CREDENTIALS:
-        return False
-    if any(lowered.endswith(s) for s in _CREDENTIAL_SUFFIXES):
-        return True
-    if any(infix in lowered for infix in _CREDENTIAL_INFIXES):
-        return True
-    words = re.split(r"[.\-_]", lowered)
-    return any(word in _CREDENTIAL_WORDS or word.endswith(_CREDENTIAL_WORDS) for word in words)
 
 
 def _problem(eff: Effective, path: Path_, message: str, hint: str, fallback: str) -> Problem:
@@ -144,93 +105,83 @@ def _check_reference(
     return []
 
 
-def _credential_value_is_reference(key: str, value: str) -> bool:
-    if key.lower().endswith("sasl.jaas.config"):
-        # the JAAS line names a login module and options; only its secret options must be references
-        return all(REFERENCE.match(raw.strip("\"'")) for _, raw in _JAAS_SECRET.findall(value))
-    return REFERENCE.match(value.strip()) is not None
+def _strings(value: Any, path: Path_ = ()) -> Iterator[tuple[Path_, str]]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, index))
+    elif isinstance(value, str):
+        yield path, value
 
 
-def flink_configuration_problems(eff: Effective, fallback: str = "") -> list[Problem]:
-    problems: list[Problem] = []
-    env_vars = _env_vars(eff)
-    for key, raw in sorted(eff.flink_conf.items()):
-        value = str(raw)
-        path = (*FLINK_CONF, key)
-        if is_credential_key(key):
-            if not _credential_value_is_reference(key, value):
-                problems.append(
-                    _problem(
-                        eff,
-                        path,
-                        "holds a credential in plain text; gen writes credentials only as references",
-                        HINT,
-                        fallback,
-                    )
-                )
-                continue
-            for match in _references(value):
-                problems.extend(_check_reference(eff, match, path, env_vars, fallback))
-            continue
-        if _AWS_KEY_ID.search(value):
-            problems.append(_problem(eff, path, "contains an AWS access key id in plain text", HINT, fallback))
-        elif _URI_PASSWORD.search(value) or _QUERY_PASSWORD.search(value):
-            problems.append(
-                _problem(
-                    eff, path, "contains a password in a URI; gen writes credentials only as references", HINT, fallback
-                )
-            )
-    return problems
+def _names_a_secret(path: Path_) -> bool:
+    """A value that names a Secret or a key in one (secretKeyRef.name, tls.password.key ...)."""
+    if any(part in _NAMES_SECRETS for part in path):
+        return True
+    leaf = path[-1] if path else ""
+    if leaf == "secretName":
+        return True
+    parent = path[-2] if len(path) > 1 else ""
+    return leaf in _NAME_FIELDS and isinstance(parent, str) and is_credential_key(parent)
 
 
-def env_var_problems(eff: Effective, fallback: str = "") -> list[Problem]:
-    """An environment variable whose name says credential must come from a Secret."""
-    problems: list[Problem] = []
-    for index, var in enumerate(eff.get(ENV_VARS) or []):
-        if not isinstance(var, Mapping):
-            continue
-        name = str(var.get("name", ""))
-        value = var.get("value")
-        if not _ENV_CREDENTIAL.search(name) or not isinstance(value, str) or not value:
-            continue
-        if REFERENCE.match(value):
-            continue
-        problems.append(
-            _problem(
-                eff,
-                (*ENV_VARS, index),
-                f"environment variable {name} holds a credential in plain text",
-                "use valueFrom: {secretKeyRef: {name: <secret>, key: <key>}} instead of value",
-                fallback,
-            )
+def _key_name(eff: Effective, path: Path_) -> str:
+    """The name a value is known by: its Flink option, its environment variable, else its key."""
+    if path[: len(FLINK_CONF)] == FLINK_CONF and len(path) > len(FLINK_CONF):
+        return str(path[len(FLINK_CONF)])
+    if path[: len(ENV_VARS)] == ENV_VARS and len(path) == len(ENV_VARS) + 2 and path[-1] == "value":
+        var = eff.get(path[:-1]) or {}
+        return str(var.get("name", "")) if isinstance(var, Mapping) else ""
+    for part in reversed(path):
+        if isinstance(part, str):
+            return part
+    return ""
+
+
+def _jaas_secrets_are_references(value: str) -> bool:
+    """The JAAS line names a login module and options; its secret options must be references."""
+    return all(REFERENCE.match(raw.strip("\"'")) for _, raw in _JAAS_SECRET.findall(value))
+
+
+def _message(eff: Effective, path: Path_, key: str, what: str) -> tuple[str, str]:
+    if path[: len(ENV_VARS)] == ENV_VARS:
+        return (
+            f"environment variable {key} holds a credential in plain text",
+            "use valueFrom: {secretKeyRef: {name: <secret>, key: <key>}} instead of value",
         )
-    return problems
-
-
-def platform_problems(eff: Effective, fallback: str = "") -> list[Problem]:
-    url = eff.get(DATASOURCE_URL)
-    if isinstance(url, str) and (_URI_PASSWORD.search(url) or _QUERY_PASSWORD.search(url)):
-        return [
-            _problem(
-                eff,
-                DATASOURCE_URL,
-                "the JDBC URL contains a password; gen writes credentials only as references",
-                "give the datasource password to Helm from your secret store, not in the URL",
-                fallback,
-            )
-        ]
-    return []
+    if path == DATASOURCE_URL:
+        return (
+            "the JDBC URL contains a password; gen writes credentials only as references",
+            "give the datasource password to Helm from your secret store, not in the URL",
+        )
+    if what == "a credential":
+        return "holds a credential in plain text; gen writes credentials only as references", HINT
+    if what == "an AWS access key":
+        return "contains an AWS access key id in plain text", HINT
+    if what == "a password in a URI":
+        return "contains a password in a URI; gen writes credentials only as references", HINT
+    return f"holds a credential in plain text ({what}); gen writes credentials only as references", HINT
 
 
 def problems(eff: Effective, fallback: str = "") -> list[Problem]:
-    """Every plain-text credential in an effective configuration (deployment or namespace)."""
-    return [
-        *flink_configuration_problems(eff, fallback),
-        *env_var_problems(eff, fallback),
-        *platform_problems(eff, fallback),
-    ]
-
-
-def contains_reference_only(value: str) -> bool:
-    """True when ``value`` is one reference (``${secret_values.NAME}`` or ``${NAME}``)."""
-    return REFERENCE.match(value) is not None
+    """Every plain-text credential in an effective configuration (deployment or namespace), and
+    every reference to an environment variable that does not come from a Secret."""
+    found: list[Problem] = []
+    env_vars = _env_vars(eff)
+    for path, value in _strings(eff.data):
+        if _names_a_secret(path):
+            continue
+        key = _key_name(eff, path)
+        what = credentials.finding(key, value)
+        if what is None and key.lower().endswith("jaas.config") and not _jaas_secrets_are_references(value):
+            what = "a credential assignment"
+        if what is not None:
+            message, hint = _message(eff, path, key, what)
+            found.append(_problem(eff, path, message, hint, fallback))
+            continue
+        if is_credential_key(key) and path[: len(FLINK_CONF)] == FLINK_CONF:
+            for match in _references(value):
+                found.extend(_check_reference(eff, match, path, env_vars, fallback))
+    return found

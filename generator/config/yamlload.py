@@ -129,11 +129,16 @@ class _Builder:
                 self._problem(node, path, _BAD_VALUE.format(bad_character(value)), "remove it")
                 return None
             return value
-        except yaml.YAMLError as exc:
-            problem = getattr(exc, "problem", None) or str(exc).split("\n", 1)[0]
-            self._problem(node, path, f"cannot read this value: {problem}")
+        except yaml.YAMLError:
+            # never repeat the text: a value such as "!s3cr3t" is read as a tag, and may be a password
+            self._problem(
+                node,
+                path,
+                "cannot read this value: YAML reads a value that starts with '!' as a tag",
+                "quote the value ('...') if it is text",
+            )
         except Exception:  # PyYAML's constructors fail in many ways on a tag that does not fit: !!int abc, !!int ""
-            self._problem(node, path, f"cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]}")
+            self._problem(node, path, f"cannot read this value as {node.tag.rsplit(':', 1)[-1]}")
         return None
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:

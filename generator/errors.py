@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from generator import credentials
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -30,10 +32,10 @@ class Problem:
 
 def _one_line(text: str) -> str:
     """One problem is one line: a newline or other control character (in a YAML key, a file name
-    or a library's message) is written as an escape."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    or a library's message) is written as an escape; and a message never repeats a credential."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return credentials.redact(text)
 
 
 class GenError(Exception):

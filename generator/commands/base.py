@@ -56,7 +56,10 @@ SetOpt = Annotated[
 
 
 def _err(line: str) -> None:
-    typer.echo(line, err=True)
+    """Every line gen prints to stderr; none repeats a credential (an OS or internal error's text too)."""
+    from generator.credentials import redact
+
+    typer.echo(redact(line), err=True)
 
 
 def _run(fn: Callable[[], int]) -> NoReturn:

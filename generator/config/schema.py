@@ -15,8 +15,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from referencing import Registry
 
-from generator import units
-from generator.config import credentials
+from generator import credentials, units
 from generator.config.schemafiles import schema_folder
 from generator.config.yamlload import Document, Path_, dotted
 from generator.errors import Problem

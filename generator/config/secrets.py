@@ -1,7 +1,7 @@
 """Secret hygiene: credentials reach Flink by reference only, never as text in gen's files.
 
 Every string of a resolved configuration (deployment or namespace, every layer, after templates)
-is checked by the one credential detector (:mod:`generator.config.credentials`): by the name of its
+is checked by the one credential detector (:mod:`generator.credentials`): by the name of its
 key (a Flink option, an environment variable, a setting) and by its text (URIs with a password,
 known key and token formats, credential assignments and command-line flags inside larger strings).
 A credential must be a reference instead:
@@ -22,12 +22,12 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from generator.config import credentials
-from generator.config.credentials import REFERENCE, is_credential_key
+from generator import credentials
 from generator.config.effective import Effective
 from generator.config.layers import FLINK_CONF
 from generator.config.merge import nearest_origin
 from generator.config.yamlload import Path_, dotted
+from generator.credentials import REFERENCE, is_credential_key
 from generator.errors import Problem
 
 ENV_VARS: Path_ = ("spec", "template", "spec", "kubernetes", "pods", "envVars")

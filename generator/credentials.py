@@ -166,3 +166,21 @@ def finding(key: str, value: str) -> str | None:
     if is_credential_key(key) and blank_references(value).strip() and not key.lower().endswith("jaas.config"):
         return "a credential"
     return scan_text(value)
+
+
+_QUOTED = re.compile(r"""'([^']{4,})'|"([^"]{4,})\"""")
+NOT_SHOWN = "(a value not shown: it may be a credential)"
+
+
+def redact(text: str) -> str:
+    """``text`` (a message gen prints) with every quoted value or word that holds a credential
+    replaced: the last line of defence, so that no message repeats a refused credential."""
+    if len(text) < 4:
+        return text
+
+    def quoted(match: re.Match[str]) -> str:
+        inner = match.group(1) if match.group(1) is not None else match.group(2)
+        return NOT_SHOWN if scan_text(inner) else match.group(0)
+
+    text = _QUOTED.sub(quoted, text)
+    return " ".join(NOT_SHOWN if len(word) >= 8 and scan_text(word) else word for word in text.split(" "))

@@ -76,11 +76,11 @@ def validator(kind: str) -> Draft202012Validator:
 
 @cache
 def fast_validator(kind: str) -> Any:
-    """``validator(kind)`` with a compiled fast path (:mod:`generator.config.fastschema`): valid
+    """``validator(kind)`` with a compiled fast path (:mod:`generator.config.fastcheck`): valid
     instances are confirmed in microseconds; errors still come from ``jsonschema``."""
-    from generator.config import fastschema
+    from generator.config import fastcheck
 
-    return fastschema.accelerate(validator(kind), _registry())
+    return fastcheck.accelerate(validator(kind), _registry())
 
 
 def _follow(schema: Any, resolver: Any) -> tuple[Mapping[str, Any], Any]:

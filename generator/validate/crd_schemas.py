@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
-from generator.config.fastschema import accelerate
+from generator.config.fastcheck import accelerate
 from generator.config.schemafiles import schema_folder
 
 __all__ = ["CRD_KINDS", "check_crd", "load_crd_validators", "parse_duration_ms"]

@@ -15,7 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.protocols import Validator
 
-from generator.config.fastschema import accelerate
+from generator.config.fastcheck import accelerate
 from generator.config.schemafiles import schema_folder
 
 SCHEMA = "flink-kubernetes-operator-values.json"

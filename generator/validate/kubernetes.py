@@ -17,7 +17,7 @@ descriptions and ``x-kubernetes-*`` annotations are not checks), compared betwee
 gets the answer of every distinct schema, credited to every version that has it, exactly as if
 each version had checked it; it is never checked twice against the same schema.
 
-Validators are accelerated with ``generator.config.fastschema`` (a compiled yes/no check; only an
+Validators are accelerated with ``generator.config.fastcheck`` (a compiled yes/no check; only an
 object it rejects goes through ``jsonschema`` for the messages): about 1 ms per object for all
 versions instead of about 30.
 """
@@ -38,7 +38,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from generator.config.fastschema import accelerate
+from generator.config.fastcheck import accelerate
 
 __all__ = [
     "KUBERNETES_VERSIONS",

@@ -23,7 +23,7 @@ from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 from referencing import Registry
 
-from generator.config.fastschema import accelerate
+from generator.config.fastcheck import accelerate
 from generator.config.schemafiles import SCHEMA_BASE, schema_folder
 
 __all__ = [

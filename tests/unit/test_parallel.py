@@ -1,12 +1,10 @@
-"""Speed never changes a byte: a parallel render writes exactly the files of a sequential one, the
-fast YAML emitter writes exactly what PyYAML writes, and the compiled schema checks accept exactly
-what jsonschema accepts. Nothing here is timed (benchmarks/ times)."""
+"""Speed never changes a byte: a parallel render writes exactly the files of a sequential one, and
+the fast YAML emitter writes exactly what PyYAML writes (the compiled schema checks are held to
+jsonschema's answers in test_schema_agreement.py). Nothing here is timed (benchmarks/ times)."""
 
 from __future__ import annotations
 
-import copy
-import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks import estate
-from generator.config import fastschema, schema
 from generator.config.layers import ConfigRepo
 from generator.config.resolve import Resolver
 from generator.output import dump_yaml, dump_yaml_pyyaml
@@ -131,82 +128,8 @@ def test_fast_emitter_on_rendered_documents(fleet: Path) -> None:
         assert dump_yaml(doc) == dump_yaml_pyyaml(doc)
 
 
-# -- compiled schema checks ------------------------------------------------------------------------
 def _rendered(config: Path) -> list[dict[str, Any]]:
     repo = ConfigRepo(config)
     resolver = Resolver(repo)
     run = plan.render_run(repo, resolver, plan.Selection(env="prod"))
     return [doc.content for ctx in run.contexts for docs in ctx.documents.values() for doc in docs]
-
-
-def _mutations(doc: Any, rnd: random.Random, count: int) -> Iterator[Any]:
-    values: list[Any] = [None, True, 0, -1, 1.5, "", "x", "1g", [], {}, {"zz": 1}, ["a"], "0.5", 65536, "a" * 300]
-    paths: list[tuple[Any, ...]] = []
-
-    def walk(node: Any, path: tuple[Any, ...]) -> None:
-        paths.append(path)
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, (*path, key))
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                walk(value, (*path, index))
-
-    walk(doc, ())
-    for _ in range(count):
-        mutated = copy.deepcopy(doc)
-        path = rnd.choice(paths[1:])
-        parent = mutated
-        for part in path[:-1]:
-            parent = parent[part]
-        choice = rnd.randrange(6)
-        if choice == 0 and isinstance(parent, dict):
-            del parent[path[-1]]
-        elif choice == 1 and isinstance(parent, dict):
-            parent["bogusKey"] = rnd.choice(values)
-        else:
-            parent[path[-1]] = rnd.choice(values)
-        yield mutated
-
-
-def _agree(validator: Any, registry: Any, instances: list[Any], rnd: random.Random) -> int:
-    check = fastschema.compile_schema(validator.schema, registry, validator.format_checker)
-    compared = 0
-    for instance in instances:
-        assert check(instance) == validator.is_valid(instance)
-        for mutated in _mutations(instance, rnd, 25):
-            assert check(mutated) == validator.is_valid(mutated), list(validator.iter_errors(mutated))[:2]
-            compared += 1
-    return compared
-
-
-def test_compiled_checks_accept_what_jsonschema_accepts(fleet: Path) -> None:
-    rnd = random.Random(8)
-    repo = ConfigRepo(fleet)
-    resolver = Resolver(repo)
-    effective = [resolver.deployment("prod", ns, name).data for ns, name in repo.deployments()[:12]]
-    assert _agree(schema.validator("effective"), schema._registry(), effective, rnd) > 100
-
-    from generator.validate import vvp_schemas
-
-    vvp_docs = [d for d in _rendered(fleet) if d.get("apiVersion") == "v1" and d.get("kind") in vvp_schemas.VVP_KINDS]
-    by_kind: dict[str, list[Any]] = {}
-    for doc in vvp_docs:
-        by_kind.setdefault(str(doc["kind"]), []).append(doc)
-    validators = vvp_schemas.load_vvp_validators()
-    for kind, docs in by_kind.items():
-        assert _agree(validators[kind], vvp_schemas.vvp_registry(), docs[:6], rnd) > 0
-
-
-def test_unsupported_keywords_keep_jsonschema() -> None:
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator({"type": "array", "contains": {"const": 1}})
-    wrapped = fastschema.accelerate(validator)
-    assert wrapped is validator
-    with pytest.raises(fastschema.Unsupported):
-        fastschema.compile_schema({"properties": {"a": {"dependentRequired": {"a": ["b"]}}}})
-    fast = fastschema.accelerate(Draft202012Validator({"type": "object", "required": ["a"]}))
-    assert isinstance(fast, fastschema.FastValidator)
-    assert list(fast.iter_errors({"a": 1})) == []
-    assert [e.message for e in fast.iter_errors({})] == ["'a' is a required property"]

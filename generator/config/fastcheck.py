@@ -1,0 +1,131 @@
+"""A compiled yes/no check in front of ``jsonschema`` validators, by ``jsonschema-rs``.
+
+``jsonschema`` re-walks the schema for every instance (keyword dispatch, ``evolve``, ``$ref``
+lookups through ``referencing``): validating one rendered document costs milliseconds.
+``jsonschema-rs`` compiles the schema once (in Rust) and answers "valid?" in microseconds.
+
+The compiled check only ever says yes or no. When it says no, or cannot answer (a value that is
+not JSON, such as a YAML date or a key that is not a string), ``jsonschema`` is asked, so every
+error message, and the final word on every instance the check does not accept, stays
+``jsonschema``'s. A schema ``jsonschema-rs`` refuses to compile keeps plain ``jsonschema``.
+
+Formats follow the wrapped validator: without a format checker they are annotations, as they are
+to ``jsonschema``; with one, every ``format`` is decided by that checker's own ``conforms`` (for
+any type of value, as ``jsonschema`` does), so gen's units and the standard formats it checks
+accept exactly what ``jsonschema`` accepts.
+
+:func:`accelerate` wraps a ``Draft202012Validator`` that way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jsonschema_rs
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+from referencing import Registry
+
+Check = Callable[[Any], bool]
+
+__all__ = ["Check", "FastValidator", "accelerate", "compile_check"]
+
+# jsonschema-rs registries, one per referencing registry (those are built once per process and
+# kept, so their ids stay theirs); the registry is kept beside its conversion.
+_REGISTRIES: dict[int, tuple[Registry[Any], jsonschema_rs.Registry]] = {}
+
+
+def _rs_registry(registry: Registry[Any]) -> jsonschema_rs.Registry:
+    found = _REGISTRIES.get(id(registry))
+    if found is None or found[0] is not registry:
+        converted = jsonschema_rs.Registry([(uri, registry.contents(uri)) for uri in registry])
+        found = (registry, converted)
+        _REGISTRIES[id(registry)] = found
+    return found[1]
+
+
+def _format_keyword(checker: FormatChecker) -> type:
+    """``format`` as ``checker`` decides it (``FormatChecker.conforms``: unknown formats pass)."""
+
+    class Format:
+        def __init__(self, parent_schema: Any, value: Any, schema_path: Any) -> None:
+            self.format = value
+
+        def validate(self, instance: Any) -> None:
+            if not checker.conforms(instance, self.format):
+                raise ValueError(f"{instance!r} is not a {self.format!r}")
+
+    return Format
+
+
+def compile_check(
+    schema: Any, registry: Registry[Any] | None = None, format_checker: FormatChecker | None = None
+) -> Check:
+    """A function answering whether an instance is valid, as ``Draft202012Validator(schema,
+    registry=registry, format_checker=format_checker).is_valid`` does for JSON data. Raises what
+    ``jsonschema-rs`` raises for a schema it cannot compile; the function raises ``ValueError``
+    for an instance that is not JSON data."""
+    keywords = {"format": _format_keyword(format_checker)} if format_checker is not None else None
+    compiled = jsonschema_rs.Draft202012Validator(
+        schema,
+        registry=_rs_registry(registry) if registry is not None else None,
+        keywords=keywords,
+        validate_formats=False,
+        offline=True,
+    )
+    check: Check = compiled.is_valid
+    return check
+
+
+class FastValidator:
+    """A ``jsonschema`` validator with a compiled fast path: an instance the compiled check accepts
+    has no errors; any other goes to ``jsonschema``, which finds and words them. The check is
+    compiled when the first instance comes, so a process pays only for the schemas it uses."""
+
+    def __init__(self, validator: Any, registry: Registry[Any] | None) -> None:
+        self.wrapped = validator  # the jsonschema validator: errors, and the word on what the check refuses
+        self.registry = registry
+        self.schema = validator.schema
+        self._check: Check | None = None
+        self._compiled = False
+
+    def _valid(self, instance: Any) -> bool:
+        """The compiled answer; False (ask jsonschema) when there is none."""
+        if not self._compiled:
+            self._compiled = True
+            try:
+                self._check = compile_check(self.schema, self.registry, self.wrapped.format_checker)
+            except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError):
+                self._check = None  # a schema jsonschema-rs does not take: jsonschema alone
+        if self._check is None:
+            return False
+        try:
+            return self._check(instance)
+        except (ValueError, RecursionError, jsonschema_rs.ReferencingError):
+            return False  # not JSON data (a date, a key that is not a string): jsonschema decides
+
+    def is_valid(self, instance: Any) -> bool:
+        return self._valid(instance) or bool(self.wrapped.is_valid(instance))
+
+    def iter_errors(self, instance: Any) -> Iterator[ValidationError]:
+        if self._valid(instance):
+            return iter(())
+        return iter(self.wrapped.iter_errors(instance))
+
+    def validate(self, instance: Any) -> None:
+        if not self._valid(instance):
+            self.wrapped.validate(instance)
+
+    def __getattr__(self, name: str) -> Any:  # evolve, format_checker, ... of the wrapped validator
+        if name == "wrapped":  # not set yet (a copy being made): no attribute, rather than a loop
+            raise AttributeError(name)
+        return getattr(self.wrapped, name)
+
+
+def accelerate(validator: Any, registry: Registry[Any] | None = None) -> Any:
+    """``validator`` (a ``Draft202012Validator`` whose ``$ref``s resolve in ``registry``) with the
+    compiled fast path; any other validator unchanged."""
+    if type(validator) is not Draft202012Validator:
+        return validator
+    return FastValidator(validator, registry)

@@ -27,11 +27,13 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from benchmarks import estate
+from generator import builtin_kinds, kinds
 from generator.config import fastcheck, schema
 from generator.config.layers import ConfigRepo
 from generator.config.resolve import Resolver
-from generator.render import plan
-from generator.validate import crd_schemas, flink_operator_values, kubernetes, outputs, vvp_schemas
+from generator.render import plan, steps
+from generator.render.context import Doc
+from generator.validate import crd_schemas, flink_operator_values, kubernetes, vvp_schemas
 
 TARGETS: tuple[str | None, ...] = (None, "vvp-operator", "flink-operator")
 DOCUMENTS, MUTATIONS = 10, 40  # per schema: documents, and mutations of each
@@ -49,17 +51,18 @@ def _fast(validator: Any) -> fastcheck.FastValidator:
     return validator
 
 
-def _validators_of(doc: plan.Doc) -> list[fastcheck.FastValidator]:
-    """The accelerated validators gen checks a rendered document with (as plan and outputs do)."""
+def _validators_of(doc: Doc) -> list[fastcheck.FastValidator]:
+    """The accelerated validators gen checks a rendered document with (as its output kind says)."""
     content = doc.content
-    if doc.check is flink_operator_values.check_values:
+    registered = kinds.of(content, doc.kind_key)
+    if registered.key == "helm-values/flink-kubernetes-operator":
         return [_fast(flink_operator_values._validator())]
-    if doc.check is not None:
+    if registered.kind is None:
         return []  # the VVP Helm values (plain jsonschema) and the kustomization (no schema)
     api, kind = str(content.get("apiVersion", "")), str(content.get("kind", ""))
-    if outputs.is_vvp_rest(content) or api == "ververica.platform/v1":
+    if registered.validator == builtin_kinds.VVP:
         return [_fast(vvp_schemas.load_vvp_validators()[kind])]
-    if api.startswith(outputs.CRD_API_GROUPS):
+    if registered.validator == builtin_kinds.CRD:
         return [_fast(crd_schemas.load_crd_validators()[kind])]
     assert kubernetes.is_builtin(content), content
     return [_fast(kubernetes.validator(group[0], api, kind)) for group in kubernetes.schema_groups(api, kind)]
@@ -69,15 +72,15 @@ def _corpus(config: Path) -> list[tuple[fastcheck.FastValidator, dict[str, Any]]
     """(validator, instance) for every effective configuration and every document a render checks."""
     effective = _fast(schema.fast_validator("effective"))
     found: list[tuple[fastcheck.FastValidator, dict[str, Any]]] = []
-    real = plan._out_file
+    real = steps._out_file
 
-    def recording(prefix: str, doc: plan.Doc, owner: Any, where: str) -> Any:
+    def recording(prefix: str, doc: Doc, owner: Any, where: str) -> Any:
         found.extend((validator, doc.content) for validator in _validators_of(doc))
         return real(prefix, doc, owner, where)
 
     for target in TARGETS:
         repo = ConfigRepo(config)
-        with mock.patch.object(plan, "_out_file", recording):
+        with mock.patch.object(steps, "_out_file", recording):
             run = plan.render_run(repo, Resolver(repo), plan.Selection(target=target))
         found.extend((effective, eff.data) for ctx in run.contexts for eff in ctx.deployments)
     return found

@@ -128,10 +128,13 @@ def _text_block(
 
 
 def _source(eff: Effective, component: str) -> str:
-    path = ("spec", "template", "spec", "resources", component, "memory")
+    from generator import model
+    from generator.config.yamlload import dotted
+
+    path = (*model.keys.RESOURCES, component, "memory")
     origin = eff.origin(path)
     where = f" at {origin.where()}" if origin else ""
-    return f"{eff.get(path)} from {'.'.join(path)}{where}"
+    return f"{model.of(eff).resources[component].memory} from {dotted(path)}{where}"
 
 
 def _slots(eff: Effective) -> int:

@@ -11,8 +11,8 @@ constants of :mod:`generator.model.keys` and the one blame rule of :mod:`generat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from generator.config import paths
@@ -37,6 +37,7 @@ HA_STORAGE_DIR = "high-availability.storageDir"
 SLOTS = "taskmanager.numberOfTaskSlots"
 KUBERNETES_HA = ("kubernetes", "org.apache.flink.kubernetes.highavailability.kuberneteshaservicesfactory")
 DEFAULT_METRICS_PORT = "9249"
+JOBMANAGER_REPLICAS = "kubernetes.jobmanager.replicas"
 
 __all__ = [
     "COMPONENTS",
@@ -90,6 +91,10 @@ def _map(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _list(value: Any) -> Sequence[Any]:
+    return value if isinstance(value, list) else ()
+
+
 @dataclass(frozen=True)
 class Deployment:
     """One deployment (or, with ``name`` empty, a namespace's defaults) in one environment."""
@@ -129,6 +134,9 @@ class Deployment:
     operator: FlinkOperator
     vvp: Vvp
     policy: Mapping[str, Any]
+    bounds: Mapping[str, Any] = field(default_factory=dict)  # a profile's bounds: dotted key path -> {min, max}
+    waivers: Sequence[Any] = ()  # the waivers: entries as written
+    exceptions: Sequence[Any] = ()  # the exceptions: entries as written
 
     @property
     def running(self) -> bool:
@@ -156,6 +164,12 @@ class Deployment:
 
     def problem(self, path: Path_, message: str, hint: str = "", fallback: str = "") -> Problem:
         return paths.problem(self.effective.provenance, path, message, hint, fallback)
+
+    @property
+    def jobmanager_replicas(self) -> int:
+        """JobManager pods (Flink's default 1; a value that is not a count reads as 1)."""
+        text = self.conf.get(JOBMANAGER_REPLICAS, "1")
+        return int(text) if text.isdigit() else 1
 
 
 def _build(eff: Effective) -> Deployment:
@@ -196,6 +210,9 @@ def _build(eff: Effective) -> Deployment:
         operator=FlinkOperator.of(eff),
         vvp=Vvp.of(eff),
         policy=_map(eff.get(keys.POLICY)),
+        bounds=_map(eff.get(keys.BOUNDS)),
+        waivers=_list(eff.get(keys.WAIVERS)),
+        exceptions=_list(eff.get(keys.EXCEPTIONS)),
     )
 
 

@@ -5,7 +5,7 @@ unchanged (pod options, chart settings) stay maps, read-only by convention."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from generator.config.resolve import Effective
@@ -118,6 +118,9 @@ class Monitoring:
     scrape_timeout: str | None
     prometheus_pod_labels: Mapping[str, Any] | None
     resource_namespace: str | None
+    namespace: str | None = None  # where Prometheus runs
+    prometheus_service_account: str | None = None
+    selector_labels: Mapping[str, Any] = field(default_factory=dict)
 
     @staticmethod
     def of(eff: Effective) -> Monitoring:
@@ -129,6 +132,9 @@ class Monitoring:
             _text(raw.get("scrapeTimeout")) or None,
             labels if isinstance(labels, Mapping) and labels else None,
             _text(raw.get("resourceNamespace")) or None,
+            namespace=_text(raw.get("namespace")) or None,
+            prometheus_service_account=_text(raw.get("prometheusServiceAccount")) or None,
+            selector_labels=_map(raw.get("selectorLabels")),
         )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from generator import model
 from generator.config.layers import ConfigRepo, Layer
 from generator.config.resolve import Effective, Resolver
 from generator.config.yamlload import dotted
@@ -112,7 +113,7 @@ def _subject(
         deployment=eff.deployment,
         profile=eff.profile,
         profiles=profiles,
-        tolerance=str(eff.get(("platform", "tolerance"), PRODUCTION)),
+        tolerance=model.of(eff).tolerance or PRODUCTION,
         target=target,
         effective=eff,
         documents=docs,

@@ -18,28 +18,29 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from generator import units
-from generator.config.layers import FLINK_CONF, ConfigRepo, Layer
+from generator import model, units
+from generator.config.layers import ConfigRepo, Layer
 from generator.config.resolve import Effective
 from generator.config.yamlload import Mark, Path_
 from generator.errors import InputError, Problem
 from generator.flink import options
-from generator.policy.facts import SLOTS, conf_path, slots_within_policy
+from generator.model import SLOTS, keys
+from generator.policy.facts import conf_path, slots_within_policy
 from generator.policy.model import Location, ProfileException, Rule, Subject, Waiver
 
-_CONF_PREFIX = ".".join(str(part) for part in FLINK_CONF) + "."
+_CONF_PREFIX = ".".join(str(part) for part in keys.FLINK_CONF) + "."
 
 
 def bound_path(dotted: str) -> Path_:
     """``spec.template.spec.flinkConfiguration.kubernetes.jobmanager.replicas`` -> its effective path
     (a Flink key after ``flinkConfiguration`` is one canonical key, dots included)."""
     if dotted.startswith(_CONF_PREFIX):
-        return (*FLINK_CONF, options.canonical_key(dotted[len(_CONF_PREFIX) :]))
+        return (*keys.FLINK_CONF, options.canonical_key(dotted[len(_CONF_PREFIX) :]))
     return tuple(dotted.split("."))
 
 
 def _kind(path: Path_) -> str:
-    if path[: len(FLINK_CONF)] == FLINK_CONF and len(path) > len(FLINK_CONF):
+    if path[: len(keys.FLINK_CONF)] == keys.FLINK_CONF and len(path) > len(keys.FLINK_CONF):
         option = options.lookup(str(path[-1]))
         if option is not None and option.kind in ("memory", "duration"):
             return option.kind
@@ -111,7 +112,7 @@ def excepted_paths(subject: Subject) -> frozenset[Path_]:
 def needed(subject: Subject, path: Path_) -> bool:
     """Whether the value at ``path`` needs an exception: it lies outside (or cannot be compared with)
     a bound of the profile, or it is a slot count the policy does not allow."""
-    bounds = subject.value(("bounds",)) or {}
+    bounds = subject.model.bounds
     value = subject.value(path)
     for dotted, bound in bounds.items():
         if bound_path(dotted) == path and value is not None and isinstance(bound, dict):
@@ -137,12 +138,14 @@ Entry = TypeVar("Entry", Waiver, ProfileException)
 @dataclass(frozen=True)
 class _Entries(Generic[Entry]):
     """A list of dated entries in the layer files (``waivers:``, ``exceptions:``): each is named by
-    its ``ident`` field, located at its ``date`` field, and read into an ``Entry`` by ``build``."""
+    its ``ident`` field, located at its ``date`` field, and read into an ``Entry`` by ``build``;
+    ``items`` reads the list from the model."""
 
     key: str
     ident: str
     date: str
     build: Callable[[Mapping[str, Any], datetime.date, Location], Entry]
+    items: Callable[[model.Deployment], Sequence[Any]]
 
     def marks(self, layers: Sequence[Layer]) -> dict[str, Mark]:
         """Mark of the date of each entry by its ident; the highest layer wins."""
@@ -160,7 +163,7 @@ class _Entries(Generic[Entry]):
         """The entries of the effective configuration ``eff``, located in the layer that wrote them."""
         marks = self.marks(layers)
         found: list[Entry] = []
-        for item in eff.get((self.key,), []) or []:
+        for item in self.items(model.of(eff)):
             if not isinstance(item, dict):
                 continue
             mark = marks.get(str(item[self.ident]))
@@ -180,6 +183,7 @@ WAIVERS = _Entries(
     lambda item, date, at: Waiver(
         rule=str(item["rule"]), reason=str(item["reason"]), owner=str(item["owner"]), expires=date, location=at
     ),
+    lambda deployment: deployment.waivers,
 )
 EXCEPTIONS = _Entries(
     "exceptions",
@@ -193,6 +197,7 @@ EXCEPTIONS = _Entries(
         owner=str(item.get("owner", "")),
         location=at,
     ),
+    lambda deployment: deployment.exceptions,
 )
 
 

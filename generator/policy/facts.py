@@ -1,19 +1,16 @@
 """Facts several rules derive from a subject's effective configuration.
 
 Each fact has one function here (is HA on, how many slots, which state backend, ...), so every rule,
-the exception process and the reports read it the same way.
+the exception process and the reports read it the same way; the facts the model derives (HA, slots,
+JobManager replicas) come from it.
 """
 
 from __future__ import annotations
 
 from generator import units
-from generator.config.layers import FLINK_CONF
 from generator.config.yamlload import Path_
+from generator.model import keys
 from generator.policy.model import Subject
-
-RESOURCES: Path_ = ("spec", "template", "spec", "resources")
-ARTIFACT: Path_ = ("spec", "template", "spec", "artifact")
-TEMPLATE_SPEC: Path_ = ("spec", "template", "spec")
 
 # Schemes of durable, shared storage Flink has file systems for (object stores and distributed file systems).
 DURABLE_SCHEMES = frozenset(
@@ -21,18 +18,13 @@ DURABLE_SCHEMES = frozenset(
 )
 ROCKSDB_LIKE = ("rocksdb", "forst", "gemini")
 
-HA_TYPE = "high-availability.type"
-SLOTS = "taskmanager.numberOfTaskSlots"
-JOBMANAGER_REPLICAS = "kubernetes.jobmanager.replicas"
-
 
 def conf_path(key: str) -> Path_:
-    return (*FLINK_CONF, key)
+    return (*keys.FLINK_CONF, key)
 
 
 def ha_enabled(subject: Subject) -> bool:
-    value = subject.conf.get(HA_TYPE, "").strip().lower()
-    return value not in ("", "none")
+    return subject.model.ha.enabled
 
 
 def state_backend(subject: Subject) -> str:
@@ -55,11 +47,11 @@ def count(subject: Subject, key: str) -> int:
 
 
 def slots(subject: Subject) -> int:
-    return count(subject, SLOTS)
+    return subject.model.slots
 
 
 def jobmanager_count(subject: Subject) -> int:
-    return count(subject, JOBMANAGER_REPLICAS)
+    return subject.model.jobmanager_replicas
 
 
 def slots_within_policy(subject: Subject) -> bool:

@@ -19,6 +19,8 @@ from generator.config.layers import Layer
 from generator.config.merge import DELETED, Origin
 from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
+from generator.model import Deployment
+from generator.model import of as model_of
 from generator.policy.settings import Settings
 
 
@@ -115,8 +117,13 @@ class Subject:
         return f"{self.env}/{self.namespace}/{self.deployment}"
 
     @property
-    def conf(self) -> dict[str, str]:
-        return self.effective.flink_conf
+    def model(self) -> Deployment:
+        """The typed model of ``effective``: its facts (HA, slots, ...) and sections."""
+        return model_of(self.effective)
+
+    @property
+    def conf(self) -> Mapping[str, str]:
+        return self.model.conf
 
     def value(self, path: Path_) -> Any:
         return self.effective.get(path)

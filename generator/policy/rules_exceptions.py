@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from generator.model import keys
 from generator.policy.exceptions import bound_path, excepted_paths, needed, out_of_bounds
 from generator.policy.model import DEVELOPMENT, Priority, Scope, Severity, Subject, Violation
 from generator.policy.registry import rule
@@ -27,7 +28,7 @@ GOVERNANCE = "Resource sizing guidance: Deployment Templates and namespace defau
     waivable=False,
 )
 def profile_bounds(subject: Subject) -> Iterator[Violation]:
-    bounds = subject.value(("bounds",)) or {}
+    bounds = subject.model.bounds
     excepted = excepted_paths(subject)
     for dotted, bound in sorted(bounds.items()):
         path = bound_path(dotted)
@@ -116,7 +117,7 @@ def expired_waivers(subject: Subject) -> Iterator[Violation]:
             yield Violation(
                 f"the waiver of {waiver.rule} ({waiver.owner}: {waiver.reason}) expired on "
                 f"{waiver.expires.isoformat()} (today is {subject.today.isoformat()}); {waiver.rule} is graded again",
-                ("waivers",),
+                keys.WAIVERS,
                 waiver.expires.isoformat(),
                 "fix what the rule reports, or renew the waiver with a new expires date after review",
                 waiver.location,

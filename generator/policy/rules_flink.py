@@ -10,12 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator.flink import options
+from generator.model import HA_STORAGE_DIR, HA_TYPE, JOBMANAGER_REPLICAS, keys
 from generator.policy.facts import (
-    ARTIFACT,
     DURABLE_SCHEMES,
-    HA_TYPE,
-    JOBMANAGER_REPLICAS,
-    TEMPLATE_SPEC,
     conf_path,
     count,
     duration_ms,
@@ -33,7 +30,6 @@ from generator.policy.registry import rule
 APP = "Flink application settings"
 STORAGE = "Object storage and artifacts"
 
-HA_DIR = "high-availability.storageDir"
 CKP_DIR = "execution.checkpointing.dir"
 SVP_DIR = "execution.checkpointing.savepoint-dir"
 
@@ -69,10 +65,10 @@ def high_availability(subject: Subject) -> Iterator[Violation]:
             "JobManager high availability is off: a JobManager failure loses the running job's coordination",
             conf_path(HA_TYPE),
             subject.conf.get(HA_TYPE),
-            f"set {HA_TYPE}: kubernetes and {HA_DIR} on the object store",
+            f"set {HA_TYPE}: kubernetes and {HA_STORAGE_DIR} on the object store",
         )
         return
-    yield from _durable(subject, HA_DIR, "the HA storage directory")
+    yield from _durable(subject, HA_STORAGE_DIR, "the HA storage directory")
 
 
 @rule(
@@ -224,11 +220,11 @@ def _norm(uri: str) -> str:
     checks="checkpoint, savepoint and HA directories are distinct and none lies inside another",
 )
 def separate_paths(subject: Subject) -> Iterator[Violation]:
-    keys = [k for k in (CKP_DIR, SVP_DIR, HA_DIR) if subject.conf.get(k)]
-    if not ha_enabled(subject) and HA_DIR in keys:
-        keys.remove(HA_DIR)
-    for i, first in enumerate(keys):
-        for second in keys[i + 1 :]:
+    dirs = [k for k in (CKP_DIR, SVP_DIR, HA_STORAGE_DIR) if subject.conf.get(k)]
+    if not ha_enabled(subject) and HA_STORAGE_DIR in dirs:
+        dirs.remove(HA_STORAGE_DIR)
+    for i, first in enumerate(dirs):
+        for second in dirs[i + 1 :]:
             a, b = _norm(subject.conf[first]), _norm(subject.conf[second])
             if a.startswith(b) or b.startswith(a):
                 relation = "the same path" if a == b else "nested paths"
@@ -335,7 +331,7 @@ def exactly_once(subject: Subject) -> Iterator[Violation]:
             subject.conf.get(mode_key),
             f"set {mode_key}: EXACTLY_ONCE",
         )
-    sinks_path = ("platform", "policy", "sinks")
+    sinks_path = (*keys.POLICY, "sinks")
     interval = duration_ms(subject, "execution.checkpointing.interval") or 0.0
     timeout = duration_ms(subject, "execution.checkpointing.timeout")
     timeout = 600_000.0 if timeout is None else timeout  # Flink's default checkpoint timeout: 10 min
@@ -387,7 +383,7 @@ UIDS_SINCE: options.Version = (1, 0)  # pipeline.auto-generate-uids exists in ev
     "start instead of losing state on upgrade",
 )
 def operator_uids(subject: Subject) -> Iterator[Violation]:
-    version = subject.effective.flink_version
+    version = subject.model.flink_version
     if version in options.SUPPORTED_VERSIONS and options.parse_version(version) < UIDS_SINCE:
         return  # pragma: no cover - no supported version lacks the option
     key = "pipeline.auto-generate-uids"
@@ -419,8 +415,8 @@ def max_parallelism(subject: Subject) -> Iterator[Violation]:
         )
         return
     value = int(text)
-    parallelism = subject.value((*TEMPLATE_SPEC, "parallelism"))
-    if isinstance(parallelism, int) and value < parallelism:
+    parallelism = subject.model.parallelism
+    if parallelism is not None and value < parallelism:
         yield Violation(
             f"maxParallelism {value} is below the parallelism {parallelism}: the job cannot start",
             conf_path(key),
@@ -439,8 +435,7 @@ def max_parallelism(subject: Subject) -> Iterator[Violation]:
     checks="SQL jobs (SQLSCRIPT artifacts, or platform.policy.tableApi: true) set table.exec.state.ttl above 0",
 )
 def state_ttl(subject: Subject) -> Iterator[Violation]:
-    kind = subject.value((*ARTIFACT, "kind"))
-    if kind != "SQLSCRIPT" and not subject.settings.table_api:
+    if subject.model.artifact.kind != "SQLSCRIPT" and not subject.settings.table_api:
         return
     key = "table.exec.state.ttl"
     ttl = duration_ms(subject, key)
@@ -462,19 +457,19 @@ def state_ttl(subject: Subject) -> Iterator[Violation]:
     "the latest retained state",
 )
 def recovery(subject: Subject) -> Iterator[Violation]:
-    upgrade = subject.value(("spec", "upgradeStrategy", "kind"))
+    upgrade = subject.model.upgrade_strategy
     if upgrade != "STATEFUL":
         yield Violation(
             "upgrades do not take a savepoint: state is lost on every change",
-            ("spec", "upgradeStrategy", "kind"),
+            keys.UPGRADE_STRATEGY,
             upgrade,
             "set spec.upgradeStrategy.kind: STATEFUL (a stateless job may waive this rule)",
         )
-    restore = subject.value(("spec", "restoreStrategy", "kind"))
+    restore = subject.model.restore_strategy
     if restore != "LATEST_STATE":
         yield Violation(
             "the job does not resume from the latest checkpoint or savepoint",
-            ("spec", "restoreStrategy", "kind"),
+            keys.RESTORE_STRATEGY,
             restore,
             "set spec.restoreStrategy.kind: LATEST_STATE",
         )

@@ -12,8 +12,9 @@ from typing import Any
 
 from generator import targets
 from generator.config.yamlload import dotted
+from generator.model import keys
 from generator.policy import documents
-from generator.policy.facts import TEMPLATE_SPEC, conf_path, ha_enabled
+from generator.policy.facts import conf_path, ha_enabled
 from generator.policy.model import Location, Priority, Scope, Subject, Violation
 from generator.policy.registry import rule
 
@@ -27,12 +28,10 @@ OPERATOR_TLS_HINT = (
     "set platform.flinkOperator.tls (the Secret with the keystore and truststore, and the Secret key of their "
     "password) and platform.flinkOperator.chart.tls"
 )
-ANNOTATIONS = ("spec", "template", "metadata", "annotations")
-POD_OPTIONS = (*TEMPLATE_SPEC, "kubernetes", "pods")
 
 
 def _vvp_tls(subject: Subject) -> bool:
-    annotations = subject.value(ANNOTATIONS) or {}
+    annotations = subject.model.template_annotations
     if str(annotations.get(VVP_TLS_ANNOTATION, "")).lower() == "true":
         return True
     return any(
@@ -62,7 +61,7 @@ def tls(subject: Subject) -> Iterator[Violation]:
     missing = [k for k in SSL_KEYS if subject.conf.get(k) != "true"]
     if not missing:
         return
-    annotations = subject.value(ANNOTATIONS) or {}
+    annotations = subject.model.template_annotations
     if settings is not None:
         message = f"Flink RPC and the REST API/UI are plaintext: {dotted(settings)} is not set"
         origin = subject.effective.origin(settings)
@@ -72,7 +71,7 @@ def tls(subject: Subject) -> Iterator[Violation]:
     if VVP_TLS_ANNOTATION in annotations and not platform.vvp:
         yield Violation(
             f"the {VVP_TLS_ANNOTATION} annotation only works on Ververica Platform, not on target {subject.target}",
-            (*ANNOTATIONS, VVP_TLS_ANNOTATION),
+            (*keys.TEMPLATE_ANNOTATIONS, VVP_TLS_ANNOTATION),
             annotations[VVP_TLS_ANNOTATION],
             SSL_HINT,
         )
@@ -84,7 +83,7 @@ def tls(subject: Subject) -> Iterator[Violation]:
     if platform.vvp:
         hint = f"set the template annotation {VVP_TLS_ANNOTATION}: 'true' (spec.template.metadata.annotations)"
         if VVP_TLS_ANNOTATION in annotations:  # switched off explicitly: point at that
-            path = (*ANNOTATIONS, VVP_TLS_ANNOTATION)
+            path = (*keys.TEMPLATE_ANNOTATIONS, VVP_TLS_ANNOTATION)
             yield Violation(message, path, annotations[VVP_TLS_ANNOTATION], hint)
             return
     else:
@@ -115,7 +114,7 @@ def _runs_as_root(pod_context: Mapping[str, Any], container_context: Mapping[str
     dev_tolerance="Not always enforced",
 )
 def non_root(subject: Subject) -> Iterator[Violation]:
-    context_path = (*POD_OPTIONS, "securityContext")
+    context_path = (*keys.PODS, "securityContext")
     hint = f"set {dotted(context_path)}.runAsNonRoot: true and runAsUser to a non-zero user"
     pods = documents.all_pods(subject.documents)
     checked: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = [
@@ -128,7 +127,7 @@ def non_root(subject: Subject) -> Iterator[Violation]:
         for c in pod.containers
     ]
     if not pods:  # a target that renders no pod specs: judge the configured pod options
-        checked = [("the pods", subject.value(context_path) or {}, {})]
+        checked = [("the pods", subject.model.pods.get("securityContext") or {}, {})]
     for who, pod_context, container_context in checked:
         why = _runs_as_root(pod_context, container_context)
         if why:
@@ -154,7 +153,7 @@ def service_accounts(subject: Subject) -> Iterator[Violation]:
     for pod in documents.all_pods(subject.documents):
         who = pod.component or "pod"
         account = pod.service_account
-        path = ("platform", "kubernetes", "serviceAccounts", pod.component) if pod.component else None
+        path = (*keys.SERVICE_ACCOUNTS, pod.component) if pod.component else None
         configured = path is not None and path in subject.effective.provenance  # named in a layer file
         where = subject.where(path) if configured and path is not None else subject.rendered_location()
         if account in ("", "default"):
@@ -213,7 +212,7 @@ def network_policies(subject: Subject) -> Iterator[Violation]:
     hint = "render a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress] and no rules"
     if not policies:
         yield Violation(
-            f"no NetworkPolicy in namespace {subject.effective.kubernetes_namespace}", None, None, hint, location
+            f"no NetworkPolicy in namespace {subject.model.kubernetes_namespace}", None, None, hint, location
         )
         return
     for direction, field in (("Ingress", "ingress"), ("Egress", "egress")):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from generator.model import keys
 from generator.policy import documents
-from generator.policy.facts import ARTIFACT
 from generator.policy.model import Location, Priority, Subject, Violation
 from generator.policy.registry import rule
 
@@ -18,13 +18,12 @@ from generator.policy.registry import rule
 def _images(subject: Subject, field: str = "flinkImageRegistry") -> list[tuple[str, Location]]:
     """Every image a deployment runs: the artifact's Flink image (located at its ``field``) and any
     image in its rendered documents."""
-    registry = subject.value((*ARTIFACT, "flinkImageRegistry"))
-    repository = subject.value((*ARTIFACT, "flinkImageRepository"))
-    tag = subject.value((*ARTIFACT, "flinkImageTag"))
+    artifact = subject.model.artifact
+    registry, repository, tag = artifact.flink_image_registry, artifact.flink_image_repository, artifact.flink_image_tag
     found: list[tuple[str, Location]] = []
     if repository:
-        image = f"{registry}/{repository}" if registry else str(repository)
-        found.append((f"{image}:{tag}" if tag else image, subject.where((*ARTIFACT, field))))
+        image = f"{registry}/{repository}" if registry else repository
+        found.append((f"{image}:{tag}" if tag else image, subject.where((*keys.ARTIFACT, field))))
     for doc in subject.documents:
         spec = doc.get("spec")
         if isinstance(spec, Mapping) and isinstance(spec.get("image"), str):
@@ -63,7 +62,7 @@ def approved_registry(subject: Subject) -> Iterator[Violation]:
     if not approved:
         yield Violation(
             "no approved registries are declared: the image source cannot be judged",
-            ("platform", "policy", "approvedRegistries"),
+            (*keys.POLICY, "approvedRegistries"),
             None,
             "list the internal registry in platform.policy.approvedRegistries (baseline or namespace defaults)",
         )
@@ -73,7 +72,7 @@ def approved_registry(subject: Subject) -> Iterator[Violation]:
         if not any(registry == a or registry.startswith(a + "/") for a in approved):
             yield Violation(
                 f"image {image} comes from {registry}, not an approved registry ({', '.join(approved)})",
-                (*ARTIFACT, "flinkImageRegistry"),
+                (*keys.ARTIFACT, "flinkImageRegistry"),
                 registry,
                 "mirror the image into the approved registry and set flinkImageRegistry to it",
                 location,
@@ -107,7 +106,7 @@ def pinned_tag(subject: Subject) -> Iterator[Violation]:
             yield Violation(
                 f"image {image} has {'no tag' if not tag else 'the floating tag ' + tag}: a restart can pull "
                 "different code",
-                (*ARTIFACT, "flinkImageTag"),
+                (*keys.ARTIFACT, "flinkImageTag"),
                 tag or None,
                 "pin a released tag such as 1.20.0-stream1-scala_2.12-java11, or a digest",
                 location,

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 
 from generator.config.yamlload import Path_
 from generator.flink.memory import MemoryConfigError, format_size
+from generator.model import keys
 from generator.policy import documents
-from generator.policy.facts import RESOURCES, conf_path, rocksdb_like, slots, state_backend
+from generator.policy.facts import conf_path, rocksdb_like, slots, state_backend
 from generator.policy.model import Location, Priority, Severity, Subject, Violation
 from generator.policy.registry import rule
 from generator.policy.sizing import Sizing, key_path, sizing
@@ -104,7 +105,7 @@ def container_limit(subject: Subject) -> Iterator[Violation]:
                     yield Violation(
                         f"{component} container {container.get('name', '?')} has a memory limit of {limit_text}, "
                         f"below the Flink process size {format_size(process)}: OOM kills without heap pressure",
-                        (*RESOURCES, component, "memory"),
+                        (*keys.RESOURCES, component, "memory"),
                         limit_text,
                         "raise the container memory limit to at least the process size",
                         Location.rendered(subject.rendered_file) if subject.rendered_file else None,
@@ -136,8 +137,8 @@ def managed_for_rocksdb(subject: Subject) -> Iterator[Violation]:
             f"{state_backend(subject)} gets {format_size(per_slot)} of managed memory per slot (floor "
             f"{format_size(floor)}): block cache and write buffers starve, or RocksDB grows native memory "
             "outside Flink's budget",
-            conf_path(key) if key in subject.conf else (*RESOURCES, "taskmanager", "memory"),
-            subject.conf.get(key) or subject.value((*RESOURCES, "taskmanager", "memory")),
+            conf_path(key) if key in subject.conf else (*keys.RESOURCES, "taskmanager", "memory"),
+            subject.conf.get(key) or subject.model.resources["taskmanager"].memory,
             "raise taskmanager.memory.managed.fraction or the TaskManager memory, or use fewer slots",
         )
 
@@ -188,9 +189,9 @@ def heap_floor(subject: Subject) -> Iterator[Violation]:
             )
 
 
-def _culprit(subject: Subject, component: str, keys: tuple[str, ...]) -> Path_:
+def _culprit(subject: Subject, component: str, candidates: tuple[str, ...]) -> Path_:
     """The first explicitly set option that takes memory from the heap, else the process size."""
-    for key in keys:
+    for key in candidates:
         if key in subject.conf:
             return conf_path(key)
-    return (*RESOURCES, component, "memory")
+    return (*keys.RESOURCES, component, "memory")

@@ -67,7 +67,7 @@ def metrics(subject: Subject) -> Iterator[Violation]:
             f"set metrics.reporter.prom.factory.class: {PROMETHEUS_FACTORY} and metrics.reporter.prom.port: 9249",
         )
         return
-    namespace = subject.effective.kubernetes_namespace
+    namespace = subject.model.kubernetes_namespace
     monitors = documents.of_kind(subject.namespace_documents, "PodMonitor")
     pods: list[Pod | None] = [*documents.all_pods(subject.documents)] or [None]
     for pod in pods:

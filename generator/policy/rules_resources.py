@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from generator.model import SLOTS
 from generator.policy import documents
 from generator.policy.exceptions import excepted_paths
-from generator.policy.facts import SLOTS, conf_path, large_state, slots, slots_within_policy
+from generator.policy.facts import conf_path, large_state, slots, slots_within_policy
 from generator.policy.model import Location, Priority, Scope, Subject, Violation
 from generator.policy.registry import rule
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator import units
+from generator import model, units
 from generator.config.resolve import Effective
 
 MiB = 1 << 20
@@ -38,13 +39,13 @@ class Settings:
     sinks: tuple[Sink, ...]
 
 
-def _memory(raw: dict[str, Any], key: str, default: int) -> int:
+def _memory(raw: Mapping[str, Any], key: str, default: int) -> int:
     return units.parse_memory(raw[key]) if key in raw else default
 
 
 def settings_of(eff: Effective) -> Settings:
     """The policy settings of an effective configuration (values were schema-checked per layer)."""
-    raw = eff.get(("platform", "policy"), {}) or {}
+    raw = model.of(eff).policy
     sinks = tuple(
         Sink(
             str(item["name"]),

@@ -9,29 +9,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator import model
 from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
 from generator.flink.memory import MemoryConfigError
 from generator.flink.memory_jobmanager import JobManagerMemory, jobmanager_memory
 from generator.flink.memory_taskmanager import TaskManagerMemory, taskmanager_memory
-from generator.policy.facts import RESOURCES, conf_path
+from generator.model import keys
+from generator.policy.facts import conf_path
 
 
 def memory_conf(eff: Effective, component: str) -> dict[str, str]:
     """The Flink configuration one process's memory calculation reads: its ``<component>.memory.*``
     options plus the process size from the resources."""
     prefix = f"{component}.memory."
-    conf = {k: v for k, v in sorted(eff.flink_conf.items()) if k.startswith(prefix)}
-    size = eff.get((*RESOURCES, component, "memory"))
+    facts = model.of(eff)
+    conf = {k: v for k, v in sorted(facts.conf.items()) if k.startswith(prefix)}
+    size = facts.resources[component].memory
     if size is not None:
-        conf[f"{prefix}process.size"] = str(size)
+        conf[f"{prefix}process.size"] = size
     return conf
 
 
 def key_path(component: str, key: str) -> Path_:
     """Where a memory option lives in the effective configuration."""
     if key == f"{component}.memory.process.size":
-        return (*RESOURCES, component, "memory")
+        return (*keys.RESOURCES, component, "memory")
     return conf_path(key)
 
 

@@ -19,10 +19,10 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from generator import kinds, model, units
-from generator.config.layers import FLINK_CONF
-from generator.config.resolve import RESOURCES, Effective
+from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
 from generator.errors import InputError, Problem
+from generator.model import keys
 from generator.render import monitoring, network, pods
 from generator.render import target as targets
 from generator.render.context import Doc, NamespaceContext
@@ -30,19 +30,17 @@ from generator.render.engine import render_template
 from generator.render.located import problem_at, problem_in_layers
 
 LABELS = {"app.kubernetes.io/managed-by": "gen", "app.kubernetes.io/part-of": "flink"}
-QUOTA: Path_ = ("platform", "kubernetes", "quota")
-SERVICE_ACCOUNTS: Path_ = ("platform", "kubernetes", "serviceAccounts")
 DEFAULT_HEADROOM = 0.25
 DEFAULT_CONTAINER = {"cpu": 0.1, "memory": "128m"}
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 # settings that describe the namespace, not a deployment: a profile or deployment must not change them
 NAMESPACE_WIDE: tuple[Path_, ...] = (
-    ("platform", "monitoring"),
-    ("platform", "alerts"),
-    ("platform", "kubernetesNamespace"),
-    ("platform", "kubernetes", "dns"),
-    ("platform", "kubernetes", "quota"),
-    (*SERVICE_ACCOUNTS, "annotations"),
+    keys.MONITORING,
+    keys.ALERTS,
+    keys.KUBERNETES_NAMESPACE,
+    keys.DNS,
+    keys.QUOTA,
+    (*keys.SERVICE_ACCOUNTS, "annotations"),
 )
 
 
@@ -130,7 +128,7 @@ def _account_problems(ctx: NamespaceContext) -> list[Problem]:
                 found.append(
                     problem_at(
                         eff,
-                        (*SERVICE_ACCOUNTS, component),
+                        (*keys.SERVICE_ACCOUNTS, component),
                         "Flink pods must not run as the namespace's default ServiceAccount",
                         f"name a dedicated account, e.g. flink-{component}",
                     )
@@ -139,7 +137,7 @@ def _account_problems(ctx: NamespaceContext) -> list[Problem]:
 
 
 def account_docs(ctx: NamespaceContext, namespace: str) -> list[dict[str, Any]]:
-    annotations = ctx.effective.get((*SERVICE_ACCOUNTS, "annotations")) or {}
+    annotations = model.of(ctx.effective).kubernetes.service_account_annotations
     docs: list[dict[str, Any]] = []
     for account in accounts(ctx):
         labels = _labels()
@@ -231,14 +229,14 @@ def _ceil(value: Decimal) -> int:
 
 def _factor(eff: Effective, component: str, resource: str, problems: list[Problem]) -> Decimal:
     key = f"kubernetes.{component}.{resource}.limit-factor"
-    text = eff.flink_conf.get(key, "1.0")
+    text = model.of(eff).conf.get(key, "1.0")
     try:
         factor = Decimal(text)
     except ArithmeticError:
-        problems.append(problem_at(eff, (*FLINK_CONF, key), f"'{text}' is not a number"))
+        problems.append(problem_at(eff, (*keys.FLINK_CONF, key), f"'{text}' is not a number"))
         return Decimal(1)
     if not factor.is_finite() or factor < 1:
-        problems.append(problem_at(eff, (*FLINK_CONF, key), f"{text} is below 1: a limit below the request"))
+        problems.append(problem_at(eff, (*keys.FLINK_CONF, key), f"{text} is below 1: a limit below the request"))
         return Decimal(1)
     return factor
 
@@ -246,8 +244,9 @@ def _factor(eff: Effective, component: str, resource: str, problems: list[Proble
 def container(eff: Effective, component: str, problems: list[Problem]) -> Footprint:
     """One JobManager or TaskManager container: the requests are the resources, the limits the
     requests times Flink's kubernetes.<component>.{cpu,memory}.limit-factor."""
-    cpu = Decimal(str(eff.get((*RESOURCES, component, "cpu"), 1)))
-    memory = units.parse_memory(eff.get((*RESOURCES, component, "memory"), "1g"))
+    resources = model.of(eff).resources[component]
+    cpu = Decimal(str(1 if resources.cpu is None else resources.cpu))
+    memory = units.parse_memory("1g" if resources.memory is None else resources.memory)
     cpu_m = _ceil(cpu * 1000)
     return Footprint(
         cpu_request=cpu_m,
@@ -259,10 +258,8 @@ def container(eff: Effective, component: str, problems: list[Problem]) -> Footpr
 
 
 def replicas(eff: Effective, component: str) -> int:
-    if component == "jobmanager":
-        text = eff.flink_conf.get("kubernetes.jobmanager.replicas", "1")
-        return int(text) if text.isdigit() else 1
-    return model.of(eff).task_managers
+    facts = model.of(eff)
+    return facts.jobmanager_replicas if component == "jobmanager" else facts.task_managers
 
 
 @dataclass(frozen=True)
@@ -295,9 +292,9 @@ def memory_quantity(nbytes: int) -> str:
 
 
 def quota_docs(ctx: NamespaceContext, namespace: str, problems: list[Problem]) -> list[dict[str, Any]]:
-    eff = ctx.effective
-    headroom = Decimal(str(eff.get((*QUOTA, "headroom"), DEFAULT_HEADROOM)))
-    defaults = {**DEFAULT_CONTAINER, **(eff.get((*QUOTA, "containerDefaults")) or {})}
+    platform = model.of(ctx.effective).kubernetes
+    headroom = Decimal(str(DEFAULT_HEADROOM if platform.quota_headroom is None else platform.quota_headroom))
+    defaults = {**DEFAULT_CONTAINER, **platform.quota_container_defaults}
     default_cpu = _ceil(Decimal(str(units.parse_cpu(defaults["cpu"]))) * 1000)
     default_memory = units.parse_memory(defaults["memory"])
     size = sizing(ctx.deployments, problems)
@@ -357,7 +354,7 @@ def _namespace_wide_problems(ctx: NamespaceContext) -> list[Problem]:
 def namespace_docs(ctx: NamespaceContext) -> list[Doc]:
     """Every Kubernetes object around the Flink pods of ``ctx``'s namespace."""
     problems = _namespace_wide_problems(ctx) + _account_problems(ctx)
-    namespace = ctx.effective.kubernetes_namespace
+    namespace = model.of(ctx.effective).kubernetes_namespace
     mon = monitoring.settings(ctx.effective, problems)
     nets = [
         network.deployment_network(

@@ -17,17 +17,15 @@ from typing import Any
 
 from generator import model
 from generator.config.resolve import Effective
-from generator.config.yamlload import Path_
 from generator.errors import Problem
 from generator.flink import options
+from generator.model import keys
 from generator.render import alerts, pods
 from generator.render.engine import render_template
 from generator.render.located import problem_at
 from generator.render.network import Scraper
 from generator.validate.crd_schemas import parse_duration_ms
 
-MONITORING: Path_ = ("platform", "monitoring")
-ALERTS: Path_ = ("platform", "alerts")
 DEFAULT_PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
 DEFAULT_SCRAPE_INTERVAL = "30s"
 #: pod labels copied onto every scraped series (the alert rules' label contract)
@@ -56,53 +54,55 @@ class Monitoring:
         return base if self.resource_namespace == self.flink_namespace else f"{self.flink_namespace}-{base}"
 
 
-def _required(eff: Effective, key: str, hint: str, problems: list[Problem]) -> Any:
-    value = eff.get((*MONITORING, key))
+def _require(eff: Effective, key: str, value: Any, hint: str, problems: list[Problem]) -> None:
     if not value:
-        problems.append(problem_at(eff, (*MONITORING, key), "is not set", hint))
-    return value
+        problems.append(problem_at(eff, (*keys.MONITORING, key), "is not set", hint))
 
 
 def settings(eff: Effective, problems: list[Problem]) -> Monitoring:
     """The monitoring settings of a namespace (missing required keys become problems)."""
-    namespace = _required(eff, "namespace", "the namespace of the Prometheus pods, e.g. monitoring", problems)
-    account = _required(
+    facts = model.of(eff)
+    configured = facts.monitoring
+    _require(eff, "namespace", configured.namespace, "the namespace of the Prometheus pods, e.g. monitoring", problems)
+    _require(
         eff,
         "prometheusServiceAccount",
+        configured.prometheus_service_account,
         "Prometheus' ServiceAccount (kube-prometheus-stack: <release>-kube-prometheus-stack-prometheus); gen "
         "grants it list/watch on the Flink pods, without which no target is ever discovered",
         problems,
     )
-    selector = _required(
+    _require(
         eff,
         "selectorLabels",
+        configured.selector_labels,
         "the labels your Prometheus selects PodMonitors and PrometheusRules by; kube-prometheus-stack: "
         "{release: <its Helm release name>}",
         problems,
     )
-    interval = str(eff.get((*MONITORING, "scrapeInterval")) or DEFAULT_SCRAPE_INTERVAL)
-    timeout = eff.get((*MONITORING, "scrapeTimeout"))
-    interval_ms, timeout_ms = parse_duration_ms(interval), parse_duration_ms(str(timeout)) if timeout else None
+    interval = configured.scrape_interval or DEFAULT_SCRAPE_INTERVAL
+    timeout = configured.scrape_timeout
+    interval_ms, timeout_ms = parse_duration_ms(interval), parse_duration_ms(timeout) if timeout else None
     if interval_ms is not None and timeout_ms is not None and timeout_ms > interval_ms:
         problems.append(
             problem_at(
                 eff,
-                (*MONITORING, "scrapeTimeout"),
+                (*keys.MONITORING, "scrapeTimeout"),
                 f"{timeout} is longer than the scrape interval {interval} (prometheus-operator rejects the PodMonitor)",
                 "make it at most the scrape interval",
             )
         )
-    labels = eff.get((*MONITORING, "prometheusPodLabels")) or DEFAULT_PROMETHEUS_POD_LABELS
-    flink_namespace = eff.kubernetes_namespace
+    labels = configured.prometheus_pod_labels or DEFAULT_PROMETHEUS_POD_LABELS
+    flink_namespace = facts.kubernetes_namespace
     return Monitoring(
-        namespace=str(namespace or ""),
-        service_account=str(account or ""),
+        namespace=configured.namespace or "",
+        service_account=configured.prometheus_service_account or "",
         pod_labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
-        selector_labels=tuple(sorted((str(k), str(v)) for k, v in (selector or {}).items())),
-        resource_namespace=str(eff.get((*MONITORING, "resourceNamespace")) or flink_namespace),
+        selector_labels=tuple(sorted((str(k), str(v)) for k, v in configured.selector_labels.items())),
+        resource_namespace=configured.resource_namespace or flink_namespace,
         flink_namespace=flink_namespace,
         scrape_interval=interval,
-        scrape_timeout=str(timeout) if timeout else None,
+        scrape_timeout=timeout,
     )
 
 
@@ -112,19 +112,19 @@ def alert_spec_groups(
     """The PrometheusRule's groups: one per running deployment (by its Flink major version's metric
     names) and the namespace-wide Kubernetes alerts."""
     try:
-        alert_settings = alerts.alert_settings_from_mapping(ns_eff.get(ALERTS) or {})
+        alert_settings = alerts.alert_settings_from_mapping(model.of(ns_eff).alerts)
     except ValueError as exc:
         problems.extend(_alert_problems(ns_eff, str(exc)))
         return []
-    namespace = ns_eff.kubernetes_namespace
+    namespace = model.of(ns_eff).kubernetes_namespace
     by_major: dict[int, list[alerts.AlertTarget]] = {}
     for eff in deployments:
         facts = model.of(eff)
         if not facts.running:
             continue  # a suspended or cancelled job has no JobManager to watch
         tms = facts.task_managers
-        major = options.parse_version(eff.flink_version)[0]
-        by_major.setdefault(major, []).append(alerts.AlertTarget(eff.deployment, namespace, tms))
+        major = options.parse_version(facts.flink_version)[0]
+        by_major.setdefault(major, []).append(alerts.AlertTarget(facts.name, namespace, tms))
     deployment_groups: list[dict[str, Any]] = []
     pod_groups: list[dict[str, Any]] = []
     for major, targets in sorted(by_major.items()) or [(1, [])]:
@@ -137,15 +137,16 @@ def alert_spec_groups(
 def _alert_problems(eff: Effective, text: str) -> list[Problem]:
     """``invalid alert settings: oom_for: must be ...; x: ...`` as one problem per setting, each at
     its own line (the settings' fields are the snake_case spelling of the layer's keys)."""
+    configured = model.of(eff).alerts
     found: list[Problem] = []
     for part in text.removeprefix("invalid alert settings: ").split("; "):
         field, sep, message = part.partition(": ")
         key = alerts.camel_case(field)
         message = re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", lambda m: alerts.camel_case(m.group(0)), message)
-        if sep and eff.get((*ALERTS, key)) is not None:
-            found.append(problem_at(eff, (*ALERTS, key), message))
+        if sep and configured.get(key) is not None:
+            found.append(problem_at(eff, (*keys.ALERTS, key), message))
         else:
-            found.append(problem_at(eff, ALERTS, part))
+            found.append(problem_at(eff, keys.ALERTS, part))
     return found
 
 

@@ -24,18 +24,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator import model
-from generator.config.layers import FLINK_CONF
 from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
 from generator.errors import Problem
+from generator.model import keys
 from generator.render import pods
 from generator.render import target as targets
 from generator.render.context import Peer
 from generator.render.located import problem_at, problem_at_item
-
-NETPOL: Path_ = ("platform", "kubernetes", "networkPolicy")
-API_SERVER: Path_ = ("platform", "kubernetes", "apiServer")
-DNS: Path_ = ("platform", "kubernetes", "dns")
 
 PROMETHEUS_FACTORY = "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
 DEFAULT_API_PORTS: tuple[int | str, ...] = (443, 6443)
@@ -94,10 +90,6 @@ class DeploymentNetwork:
 
 
 # -- Flink configuration ---------------------------------------------------------------------------------
-def ha_active(eff: Effective) -> bool:
-    return model.of(eff).ha.enabled
-
-
 def parse_ports(text: str) -> Ports:
     """``6123``, ``50100-50200`` or ``6123,6124``; raises ValueError with the reason."""
     ranges: list[PortRange] = []
@@ -134,18 +126,18 @@ _PORT_KEYS: dict[str, tuple[tuple[str, ...], str, str]] = {
 
 
 def _port_role(eff: Effective, role: str, problems: list[Problem]) -> Ports:
-    keys, default, example = _PORT_KEYS[role]
-    conf = eff.flink_conf
-    key = next((k for k in keys if k in conf), keys[-1])
+    candidates, default, example = _PORT_KEYS[role]
+    conf = model.of(eff).conf
+    key = next((k for k in candidates if k in conf), candidates[-1])
     text = conf.get(key, default)
-    path = (*FLINK_CONF, key)
+    path = (*keys.FLINK_CONF, key)
     try:
         ports = parse_ports(text)
     except ValueError as exc:
         unset = key not in conf
         message = f"not set, so Flink picks a random port ({exc})" if unset else str(exc)
         # a port nobody pinned is reported where the setting that needs it is (with HA: its type)
-        near = (*FLINK_CONF, "high-availability.type") if role == "ha_jobmanager_rpc" else None
+        near = (*keys.FLINK_CONF, model.HA_TYPE) if role == "ha_jobmanager_rpc" else None
         problems.append(problem_at(eff, path, message, f"pin it, e.g. {example}", near=near))
         return ()
     if role == "metrics" and (len(ports) != 1 or ports[0].low != ports[0].high):
@@ -167,7 +159,7 @@ def flink_ports(eff: Effective, problems: list[Problem]) -> FlinkPorts:
 
     return FlinkPorts(
         rest=role("rest"),
-        jobmanager_rpc=role("ha_jobmanager_rpc" if ha_active(eff) else "jobmanager_rpc"),
+        jobmanager_rpc=role("ha_jobmanager_rpc" if model.of(eff).ha.enabled else "jobmanager_rpc"),
         blob=role("blob"),
         taskmanager_rpc=role("taskmanager_rpc"),
         data=role("data"),
@@ -178,14 +170,14 @@ def flink_ports(eff: Effective, problems: list[Problem]) -> FlinkPorts:
 
 def reporter_problems(eff: Effective) -> list[Problem]:
     """The Prometheus reporter named ``prom`` must be configured and started in every Flink configuration."""
-    conf = eff.flink_conf
+    conf = model.of(eff).conf
     found: list[Problem] = []
     factory_key = "metrics.reporter.prom.factory.class"
     if conf.get(factory_key) != PROMETHEUS_FACTORY:
         found.append(
             problem_at(
                 eff,
-                (*FLINK_CONF, factory_key),
+                (*keys.FLINK_CONF, factory_key),
                 "the Prometheus reporter is not configured: Prometheus would find no Flink metrics",
                 f"set {factory_key}: {PROMETHEUS_FACTORY}",
             )
@@ -195,7 +187,7 @@ def reporter_problems(eff: Effective) -> list[Problem]:
         found.append(
             problem_at(
                 eff,
-                (*FLINK_CONF, legacy),
+                (*keys.FLINK_CONF, legacy),
                 "reporters configured by class are not supported since Flink 1.17",
                 f"remove it and set {factory_key}: {PROMETHEUS_FACTORY}",
             )
@@ -205,7 +197,7 @@ def reporter_problems(eff: Effective) -> list[Problem]:
         found.append(
             problem_at(
                 eff,
-                (*FLINK_CONF, "metrics.reporters"),
+                (*keys.FLINK_CONF, "metrics.reporters"),
                 f"'{enabled}' does not start the Prometheus reporter 'prom'",
                 "add prom to the list, or remove metrics.reporters to start every configured reporter",
             )
@@ -214,7 +206,7 @@ def reporter_problems(eff: Effective) -> list[Problem]:
         found.append(
             problem_at(
                 eff,
-                (*FLINK_CONF, "queryable-state.enable"),
+                (*keys.FLINK_CONF, "queryable-state.enable"),
                 "queryable state (deprecated since Flink 1.18) listens on ports its clients reach from anywhere; "
                 "gen's NetworkPolicies do not admit it",
                 "remove queryable-state.enable",
@@ -238,7 +230,7 @@ def _ports_setting(values: Any, locate: Locate, problems: list[Problem]) -> Port
 
 
 def _cidrs(eff: Effective, values: Any, locate: Locate, problems: list[Problem]) -> tuple[str, ...]:
-    production = eff.get(("platform", "tolerance")) == "production"
+    production = model.of(eff).tolerance == "production"
     result: list[str] = []
     for index, text in enumerate(values or []):
         try:
@@ -291,7 +283,7 @@ def _labels(value: Any) -> tuple[tuple[str, str], ...]:
 def rest_clients(eff: Effective, target: str) -> tuple[Peer, ...]:
     peers = [
         Peer(str(p["name"]), str(p["namespace"]), _labels(p.get("podLabels")))
-        for p in eff.get((*NETPOL, "restClients")) or []
+        for p in model.of(eff).kubernetes.rest_clients
     ]
     peers.extend(targets.get(target).rest_clients(eff))
     return tuple(sorted(set(peers), key=lambda p: (p.namespace, p.name)))
@@ -304,7 +296,7 @@ def _uses_object_store(eff: Effective) -> tuple[str, str] | None:
         "execution.checkpointing.dir",
         "execution.checkpointing.savepoint-dir",
     ):
-        uri = eff.flink_conf.get(key, "")
+        uri = model.of(eff).conf.get(key, "")
         scheme = uri.partition("://")[0] if "://" in uri else ""
         if scheme and scheme != "file":
             return key, uri
@@ -315,6 +307,7 @@ def deployment_network(
     eff: Effective, target: str, api_components: frozenset[str], problems: list[Problem]
 ) -> DeploymentNetwork:
     """Check and collect one deployment's network settings (problems are appended, never raised)."""
+    facts = model.of(eff)
     ports = flink_ports(eff, problems)
     problems.extend(reporter_problems(eff))
     clients = rest_clients(eff, target)
@@ -322,7 +315,7 @@ def deployment_network(
         problems.append(
             problem_at(
                 eff,
-                (*NETPOL, "restClients"),
+                (*keys.NETWORK_POLICY, "restClients"),
                 "no REST client is declared: nothing (not Ververica Platform, not the ingress) could reach the "
                 "JobManager REST API",
                 "declare platform.kubernetes.networkPolicy.restClients: [{name: vvp, namespace: <VVP's namespace>}]",
@@ -330,13 +323,15 @@ def deployment_network(
         )
     api_server = None
     if api_components:
-        api_server = _destination(eff, eff.get(API_SERVER), "kubernetes-api", _at(eff, API_SERVER), problems)
+        api_server = _destination(
+            eff, facts.kubernetes.api_server, "kubernetes-api", _at(eff, keys.API_SERVER), problems
+        )
         if api_server is None:
-            reason = "Kubernetes HA" if ha_active(eff) else "native Kubernetes mode"
+            reason = "Kubernetes HA" if facts.ha.enabled else "native Kubernetes mode"
             problems.append(
                 problem_at(
                     eff,
-                    (*FLINK_CONF, "high-availability.type") if ha_active(eff) else ("platform", "target"),
+                    (*keys.FLINK_CONF, model.HA_TYPE) if facts.ha.enabled else keys.TARGET,
                     f"{reason} needs the Kubernetes API, but platform.kubernetes.apiServer is not set",
                     "set platform.kubernetes.apiServer.cidrs to the API server endpoints (kubectl get "
                     "endpointslices -n default -l kubernetes.io/service-name=kubernetes)",
@@ -347,8 +342,8 @@ def deployment_network(
                 api_server.name, api_server.cidrs, tuple(PortRange(int(p), int(p)) for p in DEFAULT_API_PORTS)
             )
     egress: list[Destination] = []
-    store_path = (*NETPOL, "objectStore")
-    store = _destination(eff, eff.get(store_path), "object-store", _at(eff, store_path), problems)
+    store_path = (*keys.NETWORK_POLICY, "objectStore")
+    store = _destination(eff, facts.kubernetes.object_store, "object-store", _at(eff, store_path), problems)
     if store is not None:
         egress.append(store)
     else:
@@ -357,13 +352,13 @@ def deployment_network(
             problems.append(
                 problem_at(
                     eff,
-                    (*FLINK_CONF, used[0]),
+                    (*keys.FLINK_CONF, used[0]),
                     f"{used[1]} is on an object store, but no egress to it is declared",
                     "set platform.kubernetes.networkPolicy.objectStore: {cidrs: [...], ports: [443]}",
                 )
             )
-    egress_path = (*NETPOL, "egress")
-    for entry in sorted(eff.get(egress_path) or [], key=lambda item: str(item.get("name"))):
+    egress_path = (*keys.NETWORK_POLICY, "egress")
+    for entry in sorted(facts.kubernetes.egress, key=lambda item: str(item.get("name"))):
         name = str(entry.get("name"))
         destination = _destination(eff, entry, name, _at_item(eff, egress_path, name), problems)
         if destination is not None:
@@ -458,9 +453,10 @@ RULES: dict[str, Callable[[DeploymentNetwork, Scraper], tuple[list[Rule], list[R
 
 
 def dns_rule(eff: Effective, problems: list[Problem]) -> Rule:
-    namespace = str(eff.get((*DNS, "namespace")) or DEFAULT_DNS_NAMESPACE)
-    labels = _labels(eff.get((*DNS, "podLabels"))) or tuple(DEFAULT_DNS_LABELS.items())
+    dns = model.of(eff).kubernetes.dns
+    namespace = dns.namespace or DEFAULT_DNS_NAMESPACE
+    labels = _labels(dns.pod_labels) or tuple(DEFAULT_DNS_LABELS.items())
     peers: list[dict[str, Any]] = [Peer("dns", namespace, labels).selector()]
-    peers.extend({"ipBlock": {"cidr": c}} for c in _cidrs(eff, eff.get((*DNS, "cidrs")), _at(eff, DNS), problems))
-    dns = PortRange(53, 53)
-    return {"to": peers, "ports": [dns.policy_port("UDP"), dns.policy_port("TCP")]}
+    peers.extend({"ipBlock": {"cidr": c}} for c in _cidrs(eff, dns.cidrs, _at(eff, keys.DNS), problems))
+    port = PortRange(53, 53)
+    return {"to": peers, "ports": [port.policy_port("UDP"), port.policy_port("TCP")]}

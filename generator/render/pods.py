@@ -9,6 +9,7 @@ every target renders full pod templates from the same description: VVP's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +51,7 @@ def pod_labels(eff: Effective, component: str | None = None) -> dict[str, str]:
 
 
 def service_account(eff: Effective, component: str) -> str:
-    configured = eff.get(("platform", "kubernetes", "serviceAccounts", component))
-    return str(configured) if configured else DEFAULT_SERVICE_ACCOUNTS[component]
+    return model.of(eff).service_account(component, DEFAULT_SERVICE_ACCOUNTS[component])
 
 
 def needs_kubernetes_api(eff: Effective) -> bool:
@@ -74,7 +74,7 @@ def container_security_context() -> dict[str, Any]:
 
 def pod_template(eff: Effective, component: str, settings: PodSettings) -> dict[str, Any]:
     """A Kubernetes PodTemplateSpec for one component of one deployment."""
-    pods: dict[str, Any] = eff.get(("spec", "template", "spec", "kubernetes", "pods"), {}) or {}
+    pods: Mapping[str, Any] = model.of(eff).pods
     metadata: dict[str, Any] = {"labels": {**pods.get("labels", {}), **pod_labels(eff, component)}}
     if pods.get("annotations"):
         metadata["annotations"] = dict(pods["annotations"])

@@ -26,7 +26,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
-from generator import units
+from generator import model, units
 from generator.flink import options
 from generator.flink.memory import MemoryConfigError
 from generator.flink.memory_jobmanager import jobmanager_memory
@@ -338,27 +338,25 @@ def adapt(
         )
 
     # high availability
-    ha = conf.get("high-availability.type")
-    if ha is not None and ha.strip().lower() != "none":
-        out["high-availability.type"] = "NONE"
+    ha = conf.get(model.HA_TYPE)
+    if ha is not None and model.ha_of(conf).type != "none":
+        out[model.HA_TYPE] = "NONE"
         changes.append(
             Adaptation(
-                "high-availability.type",
+                model.HA_TYPE,
                 ha,
                 "NONE",
                 "Kubernetes HA keeps its leader election in the Kubernetes API; one local JobManager runs without",
             )
         )
     for key in sorted(conf):
-        if key.startswith("high-availability.") and key != "high-availability.type":
+        if key.startswith("high-availability.") and key != model.HA_TYPE:
             out.pop(options.emit_key(key, local_version), None)
             changes.append(Adaptation(key, conf[key], None, "only used with high availability"))
-    replicas = conf.get("kubernetes.jobmanager.replicas")
+    replicas = conf.get(model.JOBMANAGER_REPLICAS)
     if replicas is not None and replicas != "1":
-        out.pop("kubernetes.jobmanager.replicas", None)
-        changes.append(
-            Adaptation("kubernetes.jobmanager.replicas", replicas, None, "one local JobManager; standbys need HA")
-        )
+        out.pop(model.JOBMANAGER_REPLICAS, None)
+        changes.append(Adaptation(model.JOBMANAGER_REPLICAS, replicas, None, "one local JobManager; standbys need HA"))
 
     # addresses
     for key in _BIND_KEYS:
@@ -454,14 +452,13 @@ def adapt(
         ProcessSpec(name, "jobmanager" if i == 0 else "taskmanager", per_process[name], reporter_ports[name])
         for i, name in enumerate(names)
     )
-    slots_text = conf.get("taskmanager.numberOfTaskSlots", "1")
     return LocalConfig(
         conf=dict(sorted(out.items())),
         processes=processes,
         adaptations=tuple(changes),
         memory=memory,
         rest_port=rest_port,
-        slots=int(slots_text) if slots_text.isdigit() else 1,
+        slots=model.slots_of(conf),
         taskmanagers=local_tms,
         configured_taskmanagers=taskmanagers,
         reporter=reporters[0] if reporters else None,

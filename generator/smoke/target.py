@@ -8,15 +8,15 @@ from typing import Any
 
 import yaml
 
+from generator import model
 from generator.config.layers import ConfigRepo
 from generator.config.resolve import Effective, Resolver
+from generator.config.yamlload import dotted
 from generator.errors import UsageError
 from generator.flink import options
+from generator.model import keys
 
 __all__ = ["RuleSource", "SmokeTarget", "resolve_target", "rule_source"]
-
-TASKMANAGERS = ("spec", "template", "spec", "numberOfTaskManagers")
-MEMORY = ("spec", "template", "spec", "resources")
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,13 @@ class SmokeTarget:
 
     @property
     def taskmanagers(self) -> int:
-        value = self.effective.get(TASKMANAGERS, 1)
-        return int(value) if isinstance(value, int) else 1
+        return model.of(self.effective).task_managers
 
     def memory(self, process: str) -> str:
-        value = self.effective.get((*MEMORY, process, "memory"))
-        if not isinstance(value, str) or not value:
+        value = model.of(self.effective).resources[process].memory
+        if not value:
             raise UsageError(
-                f"deployment {self.effective.deployment} sets no {'.'.join((*MEMORY, process, 'memory'))}",
+                f"deployment {self.effective.deployment} sets no {dotted((*keys.RESOURCES, process, 'memory'))}",
                 hint="gen smoke sizes the local processes from the configured process memory",
             )
         return value
@@ -119,6 +118,7 @@ def rule_source(repo: ConfigRepo, resolver: Resolver, env: str, eff: Effective) 
     renderers produce one, else built by :func:`generator.render.alerts.alert_groups` directly."""
     from generator.render.plan import Selection, render_run
 
+    facts = model.of(eff)
     run = render_run(repo, resolver, Selection(env=env, namespace=eff.namespace))
     for out_file in run.files:
         if "PrometheusRule" not in out_file.content:
@@ -127,23 +127,20 @@ def rule_source(repo: ConfigRepo, resolver: Resolver, env: str, eff: Effective) 
         if isinstance(doc, dict) and doc.get("kind") == "PrometheusRule":
             groups = list(doc.get("spec", {}).get("groups", []) or [])
             group, label = _deployment_group(groups, eff.deployment)
-            return RuleSource(groups, out_file.path, label or eff.kubernetes_namespace, group)
+            return RuleSource(groups, out_file.path, label or facts.kubernetes_namespace, group)
 
     from generator.render.alerts import AlertTarget, alert_groups, alert_settings_from_mapping
 
     try:
-        settings = alert_settings_from_mapping(eff.get(("platform", "alerts"), {}) or {})
+        settings = alert_settings_from_mapping(facts.alerts)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    namespace = eff.kubernetes_namespace
-    deployments = [d for ctx in run.contexts for d in ctx.deployments if d.kubernetes_namespace == namespace]
+    namespace = facts.kubernetes_namespace
+    deployments = [d for ctx in run.contexts for d in ctx.deployments if model.of(d).kubernetes_namespace == namespace]
     if eff.deployment not in {d.deployment for d in deployments}:
         deployments.append(eff)
-    targets = [
-        AlertTarget(d.deployment, namespace, int(v) if isinstance(v := d.get(TASKMANAGERS, 1), int) else 1)
-        for d in deployments
-    ]
-    major = options.parse_version(eff.flink_version)[0]
+    targets = [AlertTarget(d.deployment, namespace, model.of(d).task_managers) for d in deployments]
+    major = options.parse_version(facts.flink_version)[0]
     groups = alert_groups(namespace, targets, settings, major)
     group, label = _deployment_group(groups, eff.deployment)
     return RuleSource(

@@ -12,7 +12,7 @@ constants of :mod:`generator.model.keys` and the one blame rule of :mod:`generat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from generator.config import paths
@@ -129,6 +129,9 @@ class Deployment:
     operator: FlinkOperator
     vvp: Vvp
     policy: Mapping[str, Any]
+    annotations: Mapping[str, Any] = field(default_factory=dict)  # metadata.annotations
+    number_of_task_managers: int | None = None  # as written; None when unset (task_managers reads 1)
+    logging_template: str | None = None  # spec.template.spec.logging.log4j2ConfigurationTemplate
 
     @property
     def running(self) -> bool:
@@ -196,6 +199,9 @@ def _build(eff: Effective) -> Deployment:
         operator=FlinkOperator.of(eff),
         vvp=Vvp.of(eff),
         policy=_map(eff.get(keys.POLICY)),
+        annotations=_map(eff.get((*keys.METADATA, "annotations"))),
+        number_of_task_managers=_int(eff.get((*keys.TEMPLATE_SPEC, "numberOfTaskManagers"))),
+        logging_template=str(eff.get((*keys.TEMPLATE_SPEC, "logging", "log4j2ConfigurationTemplate")) or "") or None,
     )
 
 

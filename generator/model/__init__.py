@@ -137,6 +137,9 @@ class Deployment:
     bounds: Mapping[str, Any] = field(default_factory=dict)  # a profile's bounds: dotted key path -> {min, max}
     waivers: Sequence[Any] = ()  # the waivers: entries as written
     exceptions: Sequence[Any] = ()  # the exceptions: entries as written
+    annotations: Mapping[str, Any] = field(default_factory=dict)  # metadata.annotations
+    number_of_task_managers: int | None = None  # as written; None when unset (task_managers reads 1)
+    logging_template: str | None = None  # spec.template.spec.logging.log4j2ConfigurationTemplate
 
     @property
     def running(self) -> bool:
@@ -213,6 +216,9 @@ def _build(eff: Effective) -> Deployment:
         bounds=_map(eff.get(keys.BOUNDS)),
         waivers=_list(eff.get(keys.WAIVERS)),
         exceptions=_list(eff.get(keys.EXCEPTIONS)),
+        annotations=_map(eff.get((*keys.METADATA, "annotations"))),
+        number_of_task_managers=_int(eff.get((*keys.TEMPLATE_SPEC, "numberOfTaskManagers"))),
+        logging_template=str(eff.get((*keys.TEMPLATE_SPEC, "logging", "log4j2ConfigurationTemplate")) or "") or None,
     )
 
 

@@ -35,6 +35,10 @@ class Artifact:
     flink_image_repository: str | None
     flink_image_tag: str | None
     raw: Mapping[str, Any]
+    jar_uri: str | None = None
+    entry_class: str | None = None
+    main_args: str | None = None
+    additional_dependencies: Sequence[Any] = ()
 
     @staticmethod
     def of(eff: Effective) -> Artifact:
@@ -46,6 +50,10 @@ class Artifact:
             _text(raw.get("flinkImageRepository")),
             _text(raw.get("flinkImageTag")),
             raw,
+            jar_uri=_text(raw.get("jarUri")),
+            entry_class=_text(raw.get("entryClass")),
+            main_args=_text(raw.get("mainArgs")),
+            additional_dependencies=_list(raw.get("additionalDependencies")),
         )
 
 
@@ -151,6 +159,11 @@ class FlinkOperator:
     initial_savepoint_path: str | None
     chart: Mapping[str, Any]
     tls: Mapping[str, Any] | None
+    image: Mapping[str, Any] = field(default_factory=dict)  # the Apache Flink image of the pods
+    savepoint_trigger_nonce: Any = None
+    checkpoint_trigger_nonce: Any = None
+    savepoint_redeploy_nonce: Any = None
+    autoscaler_reset_nonce: Any = None
 
     @staticmethod
     def of(eff: Effective) -> FlinkOperator:
@@ -166,6 +179,11 @@ class FlinkOperator:
             _text(raw.get("initialSavepointPath")) or None,
             _map(raw.get("chart")),
             tls if isinstance(tls, Mapping) and tls else None,
+            image=_map(raw.get("image")),
+            savepoint_trigger_nonce=raw.get("savepointTriggerNonce"),
+            checkpoint_trigger_nonce=raw.get("checkpointTriggerNonce"),
+            savepoint_redeploy_nonce=raw.get("savepointRedeployNonce"),
+            autoscaler_reset_nonce=raw.get("autoscalerResetNonce"),
         )
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator import model
 from generator.config.resolve import Effective
 from generator.render import pods
 from generator.render.context import Doc, EnvContext, NamespaceContext, Peer
 from generator.targets.flink_operator import documents, helm
-from generator.targets.flink_operator.settings import MODE, OPERATOR
 
 DEFAULT_OPERATOR_NAMESPACE = "flink-operator"
 
@@ -36,13 +36,13 @@ class FlinkOperator:
 
     def api_components(self, eff: Effective) -> frozenset[str]:
         # native mode: the JobManager creates, watches and deletes its TaskManager pods
-        native = eff.get(MODE, "native") == "native"
+        native = model.of(eff).operator.mode == "native"
         return pods.OPERATOR_NATIVE_PODS.needs_api if native else frozenset()
 
     def rest_clients(self, eff: Effective) -> tuple[Peer, ...]:
         # the operator polls every JobManager's REST API and triggers savepoints through it
-        namespace = eff.get((*OPERATOR, "operatorNamespace")) or DEFAULT_OPERATOR_NAMESPACE
-        return (Peer("flink-operator", str(namespace)),)
+        namespace = model.of(eff).operator.operator_namespace or DEFAULT_OPERATOR_NAMESPACE
+        return (Peer("flink-operator", namespace),)
 
 
 TARGET = FlinkOperator()

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
-from typing import Any
 
-from generator.config.layers import FLINK_CONF
-from generator.config.resolve import ARTIFACT, RESOURCES, Effective
+from generator import model
+from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
 from generator.errors import Problem
+from generator.model.keys import ARTIFACT, FLINK_CONF, FLINK_OPERATOR, RESOURCES, RESTORE_STRATEGY, TEMPLATE_SPEC
 from generator.render import pods
 from generator.targets.flink_operator.images import image
 from generator.targets.flink_operator.settings import (
@@ -23,13 +22,12 @@ from generator.targets.flink_operator.settings import (
     JM_REPLICAS_KEY,
     JOB_LAYERS,
     NONCES,
-    OPERATOR,
     PERIODIC_SAVEPOINT_KEY,
     ROLLBACK_KEY,
     SAVEPOINT_DIR_KEY,
     SPEC_FIELD_KEYS,
-    TEMPLATE_SPEC,
     deployment_file,
+    job_settings,
     operator_conf,
     operator_flink_version,
     problem_at,
@@ -43,10 +41,6 @@ OPERATOR_FLINK_VERSIONS = frozenset(
     {"v1_13", "v1_14", "v1_15", "v1_16", "v1_17", "v1_18", "v1_19", "v1_20", "v2_0", "v2_1", "v2_2", "v2_3", "v2_4"}
 )
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:.+")
-
-
-def _ha_enabled(conf: Mapping[str, str]) -> bool:
-    return conf.get(HA_KEY, "NONE").strip().lower() not in ("", "none")
 
 
 def check_name(eff: Effective, name: str, name_path: Path_ | None) -> list[Problem]:
@@ -74,8 +68,9 @@ def check_name(eff: Effective, name: str, name_path: Path_ | None) -> list[Probl
 def check_cluster(eff: Effective) -> list[Problem]:
     """The operator's rules for the cluster of one FlinkDeployment (application or session)."""
     problems: list[Problem] = []
+    m = model.of(eff)
     version_path = (*ARTIFACT, "flinkVersion")
-    version = eff.get(version_path)
+    version = m.artifact.flink_version
     if not version:
         problems.append(
             problem_at(
@@ -85,11 +80,10 @@ def check_cluster(eff: Effective) -> list[Problem]:
                 "set spec.template.spec.artifact.flinkVersion, usually in the baseline",
             )
         )
-    elif operator_flink_version(str(version)) not in OPERATOR_FLINK_VERSIONS:
+    elif operator_flink_version(version) not in OPERATOR_FLINK_VERSIONS:
         problems.append(problem_at(eff, version_path, f"the Flink Kubernetes Operator 1.15 cannot run Flink {version}"))
-    conf = eff.flink_conf
-    replicas = int(conf.get(JM_REPLICAS_KEY, "1"))
-    if replicas > 1 and not _ha_enabled(conf):
+    replicas = int(m.conf.get(JM_REPLICAS_KEY, "1"))
+    if replicas > 1 and not m.ha.enabled:
         problems.append(
             problem_at(
                 eff,
@@ -99,17 +93,17 @@ def check_cluster(eff: Effective) -> list[Problem]:
                 f"set {HA_KEY}: kubernetes in flinkConfiguration, or 1 JobManager",
             )
         )
-    if operator_conf(eff).get(ROLLBACK_KEY) == "true" and not _ha_enabled(conf):
+    if operator_conf(m).get(ROLLBACK_KEY) == "true" and not m.ha.enabled:
         problems.append(
             problem_at(
                 eff,
-                (*OPERATOR, "flinkConfiguration", ROLLBACK_KEY),
+                (*FLINK_OPERATOR, "flinkConfiguration", ROLLBACK_KEY),
                 "rollbacks need high availability",
                 f"set {HA_KEY}: kubernetes in spec.template.spec.flinkConfiguration",
             )
         )
     for component in pods.COMPONENTS:
-        if not eff.get((*RESOURCES, component, "memory")):
+        if not m.resources[component].memory:
             problems.append(
                 problem_at(
                     eff,
@@ -119,7 +113,7 @@ def check_cluster(eff: Effective) -> list[Problem]:
                 )
             )
     logging_template = (*TEMPLATE_SPEC, "logging", "log4j2ConfigurationTemplate")
-    if eff.get(logging_template):
+    if m.logging_template:
         problems.append(
             problem_at(
                 eff,
@@ -128,14 +122,15 @@ def check_cluster(eff: Effective) -> list[Problem]:
                 "set the levels in spec.template.spec.logging.log4jLoggers instead",
             )
         )
-    image(eff, (*OPERATOR, "image"), problems, flink_version=str(version) if version else None)
+    image(eff, m.operator.image, (*FLINK_OPERATOR, "image"), problems, flink_version=version or None)
     return problems
 
 
 def check_keys(eff: Effective) -> list[Problem]:
     """Configuration keys the operator forbids or sets itself; operator keys set twice."""
     problems: list[Problem] = []
-    conf = eff.flink_conf
+    m = model.of(eff)
+    conf = m.conf
     for key in FORBIDDEN_KEYS:
         if key in conf:
             problems.append(
@@ -157,13 +152,13 @@ def check_keys(eff: Effective) -> list[Problem]:
                     f"set {instead} instead",
                 )
             )
-    operator_keys = operator_conf(eff)
+    operator_keys = operator_conf(m)
     for key in operator_keys:
         if key in conf:
             problems.append(
                 problem_at(
                     eff,
-                    (*OPERATOR, "flinkConfiguration", key),
+                    (*FLINK_OPERATOR, "flinkConfiguration", key),
                     f"also set in spec.template.spec.flinkConfiguration (at {where(eff, (*FLINK_CONF, key))})",
                     "keep operator keys in platform.flinkOperator.flinkConfiguration only",
                 )
@@ -174,12 +169,13 @@ def check_keys(eff: Effective) -> list[Problem]:
 def check_job(eff: Effective) -> list[Problem]:
     """The operator's rules for the job of one deployment."""
     problems: list[Problem] = []
-    conf = eff.flink_conf
-    mode = upgrade_mode(eff)
-    strategy = ("spec", "restoreStrategy", "kind")
+    m = model.of(eff)
+    conf = m.conf
+    mode = upgrade_mode(m)
+    strategy = RESTORE_STRATEGY
     described = (
-        f"upgradeStrategy {eff.get(('spec', 'upgradeStrategy', 'kind'))} with restoreStrategy "
-        f"{eff.get(strategy)} is the operator's upgradeMode {mode}"
+        f"upgradeStrategy {m.upgrade_strategy} with restoreStrategy "
+        f"{m.restore_strategy} is the operator's upgradeMode {mode}"
     )
     if mode != "stateless" and not conf.get(CHECKPOINT_DIR_KEY, "").strip():
         problems.append(
@@ -194,32 +190,32 @@ def check_job(eff: Effective) -> list[Problem]:
     savepoint_hint = f"set {SAVEPOINT_DIR_KEY} in spec.template.spec.flinkConfiguration"
     if mode == "savepoint" and not has_savepoint_dir:
         problems.append(problem_at(eff, strategy, f"{described}, which needs a savepoint directory", savepoint_hint))
-    nonce_path = (*OPERATOR, "savepointTriggerNonce")
-    if eff.get(nonce_path) is not None and not has_savepoint_dir:
+    nonce_path = (*FLINK_OPERATOR, "savepointTriggerNonce")
+    if m.operator.savepoint_trigger_nonce is not None and not has_savepoint_dir:
         problems.append(problem_at(eff, nonce_path, "a manual savepoint needs a savepoint directory", savepoint_hint))
-    if PERIODIC_SAVEPOINT_KEY in operator_conf(eff) and not has_savepoint_dir:
+    if PERIODIC_SAVEPOINT_KEY in operator_conf(m) and not has_savepoint_dir:
         problems.append(
             problem_at(
                 eff,
-                (*OPERATOR, "flinkConfiguration", PERIODIC_SAVEPOINT_KEY),
+                (*FLINK_OPERATOR, "flinkConfiguration", PERIODIC_SAVEPOINT_KEY),
                 "periodic savepoints need a savepoint directory",
                 savepoint_hint,
             )
         )
-    redeploy = (*OPERATOR, "savepointRedeployNonce")
-    if eff.get(redeploy) is not None and not eff.get((*OPERATOR, "initialSavepointPath")):
+    if m.operator.savepoint_redeploy_nonce is not None and not m.operator.initial_savepoint_path:
         problems.append(
             problem_at(
                 eff,
-                redeploy,
+                (*FLINK_OPERATOR, "savepointRedeployNonce"),
                 "a savepoint redeploy needs the savepoint to start from",
                 "set platform.flinkOperator.initialSavepointPath next to it",
             )
         )
+    per_job = job_settings(m)
     for key in (*NONCES, "initialSavepointPath"):
-        path = (*OPERATOR, key)
+        path = (*FLINK_OPERATOR, key)
         origin = eff.origin(path)
-        if eff.get(path) is not None and origin is not None and not origin.layer.startswith(JOB_LAYERS[1:]):
+        if key in per_job and origin is not None and not origin.layer.startswith(JOB_LAYERS[1:]):
             problems.append(
                 problem_at(
                     eff,
@@ -228,17 +224,17 @@ def check_job(eff: Effective) -> list[Problem]:
                     "set it in the deployment's file (or with --set)",
                 )
             )
-    artifact: Mapping[str, Any] = eff.get(ARTIFACT) or {}
-    if artifact.get("kind") != "JAR":
+    artifact = m.artifact
+    if artifact.kind != "JAR":
         problems.append(
             problem_at(
                 eff,
                 (*ARTIFACT, "kind"),
-                f"the flink-operator target runs JAR artifacts, not {artifact.get('kind')}",
+                f"the flink-operator target runs JAR artifacts, not {artifact.kind}",
                 "package the job as a JAR",
             )
         )
-    elif not _SCHEME.match(str(artifact.get("jarUri", ""))):
+    elif not _SCHEME.match(artifact.jar_uri or ""):
         problems.append(
             problem_at(
                 eff,
@@ -247,7 +243,7 @@ def check_job(eff: Effective) -> list[Problem]:
                 "e.g. local:///opt/flink/usrlib/job.jar or s3://bucket/job.jar",
             )
         )
-    if artifact.get("additionalDependencies"):
+    if artifact.additional_dependencies:
         problems.append(
             problem_at(
                 eff,
@@ -257,7 +253,7 @@ def check_job(eff: Effective) -> list[Problem]:
             )
         )
     try:
-        shlex.split(str(artifact.get("mainArgs", "")))
+        shlex.split(artifact.main_args or "")
     except ValueError as exc:
         problems.append(
             problem_at(eff, (*ARTIFACT, "mainArgs"), f"cannot split into arguments: {exc}", "balance the quotes")

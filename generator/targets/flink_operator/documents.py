@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from generator.config.layers import FLINK_CONF
-from generator.config.resolve import ARTIFACT, RESOURCES, Effective
-from generator.config.yamlload import Path_
+from generator import model
+from generator.config.resolve import Effective
 from generator.errors import InputError, Problem
 from generator.flink import options
+from generator.model.keys import FLINK_CONF, FLINK_OPERATOR, SESSION_CLUSTER
 from generator.render import pods
 from generator.render.context import Doc, NamespaceContext
 from generator.render.engine import render_template, template
@@ -33,11 +33,10 @@ from generator.targets.flink_operator.settings import (
     JM_REPLICAS_KEY,
     JOB_LAYERS,
     JOB_NONCES,
-    OPERATOR,
     OWNED_KEYS,
-    TEMPLATE_SPEC,
     TM_SERVICE_ACCOUNT_KEY,
     deployment_file,
+    job_settings,
     job_state,
     operator_conf,
     operator_flink_version,
@@ -50,18 +49,19 @@ from generator.targets.flink_operator.settings import (
 def flink_configuration(eff: Effective) -> dict[str, str]:
     """The Flink configuration of a FlinkDeployment: the shared one in the form the deployment's
     Flink version reads, without the keys the operator owns, plus the keys it adds."""
-    version = options.parse_version(eff.flink_version)
-    conf = {options.emit_key(k, version): v for k, v in eff.flink_conf.items() if k not in OWNED_KEYS}
+    m = model.of(eff)
+    version = options.parse_version(m.flink_version)
+    conf = {options.emit_key(k, version): v for k, v in m.conf.items() if k not in OWNED_KEYS}
     conf[TM_SERVICE_ACCOUNT_KEY] = pods.service_account(eff, "taskmanager")
     tls = tls_of(eff)
     if tls is not None:
         conf.update(tls.configuration())
-    conf.update(operator_conf(eff))
+    conf.update(operator_conf(m))
     return dynamic_properties(dict(sorted(conf.items())))
 
 
 def jobmanager_replicas(eff: Effective) -> int:
-    return int(eff.flink_conf.get(JM_REPLICAS_KEY, "1"))
+    return int(model.of(eff).conf.get(JM_REPLICAS_KEY, "1"))
 
 
 def taskmanager_replicas(eff: Effective) -> int | None:
@@ -71,24 +71,23 @@ def taskmanager_replicas(eff: Effective) -> int | None:
     when VVP's count has spare slots it is left out and the operator starts
     ceil(parallelism / slots) TaskManagers, so the job keeps its parallelism either way.
     """
-    tms = eff.get((*TEMPLATE_SPEC, "numberOfTaskManagers"))
-    parallelism = eff.get((*TEMPLATE_SPEC, "parallelism"))
-    slots = int(eff.flink_conf.get("taskmanager.numberOfTaskSlots", "1"))
-    if not isinstance(tms, int):
+    m = model.of(eff)
+    tms = m.number_of_task_managers
+    if tms is None:
         return None
-    if parallelism is None or tms * slots == parallelism:
+    if m.parallelism is None or tms * m.slots == m.parallelism:
         return tms
     return None
 
 
 def resource(eff: Effective, component: str) -> dict[str, Any]:
-    spec: Mapping[str, Any] = eff.get((*RESOURCES, component)) or {}
+    spec = model.of(eff).resources[component].raw
     return {key: spec[key] for key in ("cpu", "memory") if key in spec}
 
 
 def log_configuration(eff: Effective) -> dict[str, str]:
     """``log4jLoggers`` as the pods' log4j-console.properties; nothing when they are Flink's default."""
-    loggers: Mapping[str, str] = eff.get((*TEMPLATE_SPEC, "logging", "log4jLoggers")) or {}
+    loggers = model.of(eff).loggers
     named = sorted((name, level) for name, level in loggers.items() if name)
     root = str(loggers.get("", "INFO"))
     if not named and root == "INFO":
@@ -100,38 +99,39 @@ def log_configuration(eff: Effective) -> dict[str, str]:
 
 
 def job_spec(eff: Effective) -> dict[str, Any]:
-    artifact: Mapping[str, Any] = eff.get(ARTIFACT) or {}
+    m = model.of(eff)
+    artifact = m.artifact
     job: dict[str, Any] = {
-        "jarURI": artifact["jarUri"],
-        "args": shlex.split(str(artifact.get("mainArgs", ""))),
-        "parallelism": eff.get((*TEMPLATE_SPEC, "parallelism")),
-        "upgradeMode": upgrade_mode(eff),
-        "state": job_state(eff),
+        "jarURI": artifact.jar_uri,
+        "args": shlex.split(artifact.main_args or ""),
+        "parallelism": m.parallelism,
+        "upgradeMode": upgrade_mode(m),
+        "state": job_state(m),
     }
-    if artifact.get("entryClass"):
-        job["entryClass"] = artifact["entryClass"]
-    allow = eff.get(("spec", "restoreStrategy", "allowNonRestoredState"))
-    if allow is not None:
-        job["allowNonRestoredState"] = bool(allow)
+    if artifact.entry_class:
+        job["entryClass"] = artifact.entry_class
+    if m.allow_non_restored_state is not None:
+        job["allowNonRestoredState"] = bool(m.allow_non_restored_state)
+    per_job = job_settings(m)
     for key in (*JOB_NONCES, "initialSavepointPath"):
-        value = eff.get((*OPERATOR, key))
-        if value is not None:
-            job[key] = value
+        if key in per_job:
+            job[key] = per_job[key]
     return job
 
 
 def _metadata(eff: Effective) -> tuple[dict[str, str], dict[str, str]]:
-    meta: Mapping[str, Any] = eff.get(("metadata",)) or {}
-    return dict(meta.get("labels") or {}), dict(meta.get("annotations") or {})
+    m = model.of(eff)
+    return dict(m.labels), dict(m.annotations)
 
 
 def flink_deployment(eff: Effective, name: str, job: Mapping[str, Any] | None) -> dict[str, Any]:
     """A FlinkDeployment named ``name``: an application cluster with ``job``, else a session cluster."""
     problems: list[Problem] = []
-    flink_image = image(eff, (*OPERATOR, "image"), problems, flink_version=eff.flink_version)
+    m = model.of(eff)
+    flink_image = image(eff, m.operator.image, (*FLINK_OPERATOR, "image"), problems, flink_version=m.flink_version)
     if flink_image is None:
         raise InputError(problems)
-    mode = operator_mode(eff)
+    mode = operator_mode(m)
     settings = pods.OPERATOR_NATIVE_PODS if mode == "native" else pods.OPERATOR_PODS
     labels, annotations = _metadata(eff)
     jobmanager_pod = pods.pod_template(eff, "jobmanager", settings)
@@ -142,11 +142,11 @@ def flink_deployment(eff: Effective, name: str, job: Mapping[str, Any] | None) -
     return render_template(
         "flink-operator/FlinkDeployment.yaml.j2",
         name=name,
-        namespace=eff.kubernetes_namespace,
+        namespace=m.kubernetes_namespace,
         labels=labels,
         annotations=annotations,
         image={"reference": flink_image.reference, "pull_policy": flink_image.pull_policy},
-        flink_version=operator_flink_version(eff.flink_version),
+        flink_version=operator_flink_version(m.flink_version),
         mode=mode,
         service_account=pods.service_account(eff, "jobmanager"),
         flink_configuration=flink_configuration(eff),
@@ -154,13 +154,11 @@ def flink_deployment(eff: Effective, name: str, job: Mapping[str, Any] | None) -
         jobmanager_replicas=jobmanager_replicas(eff),
         jobmanager_resource=resource(eff, "jobmanager"),
         jobmanager_pod=jobmanager_pod,
-        taskmanager_replicas=taskmanager_replicas(eff)
-        if job is not None
-        else eff.get((*TEMPLATE_SPEC, "numberOfTaskManagers")),
+        taskmanager_replicas=taskmanager_replicas(eff) if job is not None else m.number_of_task_managers,
         taskmanager_resource=resource(eff, "taskmanager"),
         taskmanager_pod=taskmanager_pod,
         job=job,
-        restart_nonce=eff.get((*OPERATOR, "restartNonce")) if job is not None else None,
+        restart_nonce=m.operator.restart_nonce if job is not None else None,
     )
 
 
@@ -185,10 +183,11 @@ def session_job_configuration(eff: Effective) -> dict[str, str]:
     """What one job in session mode sets beyond its session cluster (built from the namespace
     defaults): the keys its profile, its own file or ``--set`` decided, values rendered from a
     template when the job changed what the template reads, and the operator keys."""
-    version = options.parse_version(eff.flink_version)
+    m = model.of(eff)
+    version = options.parse_version(m.flink_version)
     platform_changed = _job_changed_platform(eff)
     conf: dict[str, str] = {}
-    for key, value in eff.flink_conf.items():
+    for key, value in m.conf.items():
         if key in OWNED_KEYS:
             continue
         chain = eff.provenance.get((*FLINK_CONF, key), ())
@@ -196,38 +195,35 @@ def session_job_configuration(eff: Effective) -> dict[str, str]:
         templated = last is not None and isinstance(last.value, str) and ("{{" in last.value or "{%" in last.value)
         if last is None or last.layer.startswith(JOB_LAYERS) or (templated and platform_changed):
             conf[options.emit_key(key, version)] = value
-    conf.update(operator_conf(eff))
+    conf.update(operator_conf(m))
     return dict(sorted(conf.items()))
 
 
 def session_job(eff: Effective) -> dict[str, Any]:
+    m = model.of(eff)
     labels, annotations = _metadata(eff)
     return render_template(
         "flink-operator/FlinkSessionJob.yaml.j2",
-        name=eff.deployment,
-        namespace=eff.kubernetes_namespace,
+        name=m.name,
+        namespace=m.kubernetes_namespace,
         labels=labels,
         annotations=annotations,
-        deployment_name=eff.get(("spec", "sessionClusterName")),
+        deployment_name=m.session_cluster,
         flink_configuration=session_job_configuration(eff),
         job=job_spec(eff),
-        restart_nonce=eff.get((*OPERATOR, "restartNonce")),
+        restart_nonce=m.operator.restart_nonce,
     )
-
-
-def is_session_mode(eff: Effective) -> bool:
-    return bool(eff.get(("spec", "sessionClusterName")))
 
 
 def deployment_docs(eff: Effective) -> list[Doc]:
     """A FlinkDeployment (application mode) or a FlinkSessionJob (session mode) for one deployment."""
-    if is_session_mode(eff):
-        session_path: Path_ = ("spec", "sessionClusterName")
-        version = options.parse_version(eff.flink_version)
+    m = model.of(eff)
+    if m.session:
+        version = options.parse_version(m.flink_version)
         job_conf = session_job_configuration(eff)
-        job_keys = {k: v for k, v in eff.flink_conf.items() if options.emit_key(k, version) in job_conf}
+        job_keys = {k: v for k, v in m.conf.items() if options.emit_key(k, version) in job_conf}
         problems = (
-            check_name(eff, str(eff.get(session_path)), session_path)
+            check_name(eff, str(m.session_cluster), SESSION_CLUSTER)
             + check_keys(eff)
             + check_job(eff)
             + check_secrets(eff, job_keys, session_job=True)
@@ -236,15 +232,15 @@ def deployment_docs(eff: Effective) -> list[Doc]:
             raise InputError(problems)
         return [Doc(session_job(eff))]
     problems = (
-        check_name(eff, eff.deployment, None)
+        check_name(eff, m.name, None)
         + check_keys(eff)
         + check_cluster(eff)
         + check_job(eff)
-        + check_secrets(eff, eff.flink_conf)
+        + check_secrets(eff, m.conf)
     )
     if problems:
         raise InputError(problems)
-    return [Doc(flink_deployment(eff, eff.deployment, job_spec(eff)))]
+    return [Doc(flink_deployment(eff, m.name, job_spec(eff)))]
 
 
 def session_clusters(ctx: NamespaceContext) -> dict[str, Effective]:
@@ -262,14 +258,14 @@ def session_cluster_docs(ctx: NamespaceContext) -> list[Doc]:
     (baseline, namespace, environment): what VVP's SessionCluster is built from."""
     clusters = session_clusters(ctx)
     problems: list[Problem] = []
-    applications = {eff.deployment: eff for eff in ctx.deployments if not is_session_mode(eff)}
+    applications = {eff.deployment: eff for eff in ctx.deployments if not model.of(eff).session}
     docs: list[Doc] = []
     for name, first_job in sorted(clusters.items()):
         if name in applications:
             problems.append(
                 problem_at(
                     first_job,
-                    ("spec", "sessionClusterName"),
+                    SESSION_CLUSTER,
                     f"session cluster '{name}' has the name of the deployment in "
                     f"{deployment_file(applications[name])}: both would be FlinkDeployment {name}",
                     "rename the session cluster",
@@ -279,7 +275,7 @@ def session_cluster_docs(ctx: NamespaceContext) -> list[Doc]:
         found = (
             check_keys(ctx.effective)
             + check_cluster(ctx.effective)
-            + check_secrets(ctx.effective, ctx.effective.flink_conf)
+            + check_secrets(ctx.effective, model.of(ctx.effective).conf)
         )
         problems.extend(found)
         if not found:

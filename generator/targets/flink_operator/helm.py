@@ -19,21 +19,22 @@ render for the flink-operator target. Its values carry:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from generator.config.layers import FLINK_CONF
+from generator import model
 from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
 from generator.errors import InputError, Problem
 from generator.flink import options
+from generator.model import Deployment
+from generator.model.keys import FLINK_CONF, FLINK_OPERATOR, OPERATOR_CHART, SERVICE_ACCOUNTS
 from generator.render import pods
 from generator.render.context import Doc, EnvContext
 from generator.targets.flink_operator import images
-from generator.targets.flink_operator.settings import JOB_LAYERS, OPERATOR, OWNED_KEYS, problem_at
+from generator.targets.flink_operator.settings import JOB_LAYERS, OWNED_KEYS, problem_at
 
 VALUES_FILE = "helm/flink-kubernetes-operator-values.yaml"
-CHART: Path_ = (*OPERATOR, "chart")
 DEFAULT_METRICS_PORT = 9999
 PROM_FACTORY_KEY = "kubernetes.operator.metrics.reporter.prom.factory.class"
 PROM_PORT_KEY = "kubernetes.operator.metrics.reporter.prom.port"
@@ -66,9 +67,10 @@ def _platform_baseline(eff: Effective) -> dict[str, str]:
     Values rendered from a template (``{{ platform.storage.baseUri }}/checkpoints``) differ per
     namespace: they stay in each resource, never in a default every watched namespace inherits.
     """
-    version = options.parse_version(eff.flink_version)
+    m = model.of(eff)
+    version = options.parse_version(m.flink_version)
     conf: dict[str, str] = {}
-    for key, value in eff.flink_conf.items():
+    for key, value in m.conf.items():
         if key in OWNED_KEYS:
             continue
         chain = eff.provenance.get((*FLINK_CONF, key), ())
@@ -91,13 +93,13 @@ def default_configuration(namespaces: list[Effective], problems: list[Problem]) 
         shared = conf if shared is None else {k: v for k, v in shared.items() if conf.get(k) == v}
     result = dict(shared or {})
     first = namespaces[0]
-    operator_keys: Mapping[str, Any] = first.get((*CHART, "defaultConfiguration")) or {}
+    operator_keys: Mapping[str, Any] = model.of(first).operator.chart.get("defaultConfiguration") or {}
     for key, value in operator_keys.items():
         if key in (PROM_FACTORY_KEY, PROM_PORT_KEY):
             problems.append(
                 problem_at(
                     first,
-                    (*CHART, "defaultConfiguration", key),
+                    (*OPERATOR_CHART, "defaultConfiguration", key),
                     "gen sets the operator's Prometheus reporter",
                     "set platform.flinkOperator.chart.metricsPort instead",
                 )
@@ -107,7 +109,8 @@ def default_configuration(namespaces: list[Effective], problems: list[Problem]) 
     result[PROM_PORT_KEY] = str(metrics_port(first))
     for key, value in result.items():
         if "#" in value or "\n" in value:
-            path = (*FLINK_CONF, key) if key in first.flink_conf else (*CHART, "defaultConfiguration", key)
+            in_conf = key in model.of(first).conf
+            path = (*FLINK_CONF, key) if in_conf else (*OPERATOR_CHART, "defaultConfiguration", key)
             problems.append(
                 problem_at(
                     first,
@@ -125,14 +128,18 @@ def flink_conf_text(env: str, conf: Mapping[str, str]) -> str:
 
 
 def metrics_port(eff: Effective) -> int:
-    return int(eff.get((*CHART, "metricsPort")) or DEFAULT_METRICS_PORT)
+    return int(model.of(eff).operator.chart.get("metricsPort") or DEFAULT_METRICS_PORT)
 
 
-def _agree(namespaces: list[Effective], path: Path_, what: str, problems: list[Problem]) -> None:
-    """The chart is installed once per environment: every watched namespace must say the same."""
+def _agree(
+    namespaces: list[Effective], value: Callable[[Deployment], Any], path: Path_, what: str, problems: list[Problem]
+) -> None:
+    """The chart is installed once per environment: every watched namespace must say the same
+    (``value`` of its model, set at ``path``)."""
     first = namespaces[0]
+    expected = json.dumps(value(model.of(first)), sort_keys=True)
     for eff in namespaces[1:]:
-        if json.dumps(eff.get(path), sort_keys=True) != json.dumps(first.get(path), sort_keys=True):
+        if json.dumps(value(model.of(eff)), sort_keys=True) != expected:
             problems.append(
                 problem_at(
                     eff,
@@ -146,10 +153,10 @@ def _agree(namespaces: list[Effective], path: Path_, what: str, problems: list[P
 
 def _chart_only_per_environment(deployments: list[Effective], problems: list[Problem]) -> None:
     """Chart settings in a profile or a deployment file would be silently ignored: say so."""
-    n = len(CHART)
+    n = len(OPERATOR_CHART)
     for eff in deployments:
         for path, chain in eff.provenance.items():
-            if path[:n] == CHART and chain and chain[-1].layer.startswith(JOB_LAYERS):
+            if path[:n] == OPERATOR_CHART and chain and chain[-1].layer.startswith(JOB_LAYERS):
                 problems.append(
                     problem_at(
                         eff,
@@ -169,7 +176,7 @@ def _job_account(namespaces: list[Effective], deployments: list[Effective], prob
             problems.append(
                 problem_at(
                     eff,
-                    ("platform", "kubernetes", "serviceAccounts", "jobmanager"),
+                    (*SERVICE_ACCOUNTS, "jobmanager"),
                     f"JobManager account '{own}' differs from '{account}' of namespace {namespaces[0].namespace}: "
                     "the operator chart grants one job account per environment",
                     "use one JobManager account name for every namespace the operator watches",
@@ -179,11 +186,12 @@ def _job_account(namespaces: list[Effective], deployments: list[Effective], prob
 
 
 def image_values(eff: Effective, problems: list[Problem]) -> dict[str, Any]:
-    found = images.image(eff, (*CHART, "image"), problems)
+    operator = model.of(eff).operator
+    settings: Mapping[str, Any] = operator.chart.get("image") or {}
+    found = images.image(eff, settings, (*OPERATOR_CHART, "image"), problems)
     if found is None:
         return {}
-    settings: Mapping[str, Any] = eff.get((*CHART, "image")) or {}
-    registry = settings.get("registry") or eff.get((*OPERATOR, "registry"))
+    registry = settings.get("registry") or operator.registry
     values: dict[str, Any] = {
         "repository": f"{registry}/{settings['repository']}",
         "pullPolicy": found.pull_policy or "IfNotPresent",
@@ -202,20 +210,20 @@ def values(ctx: EnvContext) -> dict[str, Any] | None:
         return None
     deployments = [eff for c in ctx.namespaces for eff in c.deployments]
     problems: list[Problem] = []
-    for path, what in (
-        (CHART, "the operator chart settings"),
-        ((*OPERATOR, "registry"), "the operator's registry"),
-    ):
-        _agree(namespaces, path, what, problems)
+    _agree(namespaces, lambda m: m.operator.chart, OPERATOR_CHART, "the operator chart settings", problems)
+    _agree(
+        namespaces, lambda m: m.operator.registry, (*FLINK_OPERATOR, "registry"), "the operator's registry", problems
+    )
     _chart_only_per_environment(deployments, problems)
     first = namespaces[0]
+    chart = model.of(first).operator.chart
     image = image_values(first, problems)
     conf = default_configuration(namespaces, problems)
     account = _job_account(namespaces, deployments, problems)
     if problems:
         raise InputError(problems)
     result: dict[str, Any] = {
-        "watchNamespaces": sorted({eff.kubernetes_namespace for eff in namespaces}),
+        "watchNamespaces": sorted({model.of(eff).kubernetes_namespace for eff in namespaces}),
         "image": image,
         "rbac": {
             "create": True,  # the operator's own Role in each watched namespace
@@ -227,11 +235,11 @@ def values(ctx: EnvContext) -> dict[str, Any] | None:
         "podSecurityContext": pod_security_context(),
         "operatorSecurityContext": container_security_context(),
         "webhookSecurityContext": container_security_context(),
-        "webhook": {"create": bool(first.get((*CHART, "webhook"), True))},
+        "webhook": {"create": bool(chart.get("webhook", True))},
         "defaultConfiguration": {"create": True, "append": True, "flink-conf.yaml": flink_conf_text(ctx.env, conf)},
         "metrics": {"port": metrics_port(first)},
     }
-    tls = first.get((*CHART, "tls"))
+    tls = chart.get("tls")
     if tls:
         # the operator's keystore and truststore (mounted by the chart) for the JobManagers' https REST API
         result["tls"] = {
@@ -239,7 +247,7 @@ def values(ctx: EnvContext) -> dict[str, Any] | None:
             "secretName": tls["secretName"],
             "secretKeyRef": {"name": tls["password"]["name"], "key": tls["password"]["key"]},
         }
-    secrets = first.get((*CHART, "imagePullSecrets"))
+    secrets = chart.get("imagePullSecrets")
     if secrets:
         result["imagePullSecrets"] = [{"name": s["name"]} for s in secrets]
     return result

@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator.config.resolve import ARTIFACT, Effective
+from generator import model
+from generator.config.resolve import Effective
 from generator.config.yamlload import Path_, dotted
 from generator.errors import Problem
-from generator.targets.flink_operator.settings import OPERATOR, environment_file, problem_at, where
+from generator.model import keys
+from generator.targets.flink_operator.settings import environment_file, problem_at, where
 
 _VERSION_TAG = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
 
@@ -22,10 +24,17 @@ class Image:
     pull_policy: str | None
 
 
-def image(eff: Effective, path: Path_, problems: list[Problem], *, flink_version: str | None = None) -> Image | None:
-    """The pinned image configured at ``path`` (``registry``/``repository``:``tag``@``digest``)."""
-    settings: Mapping[str, Any] = eff.get(path) or {}
-    registry = settings.get("registry") or eff.get((*OPERATOR, "registry"))
+def image(
+    eff: Effective,
+    settings: Mapping[str, Any],
+    path: Path_,
+    problems: list[Problem],
+    *,
+    flink_version: str | None = None,
+) -> Image | None:
+    """The pinned image of ``settings`` (``registry``/``repository``:``tag``@``digest``), configured at
+    ``path``; without a registry of its own, the operator's."""
+    registry = settings.get("registry") or model.of(eff).operator.registry
     repository, tag, digest = settings.get("repository"), settings.get("tag"), settings.get("digest")
     key = dotted(path)
     found: list[Problem] = []
@@ -74,7 +83,7 @@ def _check_tag(eff: Effective, path: Path_, tag: str, flink_version: str | None)
         return []
     major, minor, patch = match.groups()
     if flink_version is not None and f"{major}.{minor}" != flink_version:
-        artifact = (*ARTIFACT, "flinkVersion")
+        artifact = (*keys.ARTIFACT, "flinkVersion")
         return [
             problem_at(
                 eff,

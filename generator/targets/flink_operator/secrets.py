@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator.config.layers import FLINK_CONF
+from generator import model
 from generator.config.resolve import Effective
-from generator.config.secrets import ENV_VARS
 from generator.errors import Problem
-from generator.targets.flink_operator.settings import CHART_TLS, MODE, TLS, operator_mode, problem_at, where
+from generator.model.keys import FLINK_CONF, FLINK_OPERATOR, PODS
+from generator.targets.flink_operator.settings import operator_mode, problem_at, where
 
 #: the environment variable of the Flink containers that holds the TLS store password (from its Secret)
 TLS_PASSWORD_ENV = "FLINK_TLS_STORE_PASSWORD"
@@ -82,8 +82,8 @@ class Tls:
 
 
 def tls_of(eff: Effective) -> Tls | None:
-    raw = eff.get(TLS)
-    if not isinstance(raw, Mapping):
+    raw = model.of(eff).operator.tls
+    if raw is None:
         return None
     return Tls(
         secret=str(raw["secretName"]),
@@ -122,7 +122,9 @@ def dynamic_properties(conf: dict[str, str]) -> dict[str, str]:
 def check_secrets(eff: Effective, conf_keys: Mapping[str, str], *, session_job: bool = False) -> list[Problem]:
     """Where this target cannot hand Flink a value from a Secret, and what TLS needs."""
     problems: list[Problem] = []
-    mode = operator_mode(eff)
+    m = model.of(eff)
+    mode = operator_mode(m)
+    mode_path, tls_path = (*FLINK_OPERATOR, "mode"), (*FLINK_OPERATOR, "tls")
     tls = None if session_job else tls_of(eff)
     tls_conf = tls.configuration() if tls is not None else {}
     for key, value in sorted(conf_keys.items()):
@@ -151,7 +153,7 @@ def check_secrets(eff: Effective, conf_keys: Mapping[str, str], *, session_job: 
                 problems.append(
                     problem_at(
                         eff,
-                        MODE,
+                        mode_path,
                         f"in {mode} mode the operator does not start Flink through the shell that expands the "
                         f"${{NAME}} of {key} (at {where(eff, (*FLINK_CONF, key))})",
                         "use mode native, or give the value another way",
@@ -173,28 +175,28 @@ def check_secrets(eff: Effective, conf_keys: Mapping[str, str], *, session_job: 
         problems.append(
             problem_at(
                 eff,
-                MODE,
+                mode_path,
                 f"in {mode} mode the operator does not start Flink through the shell that hands it the TLS store "
-                f"password (platform.flinkOperator.tls at {where(eff, TLS)})",
+                f"password (platform.flinkOperator.tls at {where(eff, tls_path)})",
                 "use mode native, or switch TLS off with tls: null (development only)",
             )
         )
-    if not eff.get(CHART_TLS):
+    if not m.operator.chart.get("tls"):
         problems.append(
             problem_at(
                 eff,
-                TLS,
+                tls_path,
                 "the operator calls the JobManager's REST API, which TLS turns to https: the operator needs the "
                 "truststore of the certificates' CA",
                 "set platform.flinkOperator.chart.tls (the chart's tls.* values) in the same layer",
             )
         )
-    env_names = {str(v.get("name")) for v in eff.get(ENV_VARS) or [] if isinstance(v, Mapping)}
+    env_names = {str(v.get("name")) for v in m.pods.get("envVars") or [] if isinstance(v, Mapping)}
     if TLS_PASSWORD_ENV in env_names:
         problems.append(
             problem_at(
                 eff,
-                ENV_VARS,
+                (*PODS, "envVars"),
                 f"{TLS_PASSWORD_ENV} is the variable platform.flinkOperator.tls gives the store password",
                 "rename this variable",
             )

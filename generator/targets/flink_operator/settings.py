@@ -1,8 +1,9 @@
-"""What the flink-operator target reads from a configuration, and where its problems point.
+"""What the flink-operator target derives from a deployment's model, and where its problems point.
 
-``platform.flinkOperator`` and the Flink keys the operator owns, adds, forbids or sets from its own
-spec fields; VVP's upgrade and restore strategies and deployment state as the operator's enums; and
-the file and line of the layer that set (or should set) a value, for the problems of this target.
+The Flink keys the operator owns, adds, forbids or sets from its own spec fields; the operator keys
+and per-job fields of ``platform.flinkOperator``; VVP's upgrade and restore strategies and
+deployment state as the operator's enums; and the file and line of the layer that set (or should
+set) a value, for the problems of this target.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from typing import Any
 from generator.config.resolve import Effective
 from generator.config.yamlload import Path_, dotted
 from generator.errors import Problem
+from generator.model import Deployment
 
 API_VERSION = "flink.apache.org/v1beta1"
-OPERATOR: Path_ = ("platform", "flinkOperator")
-TEMPLATE_SPEC: Path_ = ("spec", "template", "spec")
 
 JM_REPLICAS_KEY = "kubernetes.jobmanager.replicas"
 TM_SERVICE_ACCOUNT_KEY = "kubernetes.taskmanager.service-account"
@@ -48,9 +48,6 @@ SPEC_FIELD_KEYS: Mapping[str, str] = {
     "kubernetes.container.image.ref": "platform.flinkOperator.image",
     "kubernetes.container.image.pull-policy": "platform.flinkOperator.image.pullPolicy",
 }
-TLS: Path_ = (*OPERATOR, "tls")
-MODE: Path_ = (*OPERATOR, "mode")
-CHART_TLS: Path_ = (*OPERATOR, "chart", "tls")
 JOB_NONCES = ("savepointTriggerNonce", "checkpointTriggerNonce", "savepointRedeployNonce", "autoscalerResetNonce")
 NONCES = ("restartNonce", *JOB_NONCES)
 #: Layers whose settings belong to one job (in session mode they go into the FlinkSessionJob).
@@ -62,21 +59,19 @@ def operator_flink_version(version: str) -> str:
     return "v" + version.replace(".", "_")
 
 
-def upgrade_mode(eff: Effective) -> str:
+def upgrade_mode(m: Deployment) -> str:
     """VVP upgrade and restore strategies as the operator's ``upgradeMode``.
 
     STATEFUL + LATEST_STATE -> last-state, STATEFUL + LATEST_SAVEPOINT -> savepoint; STATELESS and
     NONE upgrades, and a STATEFUL upgrade that restores nothing (restore NONE), start without
     state: stateless.
     """
-    upgrade = eff.get(("spec", "upgradeStrategy", "kind"))
-    restore = eff.get(("spec", "restoreStrategy", "kind"))
-    if upgrade != "STATEFUL":
+    if m.upgrade_strategy != "STATEFUL":
         return "stateless"
-    return {"LATEST_STATE": "last-state", "LATEST_SAVEPOINT": "savepoint"}.get(str(restore), "stateless")
+    return {"LATEST_STATE": "last-state", "LATEST_SAVEPOINT": "savepoint"}.get(str(m.restore_strategy), "stateless")
 
 
-def job_state(eff: Effective) -> str:
+def job_state(m: Deployment) -> str:
     """RUNNING -> running; SUSPENDED and CANCELLED -> suspended.
 
     The operator has no cancelled state: deleting the resource is its cancel, and it also drops
@@ -84,17 +79,31 @@ def job_state(eff: Effective) -> str:
     pod while keeping the state for a later RUNNING, which is what a VVP CANCELLED deployment
     offers (with upgradeMode savepoint the operator also takes a savepoint on the way down).
     """
-    return "running" if eff.get(("spec", "state")) == "RUNNING" else "suspended"
+    return "running" if m.state == "RUNNING" else "suspended"
 
 
-def operator_mode(eff: Effective) -> str:
-    return str(eff.get(MODE) or "native")
+def operator_mode(m: Deployment) -> str:
+    return m.operator.mode or "native"
 
 
-def operator_conf(eff: Effective) -> dict[str, str]:
+def operator_conf(m: Deployment) -> dict[str, str]:
     """``platform.flinkOperator.flinkConfiguration``: the operator keys of one deployment, as text."""
-    raw: Mapping[str, Any] = eff.get((*OPERATOR, "flinkConfiguration")) or {}
-    return {key: _text(value) for key, value in sorted(raw.items())}
+    return {key: _text(value) for key, value in sorted(m.operator.flink_configuration.items())}
+
+
+def job_settings(m: Deployment) -> dict[str, Any]:
+    """The per-deployment fields of the operator's spec this deployment sets (the nonces and
+    ``initialSavepointPath``), by their name in the spec, in the order of ``NONCES``."""
+    operator = m.operator
+    found = {
+        "restartNonce": operator.restart_nonce,
+        "savepointTriggerNonce": operator.savepoint_trigger_nonce,
+        "checkpointTriggerNonce": operator.checkpoint_trigger_nonce,
+        "savepointRedeployNonce": operator.savepoint_redeploy_nonce,
+        "autoscalerResetNonce": operator.autoscaler_reset_nonce,
+        "initialSavepointPath": operator.initial_savepoint_path,
+    }
+    return {key: value for key, value in found.items() if value is not None}
 
 
 def _text(value: Any) -> str:

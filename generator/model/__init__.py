@@ -129,6 +129,10 @@ class Deployment:
     operator: FlinkOperator
     vvp: Vvp
     policy: Mapping[str, Any]
+    display_name: str | None  # metadata.displayName
+    annotations: Mapping[str, Any]  # metadata.annotations
+    spec: Mapping[str, Any]  # spec as written, for targets that pass its fields through
+    template_spec: Mapping[str, Any]  # spec.template.spec as written, likewise
 
     @property
     def running(self) -> bool:
@@ -196,6 +200,10 @@ def _build(eff: Effective) -> Deployment:
         operator=FlinkOperator.of(eff),
         vvp=Vvp.of(eff),
         policy=_map(eff.get(keys.POLICY)),
+        display_name=eff.get((*keys.METADATA, "displayName")) or None,
+        annotations=_map(eff.get((*keys.METADATA, "annotations"))),
+        spec=_map(eff.get(keys.SPEC)),
+        template_spec=_map(eff.get(keys.TEMPLATE_SPEC)),
     )
 
 

@@ -140,6 +140,9 @@ class Deployment:
     annotations: Mapping[str, Any] = field(default_factory=dict)  # metadata.annotations
     number_of_task_managers: int | None = None  # as written; None when unset (task_managers reads 1)
     logging_template: str | None = None  # spec.template.spec.logging.log4j2ConfigurationTemplate
+    display_name: str | None = None  # metadata.displayName
+    spec: Mapping[str, Any] = field(default_factory=dict)  # spec as written, for targets that pass its fields through
+    template_spec: Mapping[str, Any] = field(default_factory=dict)  # spec.template.spec as written, likewise
 
     @property
     def running(self) -> bool:
@@ -219,6 +222,9 @@ def _build(eff: Effective) -> Deployment:
         annotations=_map(eff.get((*keys.METADATA, "annotations"))),
         number_of_task_managers=_int(eff.get((*keys.TEMPLATE_SPEC, "numberOfTaskManagers"))),
         logging_template=str(eff.get((*keys.TEMPLATE_SPEC, "logging", "log4j2ConfigurationTemplate")) or "") or None,
+        display_name=eff.get((*keys.METADATA, "displayName")) or None,
+        spec=_map(eff.get(keys.SPEC)),
+        template_spec=_map(eff.get(keys.TEMPLATE_SPEC)),
     )
 
 

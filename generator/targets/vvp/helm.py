@@ -18,25 +18,25 @@ problem names both files.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import yaml
 
-from generator import targets
+from generator import model, targets
 from generator.config import paths
 from generator.config.merge import get_path, nearest_origin
-from generator.config.resolve import ARTIFACT, Effective
+from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
 from generator.errors import InputError, Problem
+from generator.model import keys
 from generator.output import dump_yaml
 from generator.render.context import Doc, EnvContext
 from generator.render.engine import render_template
 from generator.targets.vvp.spec import deployment_spec, problem
 
 FILE = "helm/ververica-platform-values.yaml"
-HELM: Path_ = ("platform", "vvp", "helm")
 
 
 def _namespaces(ctx: EnvContext, target: targets.Target) -> list[Effective] | None:
@@ -53,19 +53,22 @@ def _namespaces(ctx: EnvContext, target: targets.Target) -> list[Effective] | No
     sharing = targets.sharing(target.platform)
     others = [n for n in resolver.repo.names("namespace") if n not in effs]
     more = [resolver.namespace(ctx.env, n) for n in others]
-    more = [e for e in more if e.target in sharing]
+    more = [e for e in more if model.of(e).target in sharing]
     if more and target.name != sharing[0]:
         return None  # the first target of the platform covers these namespaces too
     return [c.effective for c in ctx.namespaces] + more
 
 
-def _agreed(effs: Sequence[Effective], path: Path_, problems: list[Problem], read: Any = None) -> Any:
-    """The one value every namespace has at ``path`` (environment-wide settings)."""
-    values = [(e, read(e) if read else e.get(path)) for e in effs]
+def _agreed(
+    effs: Sequence[Effective], read: Callable[[model.Deployment], Any], path: Path_, problems: list[Problem]
+) -> Any:
+    """The one value every namespace has for an environment-wide setting (``read`` from its model),
+    a disagreement blamed below ``path``, where the setting is written."""
+    values = [(e, read(model.of(e))) for e in effs]
     first_eff, first = values[0]
     for eff, value in values[1:]:
         if value != first:
-            at = path if read else paths.difference(first, value, path)
+            at = paths.difference(first, value, path)
             where = nearest_origin(first_eff.provenance, at)
             problems.append(
                 problem(
@@ -122,15 +125,17 @@ def global_deployment_defaults(effs: Sequence[Effective]) -> dict[str, Any]:
 
 def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
     problems: list[Problem] = []
-    helm: Mapping[str, Any] = _agreed(effs, HELM, problems) or {}
-    registry = _agreed(effs, (*ARTIFACT, "flinkImageRegistry"), problems)
-    tolerance = _agreed(effs, ("platform", "tolerance"), problems)
+    helm: Mapping[str, Any] = _agreed(effs, lambda m: m.vvp.helm or None, keys.VVP_HELM, problems) or {}
+    registry = _agreed(
+        effs, lambda m: m.artifact.flink_image_registry, (*keys.ARTIFACT, "flinkImageRegistry"), problems
+    )
+    tolerance = _agreed(effs, lambda m: m.tolerance or None, keys.TOLERANCE, problems)
     persistence = dict(helm.get("persistence") or {"type": "local"})
     if persistence.get("type", "local") == "local" and tolerance == "production":
         problems.append(
             problem(
                 effs[0],
-                (*HELM, "persistence", "type"),
+                (*keys.VVP_HELM, "persistence", "type"),
                 f"environment {ctx.env} has production tolerance: the platform metadata database must be a "
                 "backed-up RDBMS, not SQLite on a volume (seed 000)",
                 "set platform.vvp.helm.persistence.type: jdbc with its datasource url and username",
@@ -140,7 +145,7 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
         problems.append(
             problem(
                 effs[0],
-                (*HELM, "persistence"),
+                (*keys.VVP_HELM, "persistence"),
                 "persistence type jdbc needs datasource.url",
                 "set platform.vvp.helm.persistence.datasource.url (and username)",
             )
@@ -150,7 +155,7 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
         problems.append(
             problem(
                 effs[0],
-                (*ARTIFACT, "flinkImageRegistry"),
+                (*keys.ARTIFACT, "flinkImageRegistry"),
                 f"environment {ctx.env} names no approved registry",
                 "set spec.template.spec.artifact.flinkImageRegistry in the environment file",
             )
@@ -159,8 +164,8 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
         raise InputError(problems)
     k8s_namespaces: set[str] = set()
     for c in ctx.namespaces:
-        k8s_namespaces.update(e.kubernetes_namespace for e in (c.effective, *c.deployments))
-    k8s_namespaces.update(e.kubernetes_namespace for e in effs)
+        k8s_namespaces.update(model.of(e).kubernetes_namespace for e in (c.effective, *c.deployments))
+    k8s_namespaces.update(model.of(e).kubernetes_namespace for e in effs)
     defaults = dump_yaml(global_deployment_defaults(effs))
     return render_template(
         "helm/ververica-platform-values.yaml.j2",

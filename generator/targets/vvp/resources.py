@@ -12,9 +12,11 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from generator import model
 from generator.config import secrets
-from generator.config.resolve import ARTIFACT, Effective
+from generator.config.resolve import Effective
 from generator.errors import InputError, Problem
+from generator.model import keys
 from generator.render.context import Doc, NamespaceContext
 from generator.render.engine import render_template
 from generator.targets.vvp.spec import (
@@ -23,7 +25,6 @@ from generator.targets.vvp.spec import (
     deployment_spec,
     flink_configuration,
     invariant_problems,
-    is_session,
     pod_templates,
     problem,
     raise_problems,
@@ -31,7 +32,6 @@ from generator.targets.vvp.spec import (
 )
 
 SSL_ANNOTATION = "flink.security.ssl.enabled"
-SESSION = ("platform", "vvp", "sessionCluster")
 
 
 # -- per deployment --------------------------------------------------------------------------------
@@ -47,7 +47,7 @@ def deployment_docs(eff: Effective) -> list[Doc]:
 # -- per namespace ---------------------------------------------------------------------------------
 def _rest_metadata(ctx: NamespaceContext, name: str) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": name, "namespace": ctx.namespace}
-    labels = ctx.effective.get(("metadata", "labels"))
+    labels = model.of(ctx.effective).labels
     if labels:
         metadata["labels"] = dict(labels)
     return metadata
@@ -55,22 +55,23 @@ def _rest_metadata(ctx: NamespaceContext, name: str) -> dict[str, Any]:
 
 def _deployment_targets(ctx: NamespaceContext, problems: list[Problem]) -> list[dict[str, Any]]:
     """One DeploymentTarget per name any deployment (or the namespace, or its session cluster) uses."""
-    ns = ctx.effective
+    ns = model.of(ctx.effective)
     wanted: list[tuple[str, str, Effective]] = []
-    if ns.get(("spec", "deploymentTargetName")):
-        wanted.append((str(ns.get(("spec", "deploymentTargetName"))), ns.kubernetes_namespace, ns))
+    if ns.deployment_target:
+        wanted.append((str(ns.deployment_target), ns.kubernetes_namespace, ctx.effective))
     if _session_names(ctx):
-        wanted.append((_session_target(ctx), ns.kubernetes_namespace, ns))
+        wanted.append((_session_target(ctx), ns.kubernetes_namespace, ctx.effective))
     for eff in ctx.deployments:
-        if eff.get(("spec", "deploymentTargetName")):
-            wanted.append((str(eff.get(("spec", "deploymentTargetName"))), eff.kubernetes_namespace, eff))
+        m = model.of(eff)
+        if m.deployment_target:
+            wanted.append((str(m.deployment_target), m.kubernetes_namespace, eff))
     chosen: dict[str, str] = {}
     for name, k8s_namespace, eff in wanted:
         if chosen.setdefault(name, k8s_namespace) != k8s_namespace:
             problems.append(
                 problem(
                     eff,
-                    ("platform", "kubernetesNamespace"),
+                    keys.KUBERNETES_NAMESPACE,
                     f"deployment target '{name}' runs in Kubernetes namespace '{chosen[name]}' elsewhere, "
                     f"here in '{k8s_namespace}' (a target has one namespace)",
                     "use another deploymentTargetName for another Kubernetes namespace",
@@ -87,12 +88,12 @@ def _deployment_targets(ctx: NamespaceContext, problems: list[Problem]) -> list[
 
 
 def _session_names(ctx: NamespaceContext) -> list[str]:
-    names = {str(e.get(("spec", "sessionClusterName"))) for e in (ctx.effective, *ctx.deployments) if is_session(e)}
-    return sorted(names)
+    effs = [model.of(e) for e in (ctx.effective, *ctx.deployments)]
+    return sorted({str(m.session_cluster) for m in effs if m.session})
 
 
 def _session_target(ctx: NamespaceContext) -> str:
-    return str(ctx.effective.get((*SESSION, "deploymentTargetName")) or ctx.namespace)
+    return model.of(ctx.effective).vvp.session_cluster.deployment_target or ctx.namespace
 
 
 def _session_clusters(ctx: NamespaceContext, problems: list[Problem]) -> list[dict[str, Any]]:
@@ -100,39 +101,38 @@ def _session_clusters(ctx: NamespaceContext, problems: list[Problem]) -> list[di
     if not names:
         return []
     eff = ctx.effective
-    profile = eff.get((*SESSION, "profile"))
+    profile = model.of(eff).vvp.session_cluster.profile
     if profile and ctx.resolver is not None:
-        eff = ctx.resolver.namespace(ctx.env, ctx.namespace, str(profile))
+        eff = ctx.resolver.namespace(ctx.env, ctx.namespace, profile)
         problems.extend(_namespace_problems(eff))
-    source = eff.data.get("spec", {}).get("template", {}).get("spec", {})
-    artifact = source.get("artifact", {})
+    cluster = model.of(eff)
     spec: dict[str, Any] = {
-        "state": str(eff.get((*SESSION, "state")) or "RUNNING"),
+        "state": cluster.vvp.session_cluster.state,
         "deploymentTargetName": _session_target(ctx),
     }
     for key in ("flinkVersion", *IMAGE_FIELDS):
-        if key in artifact:
-            spec[key] = artifact[key]
+        if key in cluster.artifact.raw:
+            spec[key] = cluster.artifact.raw[key]
     for key in ("numberOfTaskManagers", "resources", "logging"):
-        if key in source:
-            spec[key] = source[key]
+        if key in cluster.template_spec:
+            spec[key] = cluster.template_spec[key]
     spec["flinkConfiguration"] = flink_configuration(eff, cluster=True)
     spec["kubernetes"] = pod_templates(replace(eff, deployment=""))
-    for job in ctx.deployments:
-        if is_session(job) and job.flink_version != eff.flink_version:
+    for job in map(model.of, ctx.deployments):
+        if job.session and job.flink_version != cluster.flink_version:
             problems.append(
                 problem(
-                    job,
-                    (*ARTIFACT, "flinkVersion"),
+                    job.effective,
+                    (*keys.ARTIFACT, "flinkVersion"),
                     f"Flink {job.flink_version} cannot run on session cluster "
-                    f"'{job.get(('spec', 'sessionClusterName'))}' (Flink {eff.flink_version})",
+                    f"'{job.session_cluster}' (Flink {cluster.flink_version})",
                     "use the session cluster's Flink version or application mode",
                 )
             )
     docs = []
     for name in names:
         metadata = _rest_metadata(ctx, name)
-        ssl = eff.get(("spec", "template", "metadata", "annotations", SSL_ANNOTATION))
+        ssl = cluster.template_annotations.get(SSL_ANNOTATION)
         if ssl is not None:
             metadata["annotations"] = {SSL_ANNOTATION: str(ssl)}
         docs.append(render_template("vvp/SessionCluster.yaml.j2", metadata=metadata, spec=spec))

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.config.layers import FLINK_CONF
+from generator import model
 from generator.config.merge import nearest_origin
-from generator.config.resolve import ARTIFACT, Effective
+from generator.config.resolve import Effective
 from generator.config.yamlload import Path_, dotted
 from generator.errors import InputError, Problem
 from generator.flink import options
+from generator.model import keys
 from generator.render import pods
 
 IMAGE_FIELDS = ("flinkImageRegistry", "flinkImageRepository", "flinkImageTag")
@@ -66,10 +67,6 @@ def is_cluster_option(key: str) -> bool:
     return key.startswith(CLUSTER_OPTION_PREFIXES)
 
 
-def is_session(eff: Effective) -> bool:
-    return bool(eff.get(("spec", "sessionClusterName")))
-
-
 def problem(eff: Effective, path: Path_, message: str, hint: str = "") -> Problem:
     origin = nearest_origin(eff.provenance, path)
     if origin is None:
@@ -92,23 +89,22 @@ def raise_problems(problems: list[Problem]) -> None:
 # -- checks every VVP target makes -----------------------------------------------------------------
 def invariant_problems(eff: Effective) -> list[Problem]:
     """Rules of the platform itself: Flink's Kubernetes HA (not VVP's deprecated one), pinned images."""
+    m = model.of(eff)
     found: list[Problem] = []
-    ha = eff.flink_conf.get("high-availability.type", "").strip().lower()
-    if ha == "vvp-kubernetes":
+    if m.ha.type == "vvp-kubernetes":
         found.append(
             problem(
                 eff,
-                (*FLINK_CONF, "high-availability.type"),
+                (*keys.FLINK_CONF, "high-availability.type"),
                 "'vvp-kubernetes' is VVP's deprecated high-availability service (removal announced for VVP 2.12)",
                 "use Flink's Kubernetes HA: high-availability.type: kubernetes with high-availability.storageDir",
             )
         )
-    tag = str(eff.get((*ARTIFACT, "flinkImageTag"), ""))
-    if tag.lower() == "latest":
+    if (m.artifact.flink_image_tag or "").lower() == "latest":
         found.append(
             problem(
                 eff,
-                (*ARTIFACT, "flinkImageTag"),
+                (*keys.ARTIFACT, "flinkImageTag"),
                 "the image tag 'latest' is not pinned",
                 "name the exact image tag, e.g. 1.20.0-stream1-scala_2.12-java11",
             )
@@ -118,36 +114,36 @@ def invariant_problems(eff: Effective) -> list[Problem]:
 
 def session_problems(eff: Effective) -> list[Problem]:
     """In session mode the deployment's own file must not size or configure the cluster."""
-    if not is_session(eff):
+    m = model.of(eff)
+    if not m.session:
         return []
     found: list[Problem] = []
-    template: Path_ = ("spec", "template", "spec")
     for field in CLUSTER_FIELDS:
-        if set_explicitly(eff, (*template, field)):
+        if set_explicitly(eff, (*keys.TEMPLATE_SPEC, field)):
             found.append(
                 problem(
                     eff,
-                    (*template, field),
+                    (*keys.TEMPLATE_SPEC, field),
                     f"{field} configures the session cluster, not a session-mode deployment",
                     "set it for the namespace (the SessionCluster) or run this deployment in application mode",
                 )
             )
     for field in IMAGE_FIELDS:
-        if set_explicitly(eff, (*ARTIFACT, field)):
+        if set_explicitly(eff, (*keys.ARTIFACT, field)):
             found.append(
                 problem(
                     eff,
-                    (*ARTIFACT, field),
+                    (*keys.ARTIFACT, field),
                     "the session cluster's image runs every session-mode job",
                     "set the image in the namespace defaults",
                 )
             )
-    for key in eff.flink_conf:
-        if is_cluster_option(key) and set_explicitly(eff, (*FLINK_CONF, key)):
+    for key in m.conf:
+        if is_cluster_option(key) and set_explicitly(eff, (*keys.FLINK_CONF, key)):
             found.append(
                 problem(
                     eff,
-                    (*FLINK_CONF, key),
+                    (*keys.FLINK_CONF, key),
                     "a cluster-level Flink option has no effect on one job of a session cluster",
                     "set it in the namespace defaults, where it configures the SessionCluster",
                 )
@@ -161,7 +157,7 @@ def pod_templates(eff: Effective) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for component, key in (("jobmanager", "jobManagerPodTemplate"), ("taskmanager", "taskManagerPodTemplate")):
         template = pods.pod_template(eff, component, pods.VVP_PODS)
-        if not eff.deployment:
+        if not model.of(eff).name:
             labels = template["metadata"]["labels"]
             template["metadata"]["labels"] = {k: v for k, v in labels.items() if v}
         out[key] = template
@@ -171,45 +167,43 @@ def pod_templates(eff: Effective) -> dict[str, Any]:
 def flink_configuration(eff: Effective, *, cluster: bool | None = None) -> dict[str, str]:
     """The Flink configuration as the target version reads it; ``cluster`` keeps only cluster-level
     (True) or job-level (False) options."""
-    version = options.parse_version(eff.flink_version)
+    m = model.of(eff)
+    version = options.parse_version(m.flink_version)
     return {
         options.emit_key(key, version): value
-        for key, value in sorted(eff.flink_conf.items())
+        for key, value in sorted(m.conf.items())
         if cluster is None or is_cluster_option(key) == cluster
     }
 
 
 def deployment_metadata(eff: Effective) -> dict[str, Any]:
-    metadata = eff.data.get("metadata", {})
-    out: dict[str, Any] = {"name": eff.deployment, "namespace": eff.namespace}
-    for key in ("displayName", "labels", "annotations"):
-        if metadata.get(key):
-            out[key] = metadata[key]
+    m = model.of(eff)
+    out: dict[str, Any] = {"name": m.name, "namespace": m.namespace}
+    for key, value in (("displayName", m.display_name), ("labels", m.labels), ("annotations", m.annotations)):
+        if value:
+            out[key] = value
     return out
 
 
 def deployment_spec(eff: Effective) -> dict[str, Any]:
     """A VVP DeploymentSpec from an effective configuration (a deployment's or a namespace's)."""
-    spec = eff.data.get("spec", {})
-    out: dict[str, Any] = {k: spec[k] for k in _SPEC_FIELDS if k in spec}
-    template = spec.get("template", {})
-    source: dict[str, Any] = template.get("spec", {})
-    session = is_session(eff)
+    m = model.of(eff)
+    out: dict[str, Any] = {k: m.spec[k] for k in _SPEC_FIELDS if k in m.spec}
+    session = m.session
     target: dict[str, Any] = {}
-    artifact = {k: v for k, v in source.get("artifact", {}).items() if not (session and k in IMAGE_FIELDS)}
+    artifact = {k: v for k, v in m.artifact.raw.items() if not (session and k in IMAGE_FIELDS)}
     if artifact:
         target["artifact"] = artifact
-    if "parallelism" in source:
-        target["parallelism"] = source["parallelism"]
+    if m.parallelism is not None:
+        target["parallelism"] = m.parallelism
     if not session:
         for key in ("numberOfTaskManagers", "resources", "logging"):
-            if key in source:
-                target[key] = source[key]
+            if key in m.template_spec:
+                target[key] = m.template_spec[key]
     target["flinkConfiguration"] = flink_configuration(eff, cluster=False if session else None)
     if not session:
         target["kubernetes"] = pod_templates(eff)
     out["template"] = {"spec": target}
-    annotations = template.get("metadata", {}).get("annotations")
-    if annotations:
-        out["template"]["metadata"] = {"annotations": dict(annotations)}
+    if m.template_annotations:
+        out["template"]["metadata"] = {"annotations": dict(m.template_annotations)}
     return out

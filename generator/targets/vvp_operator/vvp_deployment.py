@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.config.resolve import ARTIFACT, Effective
+from generator import model
+from generator.config.resolve import Effective
 from generator.errors import Problem
+from generator.model import keys
 from generator.render.context import Doc
 from generator.render.engine import render_template
 from generator.targets.vvp.spec import (
@@ -30,37 +32,38 @@ from generator.targets.vvp.spec import (
 
 OWNER_LABEL = "ververica.platform/owner"
 APIKEY_ANNOTATION = "apikeySecretName"
-OPERATOR = ("platform", "vvp", "operator")
 DEFAULT_SYNCING_MODE = "PATCH"
 DEFAULT_INIT_FIELDS = ("resources", "logging")
 DEFAULT_INITIAL_STATE = "CANCELLED"
 
 
-def _operator(eff: Effective, key: str, default: Any = None) -> Any:
-    value = eff.get((*OPERATOR, key))
+def _operator(m: model.Deployment, key: str, default: Any = None) -> Any:
+    """A setting of ``platform.vvp.operator`` (``default`` when unset)."""
+    value = m.vvp.operator.get(key)
     return default if value is None else value
 
 
 def _operator_problems(eff: Effective) -> list[Problem]:
+    m = model.of(eff)
     found: list[Problem] = []
     for key, what in (("instanceId", "the operator's instanceId"), ("apiTokenSecret", "the API-token Secret")):
-        if not _operator(eff, key):
+        if not _operator(m, key):
             found.append(
                 problem(
                     eff,
-                    (*OPERATOR, key),
+                    (*keys.VVP_OPERATOR, key),
                     f"target vvp-operator needs platform.vvp.operator.{key} ({what})",
                     "set it in the namespace defaults",
                 )
             )
-    version = eff.flink_version
-    engines: dict[str, str] = _operator(eff, "engineVersions", {})
+    version = m.flink_version
+    engines: dict[str, str] = _operator(m, "engineVersions", {})
     engine = engines.get(version)
     if engine is None:
         found.append(
             problem(
                 eff,
-                (*ARTIFACT, "flinkVersion"),
+                (*keys.ARTIFACT, "flinkVersion"),
                 f"no approved engine version for Flink {version} in platform.vvp.operator.engineVersions",
                 f'add "{version}": vera-<x.y>-flink-{version} to the catalog'
                 + (f" (it has {', '.join(sorted(engines))})" if engines else ""),
@@ -70,14 +73,14 @@ def _operator_problems(eff: Effective) -> list[Problem]:
         found.append(
             problem(
                 eff,
-                (*OPERATOR, "engineVersions", version),
+                (*keys.VVP_OPERATOR, "engineVersions", version),
                 f"engine version '{engine}' does not run Flink {version}",
                 f'map "{version}" to an engine named vera-<x.y>-flink-{version}',
             )
         )
     for nonce in ("savepointNonce", "restartNonce"):
-        path = (*OPERATOR, nonce)
-        if eff.get(path) is not None and not set_explicitly(eff, path):
+        path = (*keys.VVP_OPERATOR, nonce)
+        if _operator(m, nonce) is not None and not set_explicitly(eff, path):
             found.append(
                 problem(
                     eff,
@@ -91,18 +94,19 @@ def _operator_problems(eff: Effective) -> list[Problem]:
 
 def vvp_deployment(eff: Effective) -> dict[str, Any]:
     """The VvpDeployment custom resource (VVP 3 operator, seed 004) for one deployment."""
+    m = model.of(eff)
     spec = deployment_spec(eff)
-    if not set_explicitly(eff, ("spec", "state")):
-        spec["state"] = _operator(eff, "initialState", DEFAULT_INITIAL_STATE)
+    if not set_explicitly(eff, keys.STATE):
+        spec["state"] = _operator(m, "initialState", DEFAULT_INITIAL_STATE)
     artifact = spec["template"]["spec"]["artifact"]
     for key in ("flinkVersion", *IMAGE_FIELDS):
         artifact.pop(key, None)
-    artifact["engineVersionName"] = _operator(eff, "engineVersions", {})[eff.flink_version]
-    mode = _operator(eff, "syncingMode", DEFAULT_SYNCING_MODE)
+    artifact["engineVersionName"] = _operator(m, "engineVersions", {})[m.flink_version]
+    mode = _operator(m, "syncingMode", DEFAULT_SYNCING_MODE)
     init_fields: dict[str, Any] = {}
     if mode == "PATCH":
         template_spec = spec["template"]["spec"]
-        for key in _operator(eff, "initFields", list(DEFAULT_INIT_FIELDS)):
+        for key in _operator(m, "initFields", list(DEFAULT_INIT_FIELDS)):
             if key in template_spec:
                 init_fields[key] = template_spec.pop(key)
     cr_spec: dict[str, Any] = {
@@ -112,19 +116,19 @@ def vvp_deployment(eff: Effective) -> dict[str, Any]:
     if init_fields:
         cr_spec["initFields"] = {"spec": {"template": {"spec": init_fields}}}
     for nonce in ("savepointNonce", "restartNonce"):
-        if _operator(eff, nonce) is not None:
-            cr_spec[nonce] = _operator(eff, nonce)
+        if _operator(m, nonce) is not None:
+            cr_spec[nonce] = _operator(m, nonce)
     labels = {
-        OWNER_LABEL: str(_operator(eff, "instanceId")),
+        OWNER_LABEL: str(_operator(m, "instanceId")),
         "app.kubernetes.io/name": "flink",
-        "app.kubernetes.io/instance": eff.deployment,
+        "app.kubernetes.io/instance": m.name,
         "app.kubernetes.io/managed-by": "gen",
     }
     metadata = {
-        "name": eff.deployment,
-        "namespace": eff.kubernetes_namespace,
+        "name": m.name,
+        "namespace": m.kubernetes_namespace,
         "labels": labels,
-        "annotations": {APIKEY_ANNOTATION: str(_operator(eff, "apiTokenSecret"))},
+        "annotations": {APIKEY_ANNOTATION: str(_operator(m, "apiTokenSecret"))},
     }
     return render_template("vvp/VvpDeployment.yaml.j2", metadata=metadata, spec=cr_spec)
 

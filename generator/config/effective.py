@@ -60,3 +60,22 @@ class Effective:
 
     def origin(self, path: Path_) -> Origin | None:
         return nearest_origin(self.provenance, path)
+
+    def layer_file(self, label: str) -> str | None:
+        """File of the layer whose label starts with ``label`` (``environment prod``, ``namespace analytics``)."""
+        for chain in self.provenance.values():
+            for origin in chain:
+                if origin.layer.startswith(label):
+                    return origin.file
+        return None
+
+    def home_file(self) -> str:
+        """Where a problem about a setting nobody wrote is reported (line 1): the deployment's own
+        file, else the environment file, else the namespace file — the one rule every stage uses."""
+        found = self.layer_file(f"deployment {self.namespace}/{self.deployment}") if self.deployment else None
+        return (
+            found
+            or self.layer_file(f"environment {self.env}")
+            or self.layer_file(f"namespace {self.namespace}")
+            or f"namespaces/{self.namespace}.yaml"
+        )

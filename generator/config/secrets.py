@@ -50,7 +50,7 @@ HINT = (
 def _problem(eff: Effective, path: Path_, message: str, hint: str, fallback: str) -> Problem:
     origin = nearest_origin(eff.provenance, path)
     if origin is None:
-        return Problem(fallback or "<configuration>", 1, 1, dotted(path), message, hint)
+        return Problem(fallback or eff.home_file(), 1, 1, dotted(path), message, hint)
     return Problem(origin.file, origin.line, origin.col, dotted(path), message, hint)
 
 

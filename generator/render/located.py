@@ -13,24 +13,12 @@ from generator.errors import Problem
 
 
 def layer_file(eff: Effective, label: str) -> str | None:
-    """File of the layer whose label starts with ``label`` (``environment prod``, ``namespace analytics``)."""
-    for chain in eff.provenance.values():
-        for origin in chain:
-            if origin.layer.startswith(label):
-                return origin.file
-    return None
+    return eff.layer_file(label)
 
 
 def fallback_file(eff: Effective) -> str:
-    """Where a missing setting belongs: the deployment's own file, else the environment file, else the
-    namespace file."""
-    found = layer_file(eff, f"deployment {eff.namespace}/{eff.deployment}") if eff.deployment else None
-    return (
-        found
-        or layer_file(eff, f"environment {eff.env}")
-        or layer_file(eff, f"namespace {eff.namespace}")
-        or f"namespaces/{eff.namespace}.yaml"
-    )
+    """Where a missing setting belongs (:meth:`Effective.home_file`)."""
+    return eff.home_file()
 
 
 def origin_of(eff: Effective, path: Path_, layers: Sequence[str] = paths.LAYER_RANK) -> Origin | None:

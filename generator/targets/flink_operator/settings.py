@@ -135,8 +135,7 @@ def problem_at(eff: Effective, path: Path_, message: str, hint: str = "", fallba
     """A problem at the file and line that set ``path`` (or its nearest set neighbour)."""
     origin = eff.origin(path)
     if origin is None:
-        file = fallback or (deployment_file(eff) if eff.deployment else environment_file(eff))
-        return Problem(file, 1, 1, dotted(path), message, hint)
+        return Problem(fallback or eff.home_file(), 1, 1, dotted(path), message, hint)
     return Problem(origin.file, origin.line, origin.col, dotted(path), message, hint)
 
 

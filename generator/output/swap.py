@@ -21,6 +21,7 @@ import ctypes.util
 import errno
 import fcntl
 import os
+import re
 import shutil
 import stat
 import struct
@@ -276,13 +277,16 @@ def check_replaceable(out: Path, shown: Path) -> None:
     def refuse(path: Path, why: str, hint: str) -> OutputError:
         return OutputError(f"cannot replace {shown}: {_rel(path, out, shown)} {why}; nothing was changed", hint=hint)
 
-    if os.path.ismount(out):
+    mounts = _mount_points(out)
+    if out in mounts or os.path.ismount(out):
         raise refuse(
             out,
             "is a mount point",
             "gen builds the new output beside the folder and swaps the two: mount the volume one level up "
             "and render into a folder inside it",
         )
+    if mounts:
+        raise refuse(mounts[0], "is a mount point", "unmount it, or mount it outside the output folder")
     device = os.lstat(out).st_dev
     euid = os.geteuid()
 
@@ -313,6 +317,24 @@ def check_replaceable(out: Path, shown: Path) -> None:
                 )
             if _immutable(path, entry):
                 raise refuse(path, "is immutable or append-only", "clear the attribute (chattr -i -a), or remove it")
+
+
+def _mount_points(out: Path) -> list[Path]:
+    """Mount points at or below ``out`` (Linux: /proc/self/mountinfo, which also lists bind mounts
+    of the same file system; elsewhere none, and the device check finds the others)."""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return []
+    found = set()
+    for line in lines:
+        fields = line.split(" ")
+        if len(fields) > 4:
+            point = Path(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4]))
+            if point == out or out in point.parents:
+                found.add(point)
+    return sorted(found)
 
 
 def _rel(path: Path, out: Path, shown: Path) -> str:

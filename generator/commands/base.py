@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from generator.config.layers import ConfigChoice, ConfigRepo
+    from generator.config.discover import ConfigChoice
+    from generator.config.layers import ConfigRepo
 
 app = typer.Typer(
     name="gen",
@@ -91,7 +92,7 @@ def _run(fn: Callable[[], int]) -> NoReturn:
 def _config(config: Path | None, example: bool = False) -> ConfigChoice:
     """The configuration folder of a command; says so on stderr when it is the shipped example
     because none was found."""
-    from generator.config.layers import find_config
+    from generator.config.discover import find_config
 
     choice = find_config(config, example=example)
     if choice.notice:

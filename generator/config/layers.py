@@ -23,9 +23,7 @@ from generator.config import schema
 from generator.config.discover import (
     BASELINE,
     FOLDERS,
-    ConfigChoice,
     Listing,
-    find_config,
     list_layers,
     near_miss_baseline,
 )
@@ -58,14 +56,6 @@ class Layer:
 def example_config_dir() -> Path:
     """The configuration shipped inside the package (the embedded default)."""
     return data.example_config_dir()
-
-
-def default_config_dir(explicit: Path | None, *, example: bool = False) -> Path:
-    """The configuration folder a command reads (see :func:`generator.config.discover.find_config`)."""
-    return find_config(explicit, example=example).root
-
-
-__all__ = ["ConfigChoice", "ConfigRepo", "Layer", "default_config_dir", "example_config_dir", "find_config"]
 
 
 def _shown(path: Path) -> str:

@@ -178,7 +178,7 @@ def _entries(folder: Path, shown: Callable[[Path], str], problems: list[Problem]
     return sorted(found)
 
 
-_READABLE = "make it readable for gen: a folder it cannot list would remove the jobs it holds"
+_READABLE = "make it readable for gen: it never takes a folder it cannot list for an empty one"
 
 
 def _layer_names(

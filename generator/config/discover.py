@@ -67,9 +67,14 @@ def find_config(explicit: Path | None, *, example: bool = False, cwd: Path | Non
     return ConfigChoice(
         data.example_config_dir(),
         "fallback",
-        f"note: no {BASELINE} in {here} or above: using the example configuration shipped with gen "
+        f"note: no {BASELINE} in {_printable(str(here))} or above: using the example configuration shipped with gen "
         "(pass --config DIR or set GEN_CONFIG to use yours, or --example to ask for the example)",
     )
+
+
+def _printable(text: str) -> str:
+    """A path on one printable line (a folder name may hold control characters or undecodable bytes)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _has_baseline(folder: Path) -> bool:

@@ -162,3 +162,14 @@ def test_a_baseline_that_is_not_a_file_stops_the_search_and_is_reported(
     result = run_cli("validate")
     assert result.code == 2
     assert "baseline.yaml:1:1: cannot read file: it is a folder" in result.stderr
+
+
+def test_the_notice_is_one_line_whatever_the_folder_is_called(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GEN_CONFIG", raising=False)
+    odd = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9\nnew-line"))
+    odd.mkdir()
+    monkeypatch.chdir(odd)
+    result = run_cli("list", "profiles")
+    assert result.code == 0
+    (notice,) = [line for line in result.stderr.splitlines() if line.startswith(NOTICE)]
+    assert "caf\\udce9\\nnew-line or above: using the example configuration" in notice

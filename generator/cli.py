@@ -23,10 +23,12 @@ from generator.commands.base import (
     ConfigOpt,
     DeploymentOpt,
     EnvOpt,
+    ExampleOpt,
     Format,
     NamespaceOpt,
     ProfileOpt,
     SetOpt,
+    _config,
     _err,
     _repo,
     _run,
@@ -40,8 +42,18 @@ def render(
     profile: ProfileOpt = None,
     namespace: NamespaceOpt = None,
     deployment: DeploymentOpt = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output folder (default: out in the configuration folder gen found from here upwards; "
+            "with --config, $GEN_CONFIG or the example: ./out).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOpt = None,
+    example: ExampleOpt = False,
     sets: SetOpt = None,
     target: Annotated[
         str | None,
@@ -51,6 +63,13 @@ def render(
         bool, typer.Option("--check", help="Write nothing; exit 1 if the output folder is stale.")
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace files in --out that gen did not write.")] = False,
+    allow_delete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-delete",
+            help="Remove the files of stateful jobs that are no longer rendered (under GitOps: delete those jobs).",
+        ),
+    ] = False,
     jobs: Annotated[
         int,
         typer.Option("--jobs", "-j", min=0, help="Processes for a large render (0: one per CPU; 1: no workers)."),
@@ -60,11 +79,16 @@ def render(
 
     def body() -> int:
         from generator import output
+        from generator.config.layers import ConfigRepo
         from generator.config.resolve import Resolver
         from generator.render.plan import Selection
         from generator.render.plan import render as render_files
 
-        repo = _repo(config)
+        choice = _config(config, example)
+        repo = ConfigRepo(choice.root)
+        # a configuration found upwards is a repository: its output folder is at its root (as git
+        # works from any folder of a repository); an explicit --out is relative to this folder
+        folder = out if out is not None else (choice.root / "out" if choice.found_upwards else Path("out"))
         resolver = Resolver(repo, sets or ())
         selection = Selection(env, profile, namespace, deployment, target)
         with _Progress() as progress:
@@ -75,26 +99,32 @@ def render(
         scope = selection.scope(repo)
 
         def waiting() -> None:
-            _err(f"waiting for another gen run on {out} ...")
+            _err(f"waiting for another gen run on {folder} ...")
 
         if check:
-            with output.locked(out, on_wait=waiting, shared=True):  # never while a render swaps the folder
-                result = output.plan(out, files, scope, force=True)
+            with output.locked(folder, on_wait=waiting, shared=True):  # never while a render swaps the folder
+                result = output.plan(folder, files, scope, force=True)
             for label, paths in (("stale", result.stale), ("missing", result.missing), ("extra", result.extra)):
                 for path in paths:
-                    typer.echo(f"{label}: {out / path}")
+                    typer.echo(f"{label}: {folder / path}")
             if result.drift:
-                _err(f"{out} is out of date: run the same command without --check")
+                _err(f"{folder} is out of date: run the same command without --check")
                 return 1
-            _err(f"{out} is up to date ({len(files)} files)")
+            _err(f"{folder} is up to date ({len(files)} files)")
             return 0
-        with output.locked(out, on_wait=waiting):
-            result = output.plan(out, files, scope, force=force)
-            if result.drift or not (out / output.INDEX).exists():
-                output.write(out, result)
+        with output.locked(folder, on_wait=waiting):
+            result = output.plan(folder, files, scope, force=force)
+            removed = output.removals(folder, result.extra)
+            if not allow_delete:
+                output.refuse_stateful(folder, removed)  # before anything is written
+            if result.drift or not (folder / output.INDEX).exists():
+                output.write(folder, result)
+        for gone in removed:
+            note = f" (a stateful job: {gone.stateful})" if gone.stateful else ""
+            _err(f"removed: {output.printable(str(folder / gone.path))}{note}")
         changed = len(result.stale) + len(result.missing)
         _err(
-            f"wrote {len(files)} files to {out} ({changed} changed, {len(result.extra)} removed, "
+            f"wrote {len(files)} files to {folder} ({changed} changed, {len(result.extra)} removed, "
             f"{len(result.unchanged)} unchanged)"
         )
         return 0
@@ -178,6 +208,7 @@ def explain(
     namespace: NamespaceOpt = None,
     deployment: DeploymentOpt = None,
     config: ConfigOpt = None,
+    example: ExampleOpt = False,
     sets: SetOpt = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json.")] = Format.text,
 ) -> None:
@@ -189,7 +220,7 @@ def explain(
         from generator.config.scope import select_scope
         from generator.errors import UsageError
 
-        repo = _repo(config)
+        repo = _repo(config, example)
         resolver = Resolver(repo, sets or ())
         chosen = select_scope(repo, resolver, env, profile, namespace, deployment, command="explain")
         eff, scope = chosen.effective, chosen.description
@@ -237,6 +268,7 @@ def explain(
 def validate(
     env: EnvOpt = None,
     config: ConfigOpt = None,
+    example: ExampleOpt = False,
     sets: SetOpt = None,
 ) -> None:
     """Check every layer file and render everything in memory; write nothing."""
@@ -247,7 +279,7 @@ def validate(
         from generator.render.plan import Selection
         from generator.render.plan import render as render_files
 
-        repo = _repo(config)
+        repo = _repo(config, example)
         resolver = Resolver(repo, sets or ())
         problems = []
         for kind, name, ns in repo.iter_all_files():
@@ -275,6 +307,7 @@ class ListWhat(StrEnum):
 def list_(
     what: Annotated[ListWhat | None, typer.Argument(help="profiles, environments, namespaces or deployments.")] = None,
     config: ConfigOpt = None,
+    example: ExampleOpt = False,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json.")] = Format.text,
 ) -> None:
     """List profiles, environments, namespaces and deployments of the configuration."""
@@ -282,7 +315,7 @@ def list_(
     def body() -> int:
         from generator.config.resolve import Resolver
 
-        repo = _repo(config)
+        repo = _repo(config, example)
         resolver = Resolver(repo)
         data: dict[str, Any] = {
             "profiles": repo.names("profile"),
@@ -359,8 +392,6 @@ def schema(
         return 0
 
     _run(body)
-
-
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 import typer
 
 if TYPE_CHECKING:
+    from generator.config.discover import ConfigChoice
     from generator.config.layers import ConfigRepo
 
 app = typer.Typer(
@@ -42,9 +43,14 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config",
         "-c",
-        help="Configuration folder (default: $GEN_CONFIG, ./ if it has baseline.yaml, else the shipped example).",
+        help="Configuration folder (default: $GEN_CONFIG, else the nearest folder with a baseline.yaml from here "
+        "upwards, else the shipped example, with a notice).",
         show_default=False,
     ),
+]
+ExampleOpt = Annotated[
+    bool,
+    typer.Option("--example", help="Read the example configuration shipped with gen (not --config, $GEN_CONFIG)."),
 ]
 EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment (dev, staging, prod, ...).")]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="Only deployments of this profile.")]
@@ -86,7 +92,18 @@ def _run(fn: Callable[[], int]) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _repo(config: Path | None) -> ConfigRepo:
-    from generator.config.layers import ConfigRepo, default_config_dir
+def _config(config: Path | None, example: bool = False) -> ConfigChoice:
+    """The configuration folder of a command; says so on stderr when it is the shipped example
+    because none was found."""
+    from generator.config.discover import find_config
 
-    return ConfigRepo(default_config_dir(config))
+    choice = find_config(config, example=example)
+    if choice.notice:
+        _err(choice.notice)
+    return choice
+
+
+def _repo(config: Path | None, example: bool = False) -> ConfigRepo:
+    from generator.config.layers import ConfigRepo
+
+    return ConfigRepo(_config(config, example).root)

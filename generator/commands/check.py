@@ -11,7 +11,18 @@ from typing import Annotated
 
 import typer
 
-from generator.commands.base import ConfigOpt, DeploymentOpt, NamespaceOpt, ProfileOpt, SetOpt, _err, _repo, _run, app
+from generator.commands.base import (
+    ConfigOpt,
+    DeploymentOpt,
+    ExampleOpt,
+    NamespaceOpt,
+    ProfileOpt,
+    SetOpt,
+    _err,
+    _repo,
+    _run,
+    app,
+)
 
 
 class CheckFormat(StrEnum):
@@ -57,6 +68,7 @@ def check(
         ),
     ] = None,
     config: ConfigOpt = None,
+    example: ExampleOpt = False,
     sets: SetOpt = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List the rules and their grading.")] = False,
 ) -> None:
@@ -75,7 +87,7 @@ def check(
         if env is None:
             raise UsageError("gen check needs --env", hint="e.g. gen check --env prod")
         day = _today(today)
-        repo = _repo(config)
+        repo = _repo(config, example)
         resolver = Resolver(repo, sets or ())
         options = CheckOptions(env, day, profile, namespace, deployment, target)
         result = run_check(repo, resolver, options)

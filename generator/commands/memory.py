@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from generator.commands.base import ConfigOpt, DeploymentOpt, NamespaceOpt, ProfileOpt, SetOpt, _repo, _run, app
+from generator.commands.base import (
+    ConfigOpt,
+    DeploymentOpt,
+    ExampleOpt,
+    NamespaceOpt,
+    ProfileOpt,
+    SetOpt,
+    _repo,
+    _run,
+    app,
+)
 
 if TYPE_CHECKING:
     from generator.config.layers import ConfigRepo
@@ -150,6 +160,7 @@ def memory(
     namespace: NamespaceOpt = None,
     deployment: DeploymentOpt = None,
     config: ConfigOpt = None,
+    example: ExampleOpt = False,
     sets: SetOpt = None,
     fmt: Annotated[MemoryFormat, typer.Option("--format", "-f", help="text or json.")] = MemoryFormat.text,
 ) -> None:
@@ -161,7 +172,7 @@ def memory(
         from generator.flink.memory import format_size
         from generator.policy.sizing import sizing
 
-        repo = _repo(config)
+        repo = _repo(config, example)
         resolver = Resolver(repo, sets or ())
         eff, described, home = _select(repo, resolver, env, profile, namespace, deployment)
         result = sizing(eff)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from generator.commands.base import ConfigOpt, Format, SetOpt, _repo, _run, app
+from generator.commands.base import ConfigOpt, ExampleOpt, Format, SetOpt, _repo, _run, app
 
 if TYPE_CHECKING:
     from generator.smoke.report import SmokeReport
@@ -110,6 +110,7 @@ def smoke(
         bool, typer.Option("--keep", help="Keep the run folder (configuration, logs, checkpoints).")
     ] = False,
     config: ConfigOpt = None,
+    example: ExampleOpt = False,
     sets: SetOpt = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json (the report, on stdout).")] = Format.text,
 ) -> None:
@@ -127,7 +128,7 @@ def smoke(
         from generator.smoke.target import resolve_target
         from generator.smoke.tools import find_tools
 
-        repo = _repo(config)
+        repo = _repo(config, example)
         resolver = Resolver(repo, sets or ())
         target = resolve_target(repo, resolver, env, profile=profile, deployment=deployment, namespace=namespace)
         tools = find_tools(job=job)

@@ -20,6 +20,13 @@ from typing import Any
 
 from generator import data
 from generator.config import schema
+from generator.config.discover import (
+    BASELINE,
+    FOLDERS,
+    Listing,
+    list_layers,
+    near_miss_baseline,
+)
 from generator.config.yamlload import Document, Mark, Path_, YamlProblems, dotted, load_file
 from generator.errors import InputError, Problem, UsageError
 from generator.flink import options
@@ -28,7 +35,6 @@ FLINK_CONF: Path_ = ("spec", "template", "spec", "flinkConfiguration")
 LAYER_ONLY_KEYS = ("description", "profile", "extends")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _FLINK_KEY = re.compile(r"^[^\s.]+(\.[^\s.]+)*$")
-_FOLDERS = {"profile": "profiles", "namespace": "namespaces", "environment": "environments"}
 
 
 @dataclass(frozen=True)
@@ -50,17 +56,6 @@ class Layer:
 def example_config_dir() -> Path:
     """The configuration shipped inside the package (the embedded default)."""
     return data.example_config_dir()
-
-
-def default_config_dir(explicit: Path | None) -> Path:
-    if explicit is not None:
-        return explicit
-    from_env = os.environ.get("GEN_CONFIG")
-    if from_env:
-        return Path(from_env)
-    if Path("baseline.yaml").is_file() and Path("profiles").is_dir():
-        return Path(".")
-    return example_config_dir()
 
 
 def _shown(path: Path) -> str:
@@ -157,37 +152,34 @@ class ConfigRepo:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._resolved_root = root.resolve()
-        if not (root / "baseline.yaml").is_file():
+        if not os.path.lexists(root / BASELINE):  # a folder or a broken link there is reported when read
+            miss = near_miss_baseline(root)
             raise UsageError(
-                f"'{root}' is not a gen configuration folder: it has no baseline.yaml",
-                hint="create one with 'gen init DIR', or point --config at your configuration repository",
+                f"'{root}' is not a gen configuration folder: it has no {BASELINE}"
+                + (f" (it has {miss}, which gen does not read)" if miss else ""),
+                hint=f"rename {miss} to {BASELINE}"
+                if miss
+                else "create one with 'gen init DIR', or point --config at your configuration repository",
             )
         self._cache: dict[tuple[str, str], Layer] = {}
-        self._names: dict[str, list[str]] = {}  # folder listings, read once per process
-        self._deployments: list[tuple[str, str]] | None = None
+        self._listing: Listing | None = None  # the layer folders, listed once per process
 
     # -- discovery ---------------------------------------------------------------------------
+    def _listed(self) -> Listing:
+        """Every layer folder, listed once; a folder that cannot be listed or a file gen would not
+        read is an error, never an empty or shorter list."""
+        if self._listing is None:
+            self._listing = list_layers(self.root, _shown)
+        if self._listing.problems:
+            raise InputError(self._listing.problems)
+        return self._listing
+
     def names(self, kind: str) -> list[str]:
-        cached = self._names.get(kind)
-        if cached is None:
-            folder = self.root / _FOLDERS[kind]
-            cached = []
-            if folder.is_dir():
-                cached = sorted(p.stem for p in folder.glob("*.yaml") if not p.name.startswith("."))
-            self._names[kind] = cached
-        return list(cached)
+        return list(self._listed().names[kind])
 
     def deployments(self) -> list[tuple[str, str]]:
         """(namespace, deployment) of every deployment file, sorted."""
-        if self._deployments is None:
-            folder = self.root / "deployments"
-            found = []
-            if folder.is_dir():
-                for ns_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-                    for file in sorted(ns_dir.glob("*.yaml")):
-                        found.append((ns_dir.name, file.stem))
-            self._deployments = found
-        return list(self._deployments)
+        return list(self._listed().deployments)
 
     def require(self, kind: str, name: str) -> None:
         available = self.names(kind)
@@ -199,10 +191,10 @@ class ConfigRepo:
 
     def file_for(self, kind: str, name: str, namespace: str = "") -> Path:
         if kind == "baseline":
-            return self.root / "baseline.yaml"
+            return self.root / BASELINE
         if kind == "deployment":
             return self.root / "deployments" / namespace / f"{name}.yaml"
-        return self.root / _FOLDERS[kind] / f"{name}.yaml"
+        return self.root / FOLDERS[kind] / f"{name}.yaml"
 
     # -- loading -----------------------------------------------------------------------------
     def layer(self, kind: str, name: str, namespace: str = "") -> Layer:

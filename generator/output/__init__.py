@@ -8,6 +8,8 @@ was. An index (``gen-index.json``) records which files gen wrote, with content h
 - :mod:`generator.output.yamlout`: the deterministic YAML of every document (:func:`dump_yaml`).
 - :mod:`generator.output.index`: the index and the plan of what a run changes (:func:`plan`,
   :class:`OutFile`, :class:`Owner`, :class:`Scope`, :class:`Plan`).
+- :mod:`generator.output.removal`: what a run removes, and which removals delete a stateful job
+  (:func:`removals`, :func:`refuse_stateful`).
 - :mod:`generator.output.swap`: the atomic write of the output folder (:func:`write`) and the
   lock that serialises runs on it (:func:`locked`).
 
@@ -16,6 +18,7 @@ up when called, so a test that replaces one of them here replaces what the CLI r
 """
 
 from generator.output.index import INDEX, KEEP_UNOWNED, OutFile, Owner, Plan, Scope, plan, read_index
+from generator.output.removal import Removal, StatefulRemoval, printable, refuse_stateful, removals
 from generator.output.swap import locked, recover, write
 from generator.output.yamlout import dump_yaml, dump_yaml_pyyaml
 
@@ -25,12 +28,17 @@ __all__ = [
     "OutFile",
     "Owner",
     "Plan",
+    "Removal",
     "Scope",
+    "StatefulRemoval",
     "dump_yaml",
     "dump_yaml_pyyaml",
     "locked",
     "plan",
+    "printable",
     "read_index",
     "recover",
+    "refuse_stateful",
+    "removals",
     "write",
 ]

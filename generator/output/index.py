@@ -141,7 +141,16 @@ def _unowned(paths: Iterable[str]) -> Iterator[str]:
 
 
 def _walk_files(root: Path) -> Iterator[str]:
-    for dirpath, _dirs, files in os.walk(root):
+    """Every file under ``root``; a folder that cannot be listed is an error (what it holds would
+    otherwise be missed: kept, replaced or removed unseen)."""
+
+    def unreadable(exc: OSError) -> None:
+        raise OutputError(
+            f"cannot read {exc.filename or root} in the output folder {root}: {exc.strerror}",
+            hint="make it readable for gen",
+        )
+
+    for dirpath, _dirs, files in os.walk(root, onerror=unreadable):
         for name in files:
             yield os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/")
 

@@ -5,6 +5,13 @@ validated; then :func:`write` builds a complete new tree beside the old one (wit
 exchanges the two in one atomic step (``renameat2`` with ``RENAME_EXCHANGE``; two renames where
 that is unsupported, which :func:`recover` finishes or rolls back), so an interrupted run leaves
 the previous output as it was. :func:`locked` serialises runs on one output folder.
+
+A failed run changes nothing. Before anything is created, :func:`check_replaceable` makes sure
+every file of the previous tree can be removed once the new one is in place (a read-only or
+immutable folder or file, a mount point inside it, a folder gen cannot read are refused, naming
+them). A failure while the new tree is built or swapped in removes the new tree and leaves the
+previous one in place; a failure right after the swap (making it durable) swaps back. Every
+failure is an :class:`OutputError` naming the output folder; no temporary folder is left behind.
 """
 
 from __future__ import annotations
@@ -14,12 +21,17 @@ import ctypes.util
 import errno
 import fcntl
 import os
+import re
 import shutil
+import stat
+import struct
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from generator.errors import OutputError
 from generator.output.index import INDEX, KEEP_UNOWNED, Plan, index_entry, index_text
 
 
@@ -44,7 +56,7 @@ def locked(out: Path, on_wait: Callable[[], None] | None = None, *, shared: bool
                 on_wait()
             fcntl.flock(fd, mode)
         if not shared:
-            recover(out.resolve())  # what a killed run left beside the folder: no other run is writing now
+            recover(out.resolve(), out)  # what a killed run left beside the folder: no other run is writing now
         yield
     finally:
         os.close(fd)
@@ -76,62 +88,278 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(a))
 
 
-def recover(out: Path) -> None:
-    """Finish or roll back a swap that a killed run left half done (non-Linux fallback only)."""
+def _rename(src: Path, dst: Path) -> None:
+    """One rename of the swap (the name tests replace to fail it)."""
+    os.rename(src, dst)
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a tree gen built or replaced; raises on the first entry it cannot remove."""
+    shutil.rmtree(path)
+
+
+def recover(out: Path, shown: Path | None = None) -> None:
+    """Finish or roll back a swap that a killed run left half done (non-Linux fallback only), and
+    remove the temporary trees killed or failed runs left beside ``out``; one that cannot be
+    removed is an error naming it."""
     parent = out.parent
     old = parent / f".{out.name}.gen-old"
-    if old.exists() and not out.exists():
-        os.rename(old, out)
-    elif old.exists():
-        shutil.rmtree(old, ignore_errors=True)
-    for stale in parent.glob(f".{out.name}.gen-tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    if os.path.lexists(old) and not os.path.lexists(out):
+        _rename(old, out)
+    elif os.path.lexists(old):
+        _remove_leftover(old, shown or out)
+    for stale in sorted(parent.glob(f".{out.name}.gen-tmp-*")):
+        _remove_leftover(stale, shown or out)
+
+
+def _remove_leftover(path: Path, shown: Path) -> None:
+    try:
+        _remove_tree(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise OutputError(
+            f"cannot remove {path}, which an earlier gen run on {shown} left behind: {_reason(exc)}",
+            hint="make it writable and run gen again, or remove it by hand",
+        ) from None
 
 
 def write(out: Path, result: Plan, *, before_swap: Callable[[Path], None] | None = None) -> None:
-    """Build the complete new tree beside ``out`` and swap it in atomically."""
+    """Build the complete new tree beside ``out`` and swap it in atomically; on any failure
+    ``out`` is left as it was and the new tree is removed."""
+    shown = out
     out = out.resolve()
-    recover(out)
+    recover(out, shown)
     tmp = out.parent / f".{out.name}.gen-tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    if os.path.lexists(out):
+        check_replaceable(out, shown)  # before anything is created
     try:
-        entries: dict[str, dict[str, Any]] = {}
-        for path, entry in result.kept.items():
-            if (out / path).is_file():
-                _link_or_copy(out / path, tmp / path)
-                entries[path] = entry
-        if out.exists():
-            for name in KEEP_UNOWNED:
-                for found in out.rglob(name):
-                    rel = found.relative_to(out)
-                    _link_or_copy(found, tmp / rel)
-        for path, f in result.files.items():
-            target = tmp / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(f.content)
-            entries[path] = index_entry(f)
-        (tmp / INDEX).write_text(index_text(entries), encoding="utf-8")
+        tmp.mkdir(parents=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write the new output beside {shown}: {_reason(exc)}",
+            hint=f"gen builds the new tree in {out.parent} and swaps it in: that folder must be writable",
+        ) from None
+    try:
+        _build(out, tmp, result)
         if before_swap is not None:
             before_swap(tmp)
         _flush(tmp)  # the new tree is on disk before any name points at it
-        if not out.exists():
-            os.rename(tmp, out)
-            _flush(out.parent, metadata_only=True)
-            return
-        if _exchange(tmp, out):
-            _flush(out.parent, metadata_only=True)
-            shutil.rmtree(tmp)
-            return
-        old = out.parent / f".{out.name}.gen-old"
-        os.rename(out, old)
-        os.rename(tmp, out)
-        shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    except BaseException as exc:
+        raise _abandon(tmp, shown, exc, "could not write the new output for {out}") from None
+    _swap(tmp, out, shown)
+
+
+def _build(out: Path, tmp: Path, result: Plan) -> None:
+    entries: dict[str, dict[str, Any]] = {}
+    for path, entry in result.kept.items():
+        if (out / path).is_file():
+            _link_or_copy(out / path, tmp / path)
+            entries[path] = entry
+    if out.exists():
+        for name in KEEP_UNOWNED:
+            for found in out.rglob(name):
+                rel = found.relative_to(out)
+                _link_or_copy(found, tmp / rel)
+    for path, f in result.files.items():
+        target = tmp / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(f.content)
+        entries[path] = index_entry(f)
+    (tmp / INDEX).write_text(index_text(entries), encoding="utf-8")
+
+
+def _swap(tmp: Path, out: Path, shown: Path) -> None:
+    """Put the complete new tree ``tmp`` in place of ``out``. On failure ``out`` is as it was
+    and ``tmp`` is removed."""
+    if not os.path.lexists(out):
+        try:
+            _rename(tmp, out)
+        except BaseException as exc:
+            raise _abandon(tmp, shown, exc, "could not move the new output into {out}") from None
+        _settle(tmp, out, shown, undo=lambda: _rename(out, tmp), previous=None)
+        return
+    try:
+        exchanged = _exchange(tmp, out)
+    except BaseException as exc:
+        raise _abandon(tmp, shown, exc, "could not swap the new output into {out}") from None
+    if exchanged:
+        _settle(tmp, out, shown, undo=lambda: _exchange(tmp, out), previous=tmp)
+        _remove_previous(tmp, shown)
+        return
+    # two renames where renameat2 is unsupported; recover() finishes or rolls back a killed run
+    old = out.parent / f".{out.name}.gen-old"
+    try:
+        _rename(out, old)
+    except BaseException as exc:
+        raise _abandon(tmp, shown, exc, "could not move {out} aside") from None
+    try:
+        _rename(tmp, out)
+    except BaseException as exc:
+        _put_back(lambda: _rename(old, out), shown, old)
+        raise _abandon(tmp, shown, exc, "could not move the new output into {out}") from None
+
+    def undo() -> None:
+        _rename(out, tmp)
+        _rename(old, out)
+
+    _settle(tmp, out, shown, undo=undo, previous=old)
+    _remove_previous(old, shown)
+
+
+def _settle(tmp: Path, out: Path, shown: Path, *, undo: Callable[[], object], previous: Path | None) -> None:
+    """Make the swap durable (an fsync of the folder holding ``out``); if that fails, swap back."""
+    try:
+        _flush(out.parent, metadata_only=True)
+    except BaseException as exc:
+        _put_back(undo, shown, previous)
+        raise _abandon(tmp, shown, exc, "could not make the swap of {out} durable") from None
+
+
+def _put_back(undo: Callable[[], object], shown: Path, previous: Path | None) -> None:
+    try:
+        undo()
+    except OSError as exc:  # the file system refuses renames it just made: say where everything is
+        where = f"the previous output is in {previous}" if previous else "there was no previous output"
+        raise OutputError(
+            f"the swap of {shown} failed and could not be undone: {_reason(exc)}; {where}",
+            hint=f"move {previous} back to {shown} by hand" if previous else f"remove {shown} by hand",
+        ) from None
+
+
+def _remove_previous(previous: Path, shown: Path) -> None:
+    """Remove the previous tree once the new one is in place. check_replaceable() made sure this
+    works; if the file system still refuses, say so: the new output is complete, the rest of the
+    previous one is named, and the next run removes it."""
+    try:
+        _remove_tree(previous)
+    except OSError as exc:
+        raise OutputError(
+            f"{shown} holds the new output, but the previous one could not be removed completely from {previous}: "
+            f"{_reason(exc)}",
+            hint="make it writable and run gen again: it removes what is left",
+        ) from None
+
+
+def _abandon(tmp: Path, shown: Path, exc: BaseException, doing: str) -> BaseException:
+    """Remove the new tree after a failure; the error to raise (an :class:`OutputError` naming
+    the output folder for a file system error, the original exception otherwise)."""
+    try:
+        shutil.rmtree(tmp)
+        left = ""
+    except FileNotFoundError:
+        left = ""
+    except OSError as again:
+        left = f"; the temporary folder {tmp} could not be removed ({_reason(again)}): remove it by hand"
+    if not isinstance(exc, OSError):
+        return exc
+    return OutputError(f"{doing.format(out=shown)}: {_reason(exc)}; {shown} was left as it was{left}")
+
+
+def _reason(exc: OSError) -> str:
+    what = exc.strerror or str(exc)
+    return f"{what}: {exc.filename}" if exc.filename else what
+
+
+# -- before the swap: can every file of the previous tree be removed? -----------------------------
+_FS_IOC_GETFLAGS = (2 << 30) | (struct.calcsize("l") << 16) | (ord("f") << 8) | 1
+_FS_IMMUTABLE_FL = 0x10
+_FS_APPEND_FL = 0x20
+
+
+def check_replaceable(out: Path, shown: Path) -> None:
+    """Refuse an output folder that could not be replaced as a whole, before anything is
+    written: after the swap every entry of the previous tree is removed, which needs a folder gen
+    can read and write (not read-only, not on a read-only mount, not immutable), entries that are
+    not immutable or append-only, and no mount point inside it (or at it)."""
+
+    def refuse(path: Path, why: str, hint: str) -> OutputError:
+        return OutputError(f"cannot replace {shown}: {_rel(path, out, shown)} {why}; nothing was changed", hint=hint)
+
+    mounts = _mount_points(out)
+    if out in mounts or os.path.ismount(out):
+        raise refuse(
+            out,
+            "is a mount point",
+            "gen builds the new output beside the folder and swaps the two: mount the volume one level up "
+            "and render into a folder inside it",
+        )
+    if mounts:
+        raise refuse(mounts[0], "is a mount point", "unmount it, or mount it outside the output folder")
+    device = os.lstat(out).st_dev
+    euid = os.geteuid()
+
+    def unreadable(exc: OSError) -> None:
+        raise refuse(Path(exc.filename or out), f"cannot be read ({exc.strerror})", "make it readable for gen")
+
+    for dirpath, dirnames, filenames in os.walk(out, onerror=unreadable):
+        folder = Path(dirpath)
+        info = os.lstat(folder)
+        if not os.access(folder, os.W_OK | os.X_OK) or _immutable(folder, info):
+            raise refuse(
+                folder,
+                "is read-only for gen (no write permission, a read-only mount or an immutable folder), so the "
+                "files in it could not be removed",
+                "make it writable for the user running gen (chmod u+w, chattr -i), or remove it",
+            )
+        sticky = bool(info.st_mode & stat.S_ISVTX) and euid != 0 and info.st_uid != euid
+        for name in (*dirnames, *filenames):
+            path = folder / name
+            entry = os.lstat(path)
+            if entry.st_dev != device:
+                raise refuse(path, "is a mount point", "unmount it, or mount it outside the output folder")
+            if sticky and entry.st_uid != euid:
+                raise refuse(
+                    path,
+                    "belongs to another user in a folder with the sticky bit",
+                    "remove it as its owner, or render as that user",
+                )
+            if _immutable(path, entry):
+                raise refuse(path, "is immutable or append-only", "clear the attribute (chattr -i -a), or remove it")
+
+
+def _mount_points(out: Path) -> list[Path]:
+    """Mount points at or below ``out`` (Linux: /proc/self/mountinfo, which also lists bind mounts
+    of the same file system; elsewhere none, and the device check finds the others)."""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return []
+    found = set()
+    for line in lines:
+        fields = line.split(" ")
+        if len(fields) > 4:
+            point = Path(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4]))
+            if point == out or out in point.parents:
+                found.add(point)
+    return sorted(found)
+
+
+def _rel(path: Path, out: Path, shown: Path) -> str:
+    try:
+        rel = path.relative_to(out)
+    except ValueError:
+        return str(path)
+    return str(shown / rel) if rel.parts else str(shown)
+
+
+def _immutable(path: Path, info: os.stat_result) -> bool:
+    """Whether ``path`` has the immutable or append-only attribute (Linux; False elsewhere)."""
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)) or not sys.platform.startswith("linux"):
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:
+        return False  # what gen cannot open it may still remove; anything else shows when removing
+    try:
+        flags = int.from_bytes(fcntl.ioctl(fd, _FS_IOC_GETFLAGS, bytes(8))[:4], sys.byteorder)
+    except OSError:
+        return False  # a file system without these attributes
+    finally:
+        os.close(fd)
+    return bool(flags & (_FS_IMMUTABLE_FL | _FS_APPEND_FL))
 
 
 def _flush(folder: Path, *, metadata_only: bool = False) -> None:

@@ -77,10 +77,13 @@ def test_files_of_a_removed_deployment_are_removed_and_others_kept(tmp_path: Pat
     gone = out / "prod/analytics/vvp/deployment-events-ingest.yaml"
     assert gone.exists()
     (config / "deployments/analytics/events-ingest.yaml").unlink()
-    # a render of another profile in prod still removes the deleted deployment's file
-    assert (
-        run_cli("render", "--config", str(config), "--env", "prod", "--profile", "small", "--out", str(out)).code == 0
-    )
+    small = ["render", "--config", str(config), "--env", "prod", "--profile", "small", "--out", str(out)]
+    refused = run_cli(*small)  # a stateful job: its removal must be asked for
+    assert refused.code == 2 and "--allow-delete" in refused.stderr and gone.exists()
+    # a render of another profile in prod still removes the deleted deployment's file, and says so
+    removed = run_cli(*small, "--allow-delete")
+    assert removed.code == 0, removed.stderr
+    assert f"removed: {gone} (a stateful job: VVP Deployment 'events-ingest'" in removed.stderr
     assert not gone.exists()
     assert (out / "prod/analytics/vvp/deployment-fraud-scoring.yaml").exists()
     assert (out / "dev/analytics/vvp/deployment-events-ingest.yaml").exists()  # dev was not rendered

@@ -15,63 +15,26 @@ from typing import Any
 import jinja2
 
 from generator import units
-from generator.config import paths, schema, secrets
+from generator.config import integers, paths, schema, secrets
 from generator.config.effective import ARTIFACT, RESOURCES, Effective
-from generator.config.layers import FLINK_CONF, ConfigRepo, Layer, flatten_flink_conf
+from generator.config.layers import FLINK_CONF, ConfigRepo, Layer
 from generator.config.merge import DELETED, Merged, Origin, Provenance, merge_layer, nearest_origin
 from generator.config.sandbox import ConfigSandbox
-from generator.config.yamlload import Document, Mark, Path_, YamlProblems, parse_text
+from generator.config.sets import CLI_FILE, parse_set
+from generator.config.yamlload import Document, Mark, Path_
 from generator.errors import InputError, Problem, UsageError
 from generator.flink import options
 
-CLI_FILE = "<command line>"
-
-__all__ = ["ARTIFACT", "CLI_FILE", "RESOURCES", "Effective", "Resolver", "explain_chain", "iter_leaves", "parse_set"]
-
-
-# -- command line --set --------------------------------------------------------------------------
-def parse_set(assignments: Sequence[str]) -> Document | None:
-    """``--set spec.parallelism=4`` as a layer document (values read as YAML scalars)."""
-    if not assignments:
-        return None
-    data: dict[str, Any] = {}
-    marks: dict[Path_, Mark] = {(): Mark(CLI_FILE, 1, 1)}
-    problems: list[Problem] = []
-    for index, text in enumerate(assignments, 1):
-        key, sep, raw = text.partition("=")
-        if not sep or not key.strip():
-            problems.append(Problem(CLI_FILE, index, 1, text, "expected --set key.path=value"))
-            continue
-        parts = key.strip().split(".")
-        conf_len = len(FLINK_CONF)
-        path: Path_ = tuple(parts)
-        if tuple(parts[:conf_len]) == FLINK_CONF and len(parts) > conf_len:
-            path = (*FLINK_CONF, ".".join(parts[conf_len:]))
-        try:  # the layer files' reader: dates stay text, no Python types, bounded depth and aliases
-            value = parse_text(raw, CLI_FILE).data if raw.strip() else ""
-        except YamlProblems:
-            value = raw
-        node = data
-        for part in path[:-1]:
-            existing = node.setdefault(str(part), {})
-            if not isinstance(existing, dict):
-                problems.append(Problem(CLI_FILE, index, 1, key, "conflicts with another --set"))
-                break
-            node = existing
-        else:
-            node[str(path[-1])] = value
-        for i in range(1, len(path) + 1):
-            marks[path[:i]] = Mark(CLI_FILE, index, 1)
-    if problems:
-        raise InputError(problems)
-    doc = Document(CLI_FILE, data, marks)
-    problems = schema.problems_from_errors(
-        schema.validator("deployment").iter_errors({"profile": "x", **data}), lambda p: (CLI_FILE, doc.mark(p).line, 1)
-    )
-    problems += flatten_flink_conf(doc)
-    if problems:
-        raise InputError(problems)
-    return doc
+__all__ = [
+    "ARTIFACT",
+    "CLI_FILE",
+    "RESOURCES",
+    "Effective",
+    "Resolver",
+    "explain_chain",
+    "iter_leaves",
+    "parse_set",
+]
 
 
 # -- templates -----------------------------------------------------------------------------------
@@ -373,14 +336,16 @@ class Resolver:
         )
         data = _normalize(data, provenance, problems, version or options.DEFAULT_VERSION)
         eff = Effective(env, namespace, name, profile, data, provenance, tuple(layers))
+
+        def locate(path: Path_) -> tuple[str, int, int]:
+            origin = provenance.get(path)
+            if origin:
+                return origin[-1].file, origin[-1].line, origin[-1].col
+            return file, 1, 1
+
+        if not problems:  # also in a namespace's view: it renders the profiles' deployment templates
+            problems = integers.integral_float_problems(data, locate)
         if validate and not problems:
-
-            def locate(path: Path_) -> tuple[str, int, int]:
-                origin = provenance.get(path)
-                if origin:
-                    return origin[-1].file, origin[-1].line, origin[-1].col
-                return file, 1, 1
-
             problems = schema.problems_from_errors(schema.fast_validator("effective").iter_errors(data), locate)
             if not problems:
                 _semantic_checks(eff, problems, file)

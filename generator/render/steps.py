@@ -16,8 +16,9 @@ from generator.config.layers import ConfigRepo
 from generator.config.resolve import Effective, Resolver
 from generator.errors import InputError, Problem, RenderError
 from generator.output import OutFile, Owner, Scope, dump_yaml
-from generator.render import kubernetes
+from generator.render import collisions, kubernetes
 from generator.render import target as targets
+from generator.render.collisions import Placed
 from generator.render.context import Doc, EnvContext, NamespaceContext
 
 
@@ -38,21 +39,29 @@ class Selection:
         )
 
 
-def _out_file(prefix: str, doc: Doc, owner: Owner, where: str) -> OutFile:
-    """Validate a document as its output kind says and make it a file."""
+def _out_file(prefix: str, doc: Doc, owner: Owner, where: str, objects: list[Placed]) -> OutFile:
+    """Validate a document as its output kind says and make it a file; note the object it is."""
     kind = kinds.of(doc.content, doc.kind_key)
     name = doc.file or kind.file_name(doc.content)
     found = kind.validate(doc.content)
     if found:
         what = f"{doc.content.get('kind')} {doc.content.get('metadata', {}).get('name', '?')}" if kind.kind else name
         raise RenderError(f"rendered {what} ({where}) failed validation: {'; '.join(found[:5])}")
-    return OutFile(f"{prefix}/{name}", dump_yaml(doc.content), owner)
+    path = f"{prefix}/{name}"
+    identity = collisions.placed(doc.content, kind, owner.env, path, owner)
+    if identity is not None:
+        objects.append(identity)
+    return OutFile(path, dump_yaml(doc.content), owner)
 
 
-def namespace_files(selection: Selection, ctx: NamespaceContext, problems: list[Problem]) -> list[OutFile]:
+def namespace_files(
+    selection: Selection, ctx: NamespaceContext, problems: list[Problem], objects: list[Placed] | None = None
+) -> list[OutFile]:
     """The validated files of one namespace in one environment: its selected deployments'
-    documents, then the namespace's own. Input problems of namespace renderers go to ``problems``."""
+    documents, then the namespace's own. Input problems of namespace renderers go to ``problems``,
+    the objects rendered to ``objects``."""
     env, namespace = ctx.env, ctx.namespace
+    objects = [] if objects is None else objects
     files: list[OutFile] = []
     prefix = f"{env}/{namespace}"
     for eff in ctx.deployments:
@@ -60,7 +69,7 @@ def namespace_files(selection: Selection, ctx: NamespaceContext, problems: list[
             continue
         owner = Owner(env, namespace, eff.deployment, eff.profile)
         for doc in ctx.documents[eff.deployment]:
-            files.append(_out_file(prefix, doc, owner, f"{prefix}/{eff.deployment}"))
+            files.append(_out_file(prefix, doc, owner, f"{prefix}/{eff.deployment}", objects))
     namespace_docs: list[Doc] = []
     for render_ns in (targets.get(ctx.target).namespace_docs, kubernetes.namespace_docs):
         try:
@@ -72,14 +81,19 @@ def namespace_files(selection: Selection, ctx: NamespaceContext, problems: list[
     if not problems:
         namespace_docs.extend(kubernetes.kustomization(ctx, tuple(namespace_docs)))
     for doc in namespace_docs:
-        files.append(_out_file(prefix, doc, Owner(env, namespace), prefix))
+        files.append(_out_file(prefix, doc, Owner(env, namespace), prefix, objects))
     return files
 
 
 def env_files(
-    selection: Selection, env: str, env_contexts: Sequence[NamespaceContext], problems: list[Problem]
+    selection: Selection,
+    env: str,
+    env_contexts: Sequence[NamespaceContext],
+    problems: list[Problem],
+    objects: list[Placed] | None = None,
 ) -> list[OutFile]:
     """The validated files of one environment's renderers (Helm values), per target."""
+    objects = [] if objects is None else objects
     files: list[OutFile] = []
     names = sorted({c.target for c in env_contexts}) or [selection.target or "vvp"]
     for target in names:
@@ -90,7 +104,7 @@ def env_files(
             problems.extend(exc.problems)
             continue
         for doc in env_docs:
-            files.append(_out_file(env, doc, Owner(env, ""), env))
+            files.append(_out_file(env, doc, Owner(env, ""), env, objects))
     return files
 
 

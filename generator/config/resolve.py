@@ -8,6 +8,7 @@ and the result is validated against the effective schema plus the rules a schema
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -20,7 +21,7 @@ from generator.config.effective import ARTIFACT, RESOURCES, Effective
 from generator.config.layers import FLINK_CONF, ConfigRepo, Layer
 from generator.config.merge import DELETED, Merged, Origin, Provenance, merge_layer, nearest_origin
 from generator.config.sandbox import ConfigSandbox
-from generator.config.sets import CLI_FILE, parse_set
+from generator.config.sets import CLI_FILE, SetsFor, name_set_problems, parse_set
 from generator.config.yamlload import Document, Mark, Path_
 from generator.errors import InputError, Problem, UsageError
 from generator.flink import options
@@ -31,8 +32,10 @@ __all__ = [
     "RESOURCES",
     "Effective",
     "Resolver",
+    "SetsFor",
     "explain_chain",
     "iter_leaves",
+    "name_set_problems",
     "parse_set",
 ]
 
@@ -227,6 +230,16 @@ class Resolver:
         self.cli = parse_set(sets)
         self._keyed = schema.keyed_list_paths()
         self._merged: dict[tuple[str, ...], Merged] = {}
+        self._sets_for: SetsFor | None = None  # None: --set applies to everything
+
+    def for_selection(self, namespace: str | None, profile: str | None, deployment: str | None) -> Resolver:
+        """This resolver, with ``--set`` applied only to what a selection renders (see :class:`SetsFor`).
+        It shares the loaded layers and merges with this one."""
+        if self.cli is None or namespace is profile is deployment is None:
+            return self
+        narrowed = copy.copy(self)
+        narrowed._sets_for = SetsFor(namespace, profile, deployment)
+        return narrowed
 
     def _merge(self, layers: Sequence[Layer | Document]) -> Merged:
         labels: list[str] = []
@@ -278,11 +291,14 @@ class Resolver:
         self._require_namespace(namespace)
         deployment, layers = self.deployment_layers(env, namespace, name)
         stack: list[Layer | Document] = list(layers)
-        if self.cli is not None:
+        profile = str(deployment.meta.get("profile"))
+        if self.cli is not None and (self._sets_for is None or self._sets_for.deployment(namespace, name, profile)):
             stack.append(self.cli)
         merged = self._merge(stack)
-        profile = str(deployment.meta.get("profile"))
-        return self._finish(merged, env, namespace, name, profile, deployment.doc.file, _labels(stack))
+        try:
+            return self._finish(merged, env, namespace, name, profile, deployment.doc.file, _labels(stack))
+        except InputError as exc:  # the same --set can be wrong for one deployment and right for another
+            raise InputError(name_set_problems(exc.problems, f"deployment {namespace}/{name}")) from None
 
     def namespace(self, env: str, namespace: str, profile: str = "") -> Effective:
         """Baseline, namespace, (a profile,) environment: what a namespace's defaults say."""
@@ -294,8 +310,8 @@ class Resolver:
         if profile:
             layers.extend(self.repo.profile_chain(profile))
         layers.append(self.repo.layer("environment", env))
-        if self.cli is not None:
-            layers.append(self.cli)  # --set has the highest precedence everywhere
+        if self.cli is not None and (self._sets_for is None or self._sets_for.namespace(namespace)):
+            layers.append(self.cli)  # --set has the highest precedence everywhere it applies
         merged = self._merge(layers)
         file = self.repo.layer("namespace", namespace).doc.file
         return self._finish(merged, env, namespace, "", profile, file, [], validate=False)

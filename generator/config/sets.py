@@ -1,13 +1,15 @@
-"""``--set`` on the command line, read like a layer file.
+"""``--set`` on the command line: read like a layer file, and what it applies to.
 
 ``--set key.path=value`` is the highest layer. Values are read as YAML scalars by the layer files'
 reader (a date stays text, an ambiguous number such as ``010`` is refused) and checked against the
-deployment layer's schema.
+deployment layer's schema. A command that selects part of the configuration applies it only to the
+selection (:class:`SetsFor`); problems it causes name the deployment they were found in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from generator.config import schema
@@ -25,7 +27,7 @@ from generator.errors import InputError, Problem
 
 CLI_FILE = "<command line>"
 
-__all__ = ["CLI_FILE", "parse_set"]
+__all__ = ["CLI_FILE", "SetsFor", "name_set_problems", "parse_set"]
 
 
 def parse_set(assignments: Sequence[str]) -> Document | None:
@@ -74,3 +76,36 @@ def parse_set(assignments: Sequence[str]) -> Document | None:
     if problems:
         raise InputError(problems)
     return doc
+
+
+@dataclass(frozen=True)
+class SetsFor:
+    """What ``--set`` applies to when a command selects part of the configuration: the selected
+    deployments (``--namespace``, ``--profile``, ``--deployment``), and the namespace defaults of the
+    selected namespaces only when no profile or deployment narrows the selection. What a selected
+    render writes for the rest (the namespace's shared objects, the files its kustomization lists)
+    is rendered as the configuration says, never with another deployment's ``--set``."""
+
+    only_namespace: str | None
+    only_profile: str | None
+    only_deployment: str | None
+
+    def deployment(self, namespace: str, name: str, profile: str) -> bool:
+        return (
+            self.only_namespace in (None, namespace)
+            and self.only_deployment in (None, name)
+            and self.only_profile in (None, profile)
+        )
+
+    def namespace(self, namespace: str) -> bool:
+        return self.only_profile is None and self.only_deployment is None and self.only_namespace in (None, namespace)
+
+
+def name_set_problems(problems: Iterable[Problem], what: str) -> list[Problem]:
+    """``problems`` with those a ``--set`` caused naming ``what`` they were found in (``deployment
+    analytics/fraud-scoring``): one --set reaches many deployments."""
+    suffix = f" (for {what})"
+    return [
+        replace(p, message=p.message + suffix) if p.file == CLI_FILE and not p.message.endswith(suffix) else p
+        for p in problems
+    ]

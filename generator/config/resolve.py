@@ -314,7 +314,11 @@ class Resolver:
             layers.append(self.cli)  # --set has the highest precedence everywhere it applies
         merged = self._merge(layers)
         file = self.repo.layer("namespace", namespace).doc.file
-        return self._finish(merged, env, namespace, "", profile, file, [], validate=False)
+        try:
+            return self._finish(merged, env, namespace, "", profile, file, [], validate=False)
+        except InputError as exc:
+            view = f"namespace {namespace}" + (f" with profile {profile}" if profile else "")
+            raise InputError(name_set_problems(exc.problems, view)) from None
 
     def _require_namespace(self, namespace: str) -> None:
         if namespace not in self.repo.names("namespace"):
@@ -359,8 +363,12 @@ class Resolver:
                 return origin[-1].file, origin[-1].line, origin[-1].col
             return file, 1, 1
 
+        def blame(path: Path_) -> tuple[str, int, int]:  # a list item: the list that holds it
+            origin = nearest_origin(provenance, path)
+            return (origin.file, origin.line, origin.col) if origin else locate(path)
+
         if not problems:  # also in a namespace's view: it renders the profiles' deployment templates
-            problems = integers.integral_float_problems(data, locate)
+            problems = integers.integral_float_problems(data, blame)
         if validate and not problems:
             problems = schema.problems_from_errors(schema.fast_validator("effective").iter_errors(data), locate)
             if not problems:

@@ -59,10 +59,12 @@ def _where(repo: ConfigRepo, eff: Effective) -> tuple[str, int, int, str]:
     """(file, line, col, how) of a namespace's Kubernetes namespace: the line that sets it, or the
     namespace file when it is the default (the namespace's own name)."""
     origin = nearest_origin(eff.provenance, KUBERNETES_NAMESPACE)
+    file = repo.layer("namespace", eff.namespace).doc.file
     if origin is None:
-        file = repo.layer("namespace", eff.namespace).doc.file
         return file, 1, 1, f"its name, the default ({file} sets none)"
-    return origin.file, origin.line, origin.col, f"set at {origin.where()}"
+    if origin.file == file:
+        return origin.file, origin.line, origin.col, f"set at {origin.where()}"
+    return origin.file, origin.line, origin.col, f"{file} takes it from {origin.where()}"
 
 
 def _names(items: Sequence[str]) -> str:

@@ -92,7 +92,9 @@ def test_one_value_shared_by_every_namespace_is_reported_once_where_it_is_set(co
     result = refused(config, out)
     line = line_of(config / "environments/staging.yaml", "kubernetesNamespace: flink")
     message = "same Kubernetes namespace 'flink' (environment staging)"
-    assert_problem(result, "environments/staging.yaml", line, 3, K8S_NS, message)
+    found = assert_problem(result, "environments/staging.yaml", line, 3, K8S_NS, message)
+    assert f"analytics: {config / 'namespaces/analytics.yaml'} takes it from " in found
+    assert f"payments: {config / 'namespaces/payments.yaml'} takes it from " in found
     assert len(problem_lines(result.stderr)) == 1
 
 

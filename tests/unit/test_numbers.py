@@ -102,6 +102,14 @@ def test_an_integer_written_as_a_float_is_refused(
     assert_problem(result, file, line, col, key, f"expected an integer, got {written}", f"write {whole},")
 
 
+def test_an_integer_list_item_written_as_a_float_is_blamed_on_its_list(config: Path, out: Path) -> None:
+    edit(config / FRAUD, "[5432]", "[5432.0]")
+    result = refused(config, out)
+    line = line_of(config / FRAUD, "egress:")
+    key = "platform.kubernetes.networkPolicy.egress[1].ports[0]"
+    assert_problem(result, FRAUD, line, 7, key, "expected an integer, got 5432.0", "write 5432,")
+
+
 def test_a_flink_integer_option_written_as_a_float_is_refused_too(config: Path, out: Path) -> None:
     line, _ = _set_in(config, HEAVY, SLOTS, SLOTS.replace("1", "1.0"))
     result = refused(config, out)

@@ -5,6 +5,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+# Flink reads a duration as a long of its unit and most options as a long of milliseconds
+# (Duration.toMillis), a memory size as a long of bytes: what a Java long cannot hold, Flink cannot read.
+JAVA_LONG_MAX = (1 << 63) - 1
+# CPU amounts are whole millicores (Kubernetes' resolution) of at most MAX_CPU cores: far beyond any
+# node, and Kubernetes quantities, VVP and Flink all hold it exactly.
+MAX_CPU = 1000
+
 _MEMORY_UNITS = {
     "": 1,
     "b": 1,
@@ -67,30 +74,55 @@ def format_memory(nbytes: int) -> str:
 
 
 def normalize_memory(value: object) -> str:
-    return format_memory(parse_memory(value))
+    """A Flink memory option in its canonical form; refused beyond a Java long of bytes (8 EiB)."""
+    nbytes = parse_memory(value)
+    if nbytes > JAVA_LONG_MAX:
+        raise UnitError(
+            f"'{value}' is more than Flink can hold: a memory size is at most {JAVA_LONG_MAX} bytes (8 EiB)"
+        )
+    return format_memory(nbytes)
 
 
 def parse_cpu(value: object) -> float:
-    """CPU cores: a number (``0.5``, ``4``) or Kubernetes millicores (``500m``)."""
+    """CPU cores: a number (``0.5``, ``4``) or Kubernetes millicores (``500m``), at most ``MAX_CPU``
+    cores and, from one millicore up, in whole millicores (below that, callers' minimums refuse it)."""
     if isinstance(value, bool):
         raise UnitError("expected a CPU amount such as 0.5, 2 or 500m, got a boolean")
     if isinstance(value, int | float):
-        result = float(value)
+        exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     elif isinstance(value, str):
         text = value.strip()
         try:
-            result = float(Decimal(text[:-1]) / 1000) if text.endswith("m") else float(Decimal(text))
+            exact = Decimal(text[:-1]) / 1000 if text.endswith("m") else Decimal(text)
         except InvalidOperation:
             raise UnitError(f"'{value}' is not a CPU amount: write cores (0.5, 2) or millicores (500m)") from None
     else:
         raise UnitError(f"expected a CPU amount such as 0.5, 2 or 500m, got {type(value).__name__}")
-    if result <= 0:
+    if not exact.is_finite():  # .nan and .inf are YAML floats; Decimal reads "nan" and "inf" too
+        raise UnitError(f"'{value}' is not a CPU amount: write cores (0.5, 2) or millicores (500m)")
+    if exact <= 0:
         raise UnitError("a CPU amount must be positive")
-    return result
+    if exact > MAX_CPU:
+        raise UnitError(f"{value} is more than the maximum of {MAX_CPU} CPUs")
+    millicores = exact * 1000
+    if millicores >= 1 and millicores != millicores.to_integral_value():
+        raise UnitError(
+            f"{value} is not a whole number of millicores (1m = 0.001 CPU, the finest amount Kubernetes "
+            f"takes): write e.g. {_millicores_text(millicores)}"
+        )
+    return float(exact)
+
+
+def _millicores_text(millicores: Decimal) -> str:
+    rounded = int(millicores.to_integral_value())
+    return f"{rounded}m" if rounded % 1000 else str(rounded // 1000)
 
 
 def format_cpu(cores: float) -> float | int:
-    return int(cores) if float(cores).is_integer() else round(cores, 3)
+    """The one form of a CPU amount: whole cores as an integer, else cores to the millicore."""
+    if float(cores).is_integer():
+        return int(cores)
+    return round(cores, 3) if cores >= 0.001 else cores  # below 1m: left for the minimum to refuse
 
 
 # Flink's TimeUtils units; we emit the short canonical spelling of the unit the user chose.
@@ -136,15 +168,22 @@ def _split_duration(value: object) -> tuple[int, str, Decimal]:
     if isinstance(value, int):
         if value < 0:
             raise UnitError("a duration cannot be negative")
-        return value, "ms", Decimal(1)
-    match = _NUMBER_UNIT.match(value)
-    unit = match.group(2).lower() if match else ""
-    if not match or "." in match.group(1) or (unit and unit not in _DURATION_UNITS):
+        amount, canonical, factor = value, "ms", Decimal(1)
+    else:
+        match = _NUMBER_UNIT.match(value)
+        unit = match.group(2).lower() if match else ""
+        if not match or "." in match.group(1) or (unit and unit not in _DURATION_UNITS):
+            raise UnitError(
+                f"'{value}' is not a duration: write a whole number with a unit, e.g. 500ms, 30s, 10min, 1h, 1d"
+            )
+        canonical, factor = _DURATION_UNITS[unit] if unit else ("ms", Decimal(1))
+        amount = int(match.group(1))
+    if amount > JAVA_LONG_MAX or amount * factor > JAVA_LONG_MAX:
         raise UnitError(
-            f"'{value}' is not a duration: write a whole number with a unit, e.g. 500ms, 30s, 10min, 1h, 1d"
+            f"'{value}' is longer than Flink can hold: a duration is at most {JAVA_LONG_MAX} ms "
+            "(about 292 million years)"
         )
-    canonical, factor = _DURATION_UNITS[unit] if unit else ("ms", Decimal(1))
-    return int(match.group(1)), canonical, factor
+    return amount, canonical, factor
 
 
 def parse_duration_ms(value: object) -> float:

@@ -8,6 +8,7 @@ and the result is validated against the effective schema plus the rules a schema
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -15,63 +16,28 @@ from typing import Any
 import jinja2
 
 from generator import units
-from generator.config import paths, schema, secrets
+from generator.config import integers, paths, schema, secrets
 from generator.config.effective import ARTIFACT, RESOURCES, Effective
-from generator.config.layers import FLINK_CONF, ConfigRepo, Layer, flatten_flink_conf
+from generator.config.layers import FLINK_CONF, ConfigRepo, Layer
 from generator.config.merge import DELETED, Merged, Origin, Provenance, merge_layer, nearest_origin
 from generator.config.sandbox import ConfigSandbox
-from generator.config.yamlload import Document, Mark, Path_, YamlProblems, parse_text
+from generator.config.sets import CLI_FILE, SetsFor, name_set_problems, parse_set
+from generator.config.yamlload import Document, Mark, Path_
 from generator.errors import InputError, Problem, UsageError
 from generator.flink import options
 
-CLI_FILE = "<command line>"
-
-__all__ = ["ARTIFACT", "CLI_FILE", "RESOURCES", "Effective", "Resolver", "explain_chain", "iter_leaves", "parse_set"]
-
-
-# -- command line --set --------------------------------------------------------------------------
-def parse_set(assignments: Sequence[str]) -> Document | None:
-    """``--set spec.parallelism=4`` as a layer document (values read as YAML scalars)."""
-    if not assignments:
-        return None
-    data: dict[str, Any] = {}
-    marks: dict[Path_, Mark] = {(): Mark(CLI_FILE, 1, 1)}
-    problems: list[Problem] = []
-    for index, text in enumerate(assignments, 1):
-        key, sep, raw = text.partition("=")
-        if not sep or not key.strip():
-            problems.append(Problem(CLI_FILE, index, 1, text, "expected --set key.path=value"))
-            continue
-        parts = key.strip().split(".")
-        conf_len = len(FLINK_CONF)
-        path: Path_ = tuple(parts)
-        if tuple(parts[:conf_len]) == FLINK_CONF and len(parts) > conf_len:
-            path = (*FLINK_CONF, ".".join(parts[conf_len:]))
-        try:  # the layer files' reader: dates stay text, no Python types, bounded depth and aliases
-            value = parse_text(raw, CLI_FILE).data if raw.strip() else ""
-        except YamlProblems:
-            value = raw
-        node = data
-        for part in path[:-1]:
-            existing = node.setdefault(str(part), {})
-            if not isinstance(existing, dict):
-                problems.append(Problem(CLI_FILE, index, 1, key, "conflicts with another --set"))
-                break
-            node = existing
-        else:
-            node[str(path[-1])] = value
-        for i in range(1, len(path) + 1):
-            marks[path[:i]] = Mark(CLI_FILE, index, 1)
-    if problems:
-        raise InputError(problems)
-    doc = Document(CLI_FILE, data, marks)
-    problems = schema.problems_from_errors(
-        schema.validator("deployment").iter_errors({"profile": "x", **data}), lambda p: (CLI_FILE, doc.mark(p).line, 1)
-    )
-    problems += flatten_flink_conf(doc)
-    if problems:
-        raise InputError(problems)
-    return doc
+__all__ = [
+    "ARTIFACT",
+    "CLI_FILE",
+    "RESOURCES",
+    "Effective",
+    "Resolver",
+    "SetsFor",
+    "explain_chain",
+    "iter_leaves",
+    "name_set_problems",
+    "parse_set",
+]
 
 
 # -- templates -----------------------------------------------------------------------------------
@@ -264,6 +230,16 @@ class Resolver:
         self.cli = parse_set(sets)
         self._keyed = schema.keyed_list_paths()
         self._merged: dict[tuple[str, ...], Merged] = {}
+        self._sets_for: SetsFor | None = None  # None: --set applies to everything
+
+    def for_selection(self, namespace: str | None, profile: str | None, deployment: str | None) -> Resolver:
+        """This resolver, with ``--set`` applied only to what a selection renders (see :class:`SetsFor`).
+        It shares the loaded layers and merges with this one."""
+        if self.cli is None or namespace is profile is deployment is None:
+            return self
+        narrowed = copy.copy(self)
+        narrowed._sets_for = SetsFor(namespace, profile, deployment)
+        return narrowed
 
     def _merge(self, layers: Sequence[Layer | Document]) -> Merged:
         labels: list[str] = []
@@ -315,11 +291,14 @@ class Resolver:
         self._require_namespace(namespace)
         deployment, layers = self.deployment_layers(env, namespace, name)
         stack: list[Layer | Document] = list(layers)
-        if self.cli is not None:
+        profile = str(deployment.meta.get("profile"))
+        if self.cli is not None and (self._sets_for is None or self._sets_for.deployment(namespace, name, profile)):
             stack.append(self.cli)
         merged = self._merge(stack)
-        profile = str(deployment.meta.get("profile"))
-        return self._finish(merged, env, namespace, name, profile, deployment.doc.file, _labels(stack))
+        try:
+            return self._finish(merged, env, namespace, name, profile, deployment.doc.file, _labels(stack))
+        except InputError as exc:  # the same --set can be wrong for one deployment and right for another
+            raise InputError(name_set_problems(exc.problems, f"deployment {namespace}/{name}")) from None
 
     def namespace(self, env: str, namespace: str, profile: str = "") -> Effective:
         """Baseline, namespace, (a profile,) environment: what a namespace's defaults say."""
@@ -331,11 +310,15 @@ class Resolver:
         if profile:
             layers.extend(self.repo.profile_chain(profile))
         layers.append(self.repo.layer("environment", env))
-        if self.cli is not None:
-            layers.append(self.cli)  # --set has the highest precedence everywhere
+        if self.cli is not None and (self._sets_for is None or self._sets_for.namespace(namespace)):
+            layers.append(self.cli)  # --set has the highest precedence everywhere it applies
         merged = self._merge(layers)
         file = self.repo.layer("namespace", namespace).doc.file
-        return self._finish(merged, env, namespace, "", profile, file, [], validate=False)
+        try:
+            return self._finish(merged, env, namespace, "", profile, file, [], validate=False)
+        except InputError as exc:
+            view = f"namespace {namespace}" + (f" with profile {profile}" if profile else "")
+            raise InputError(name_set_problems(exc.problems, view)) from None
 
     def _require_namespace(self, namespace: str) -> None:
         if namespace not in self.repo.names("namespace"):
@@ -373,14 +356,20 @@ class Resolver:
         )
         data = _normalize(data, provenance, problems, version or options.DEFAULT_VERSION)
         eff = Effective(env, namespace, name, profile, data, provenance, tuple(layers))
+
+        def locate(path: Path_) -> tuple[str, int, int]:
+            origin = provenance.get(path)
+            if origin:
+                return origin[-1].file, origin[-1].line, origin[-1].col
+            return file, 1, 1
+
+        def blame(path: Path_) -> tuple[str, int, int]:  # a list item: the list that holds it
+            origin = nearest_origin(provenance, path)
+            return (origin.file, origin.line, origin.col) if origin else locate(path)
+
+        if not problems:  # also in a namespace's view: it renders the profiles' deployment templates
+            problems = integers.integral_float_problems(data, blame)
         if validate and not problems:
-
-            def locate(path: Path_) -> tuple[str, int, int]:
-                origin = provenance.get(path)
-                if origin:
-                    return origin[-1].file, origin[-1].line, origin[-1].col
-                return file, 1, 1
-
             problems = schema.problems_from_errors(schema.fast_validator("effective").iter_errors(data), locate)
             if not problems:
                 _semantic_checks(eff, problems, file)

@@ -35,6 +35,30 @@ MAX_DEPTH = 64  # the deepest path of the schemas is about 12
 _BAD_CHARACTER = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 
 
+# Plain scalars that YAML 1.1 (this loader, like Kubernetes) and YAML 1.2 (editors, most other tools)
+# read as different numbers: a leading zero (YAML 1.1 reads 010 as octal 8, 08 as text; YAML 1.2 reads
+# 10 and 8), YAML 1.2 octal (0o17: text to YAML 1.1), binary (0b101: text to YAML 1.2) and base 60
+# (1:30 is 90 to YAML 1.1, text to YAML 1.2). Refused wherever they appear, so a number is what it says.
+_AMBIGUOUS_NUMBER = re.compile(r"[-+]?(?:0[0-9_]+|0o[0-7]+|0b[01_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)")
+
+
+def ambiguous_number(text: str) -> str:
+    """Why the plain scalar ``text`` must not be left unquoted (a message), or '' when it is fine."""
+    if not _AMBIGUOUS_NUMBER.fullmatch(text):
+        return ""
+    if ":" in text:
+        return f"{text} is a base-60 number to YAML 1.1 and text to YAML 1.2: readers disagree on its value"
+    if "0b" in text or "0o" in text:
+        return f"{text} is a number to one YAML version and text to the other: readers disagree on its value"
+    return (
+        f"{text} has a leading zero: YAML 1.1 reads it as an octal number (010 is 8) or as text, YAML 1.2 "
+        "and editors as a decimal number"
+    )
+
+
+AMBIGUOUS_NUMBER_HINT = "quote it if it is text, or write the number without a leading zero, prefix or colon"
+
+
 def bad_character(text: str) -> str:
     """The code point (``U+0007``) of the first character of ``text`` a value must not hold, or ''."""
     found = _BAD_CHARACTER.search(text)
@@ -120,6 +144,9 @@ class _Builder:
         assert isinstance(node, yaml.ScalarNode)
         if node.tag == "tag:yaml.org,2002:timestamp":
             return str(node.value)  # dates stay text: we parse them where a date is expected
+        if not node.style and (ambiguous := ambiguous_number(node.value)):  # plain: not quoted, no block
+            self._problem(node, path, ambiguous, AMBIGUOUS_NUMBER_HINT)
+            return None
         if node.tag == "tag:yaml.org,2002:binary":
             self._problem(node, path, "binary values are not supported")
             return None

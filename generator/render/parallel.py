@@ -26,6 +26,7 @@ from generator.config.resolve import Resolver
 from generator.errors import Problem
 from generator.output import OutFile
 from generator.render import steps
+from generator.render.collisions import Placed
 from generator.render.context import NamespaceContext
 
 
@@ -41,16 +42,17 @@ class _Work:
 _WORK: _Work | None = None  # set before the fork; the workers inherit it
 
 
-def _render_unit(work: _Work, index: int) -> tuple[list[OutFile], NamespaceContext] | None:
+def _render_unit(work: _Work, index: int) -> tuple[list[OutFile], list[Placed], NamespaceContext] | None:
     env, namespace = work.units[index]
     try:
         names = work.by_namespace.get(namespace, [])
         ctx = steps.namespace_context(work.resolver, work.selection, env, namespace, names)
         problems: list[Problem] = []
-        files = steps.namespace_files(work.selection, ctx, problems)
+        objects: list[Placed] = []
+        files = steps.namespace_files(work.selection, ctx, problems, objects)
     except Exception:  # reported by the sequential run
         return None
-    return None if problems else (files, ctx)
+    return None if problems else (files, objects, ctx)
 
 
 def _strip(ctx: NamespaceContext, resolver: Resolver) -> tuple[NamespaceContext, tuple[str, ...]]:
@@ -66,10 +68,10 @@ def _worker(index: int) -> bytes | None:
     result = _render_unit(work, index)
     if result is None:
         return None
-    files, ctx = result
+    files, objects, ctx = result
     shipped = _strip(ctx, work.resolver) if work.ship_contexts else None
     try:
-        return pickle.dumps((files, shipped), protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps((files, objects, shipped), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # a renderer put something unpicklable in the context
         return None
 
@@ -84,8 +86,9 @@ def render(
     jobs: int,
     *,
     contexts: bool,
-) -> tuple[list[OutFile], list[NamespaceContext]] | None:
-    """(files, contexts) as :func:`plan.render_run` computes them, or ``None``: render sequentially."""
+) -> tuple[list[OutFile], list[Placed], list[NamespaceContext]] | None:
+    """(files, objects, contexts) as :func:`plan.render_run` computes them, or ``None``: render
+    sequentially."""
     global _WORK
     if "fork" not in multiprocessing.get_all_start_methods():  # workers inherit the loaded configuration
         return None
@@ -95,13 +98,13 @@ def render(
     first = _render_unit(work, 0)
     if first is None:
         return None
-    files, ctx = first
+    files, objects, ctx = first
     per_env: dict[str, list[NamespaceContext]] = {env: [] for env in envs}
     per_env[ctx.env].append(ctx)
     done, total = 1, len(units)
     if progress is not None:
         progress(done, total)
-    if env_level and units[1][0] != ctx.env and not _env_files(selection, ctx.env, per_env[ctx.env], files):
+    if env_level and units[1][0] != ctx.env and not _env_files(selection, ctx.env, per_env[ctx.env], files, objects):
         return None
     _WORK = work
     try:
@@ -111,8 +114,9 @@ def render(
                 if blob is None:
                     pool.terminate()
                     return None
-                unit_files, shipped = pickle.loads(blob)
+                unit_files, unit_objects, shipped = pickle.loads(blob)
                 files.extend(unit_files)
+                objects.extend(unit_objects)
                 env = units[index][0]
                 if shipped is not None:
                     stripped, names = shipped
@@ -122,18 +126,20 @@ def render(
                 if progress is not None:
                     progress(done, total)
                 last_of_env = index + 1 == total or units[index + 1][0] != env
-                if last_of_env and env_level and not _env_files(selection, env, per_env[env], files):
+                if last_of_env and env_level and not _env_files(selection, env, per_env[env], files, objects):
                     pool.terminate()
                     return None
     finally:
         _WORK = None
-    return files, [c for env in envs for c in per_env[env]]
+    return files, objects, [c for env in envs for c in per_env[env]]
 
 
-def _env_files(selection: steps.Selection, env: str, ctxs: list[NamespaceContext], files: list[OutFile]) -> bool:
+def _env_files(
+    selection: steps.Selection, env: str, ctxs: list[NamespaceContext], files: list[OutFile], objects: list[Placed]
+) -> bool:
     problems: list[Problem] = []
     try:
-        found = steps.env_files(selection, env, ctxs, problems)
+        found = steps.env_files(selection, env, ctxs, problems, objects)
     except Exception:
         return False
     if problems:

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from generator.config.layers import ConfigRepo
-from generator.config.resolve import Effective, Resolver
+from generator.config.resolve import Effective, Resolver, iter_leaves
+from generator.config.yamlload import dotted
 from generator.errors import InputError, Problem, UsageError
 from generator.output import OutFile
+from generator.render import collisions, kubernetes
 from generator.render import target as targets
+from generator.render.collisions import Placed
 from generator.render.context import NamespaceContext
 from generator.render.steps import Selection, env_files, namespace_context, namespace_files
 
@@ -85,14 +89,20 @@ def render_run(
     namespace) at a time each, merged in order: the same files, byte for byte, as one process.
     ``contexts=False`` says the caller only wants the files (the run's ``contexts`` may then be
     incomplete). Any problem or error in a parallel run is reported by rendering again in one
-    process, so the messages are exactly those of a sequential run."""
+    process, so the messages are exactly those of a sequential run.
+
+    ``--set`` applies only to what the selection selects (:meth:`Selection.resolver`). Before
+    anything is written, no two rendered objects may be one object (:mod:`generator.render.collisions`)."""
     _check_selection(repo, selection)
+    resolver = selection.resolver(resolver)
     envs = environments(repo, selection)
     spaces = namespaces(repo, selection)
     by_namespace: dict[str, list[str]] = {}
     for namespace, name in repo.deployments():
         by_namespace.setdefault(namespace, []).append(name)
-    if jobs > 1:
+    problems = _narrowed_set_problems(resolver, selection)
+    problems += collisions.namespace_problems(repo, resolver, envs)  # the whole configuration
+    if jobs > 1 and not problems:
         units = len(envs) * sum(len(by_namespace.get(ns, ())) for ns in spaces)
         if units >= PARALLEL_MIN_UNITS and len(envs) * len(spaces) > 1:
             from generator.render import parallel
@@ -101,9 +111,9 @@ def render_run(
                 resolver, selection, envs, spaces, by_namespace, progress, jobs, contexts=contexts
             )
             if done_in_parallel is not None:
-                return _finish_run(*done_in_parallel)
-    problems: list[Problem] = []
+                return _finish_run(repo, *done_in_parallel)
     files: list[OutFile] = []
+    objects: list[Placed] = []
     all_contexts: list[NamespaceContext] = []
     total, done = len(envs) * len(spaces), 0
     for env in envs:
@@ -117,23 +127,57 @@ def render_run(
             env_contexts.append(ctx)
             if problems:
                 continue
-            files.extend(namespace_files(selection, ctx, problems))
+            files.extend(namespace_files(selection, ctx, problems, objects))
             done += 1
             if progress is not None:
                 progress(done, total)
         all_contexts.extend(env_contexts)
         if selection.namespace is None and not problems:
-            files.extend(env_files(selection, env, env_contexts, problems))
+            files.extend(env_files(selection, env, env_contexts, problems, objects))
     if problems:
         raise InputError(problems)
-    return _finish_run(files, all_contexts)
+    return _finish_run(repo, files, objects, all_contexts)
+
+
+def _narrowed_set_problems(resolver: Resolver, selection: Selection) -> list[Problem]:
+    """A ``--set`` of a namespace-wide key (:data:`kubernetes.NAMESPACE_WIDE`) with ``--deployment``
+    or ``--profile``: it would reach the selected deployments only, not the namespace they share."""
+    doc = resolver.cli
+    if doc is None or (selection.deployment is None and selection.profile is None):
+        return []
+    narrowed = "--deployment" if selection.deployment is not None else "--profile"
+    problems: list[Problem] = []
+    for path in kubernetes.NAMESPACE_WIDE:
+        node: Any = doc.data
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        for leaf, _ in iter_leaves(node, path) if node is not None else ():
+            mark = doc.mark(leaf)
+            problems.append(
+                Problem(
+                    mark.file,
+                    mark.line,
+                    mark.col,
+                    dotted(leaf),
+                    f"--set with {narrowed} reaches the selected deployments only, and this key configures "
+                    "objects every deployment of a namespace shares",
+                    f"leave out {narrowed} to set it for whole namespaces, or set it in the namespace or "
+                    "environment file",
+                )
+            )
+    return problems
 
 
 # (deployments x environments) below which one process is faster than starting workers
 PARALLEL_MIN_UNITS = 48
 
 
-def _finish_run(files: list[OutFile], contexts: list[NamespaceContext]) -> RenderRun:
+def _finish_run(
+    repo: ConfigRepo, files: list[OutFile], objects: list[Placed], contexts: list[NamespaceContext]
+) -> RenderRun:
+    problems = collisions.object_problems(repo, objects)
+    if problems:
+        raise InputError(problems)
     paths = [f.path for f in files]
     duplicates = sorted({p for p in paths if paths.count(p) > 1}) if len(set(paths)) != len(paths) else []
     if duplicates:

@@ -1,9 +1,15 @@
 """One namespace of one environment, rendered: the steps a sequential and a parallel render share.
 
-The selected deployments are resolved and rendered by their target (:mod:`generator.render.target`):
-each deployment's documents, then the namespace's (the target's own and the Kubernetes objects
-around the jobs, :mod:`generator.render.kubernetes`), then the environment's. Every document is
-validated as its output kind says (:mod:`generator.kinds`) before it becomes an output file.
+Every deployment of the namespace is resolved and rendered by its target
+(:mod:`generator.render.target`): each deployment's documents, then the namespace's (the target's own
+and the Kubernetes objects around the jobs, :mod:`generator.render.kubernetes`), then the
+environment's. Every document is validated as its output kind says (:mod:`generator.kinds`) before it
+becomes an output file, and notes the object it is (:mod:`generator.render.collisions`).
+
+A selection (``--deployment``, ``--profile``) writes the selected deployments' documents and, of the
+others, those the namespace's kustomization lists: a namespace folder a render touches always holds
+every file its kustomization lists. ``--set`` reaches only the selected deployments
+(:meth:`Selection.resolver`).
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ from dataclasses import dataclass
 
 from generator import kinds
 from generator.config.layers import ConfigRepo
-from generator.config.resolve import Effective, Resolver
+from generator.config.resolve import Effective, Resolver, name_set_problems
 from generator.errors import InputError, Problem, RenderError
 from generator.output import OutFile, Owner, Scope, dump_yaml
-from generator.render import kubernetes
+from generator.render import collisions, kubernetes
 from generator.render import target as targets
+from generator.render.collisions import Placed
 from generator.render.context import Doc, EnvContext, NamespaceContext
 
 
@@ -29,6 +36,10 @@ class Selection:
     deployment: str | None = None
     target: str | None = None  # overrides platform.target
 
+    def resolver(self, resolver: Resolver) -> Resolver:
+        """``resolver`` with ``--set`` applied only to what this selection renders."""
+        return resolver.for_selection(self.namespace, self.profile, self.deployment)
+
     def scope(self, repo: ConfigRepo) -> Scope:
         return Scope(self.env, self.namespace, self.profile, self.deployment, frozenset(repo.deployments()))
 
@@ -38,48 +49,70 @@ class Selection:
         )
 
 
-def _out_file(prefix: str, doc: Doc, owner: Owner, where: str) -> OutFile:
-    """Validate a document as its output kind says and make it a file."""
+def _out_file(prefix: str, doc: Doc, owner: Owner, where: str, objects: list[Placed]) -> OutFile:
+    """Validate a document as its output kind says and make it a file; note the object it is."""
     kind = kinds.of(doc.content, doc.kind_key)
     name = doc.file or kind.file_name(doc.content)
     found = kind.validate(doc.content)
     if found:
         what = f"{doc.content.get('kind')} {doc.content.get('metadata', {}).get('name', '?')}" if kind.kind else name
         raise RenderError(f"rendered {what} ({where}) failed validation: {'; '.join(found[:5])}")
-    return OutFile(f"{prefix}/{name}", dump_yaml(doc.content), owner)
+    path = f"{prefix}/{name}"
+    identity = collisions.placed(doc.content, kind, owner.env, path, owner)
+    if identity is not None:
+        objects.append(identity)
+    return OutFile(path, dump_yaml(doc.content), owner)
 
 
-def namespace_files(selection: Selection, ctx: NamespaceContext, problems: list[Problem]) -> list[OutFile]:
-    """The validated files of one namespace in one environment: its selected deployments'
-    documents, then the namespace's own. Input problems of namespace renderers go to ``problems``."""
+def _listed(doc: Doc) -> bool:
+    """A document the namespace's kustomization lists (the same rule as the kustomization's)."""
+    return kinds.of(doc.content, doc.kind_key).listed
+
+
+def namespace_files(
+    selection: Selection, ctx: NamespaceContext, problems: list[Problem], objects: list[Placed] | None = None
+) -> list[OutFile]:
+    """The validated files of one namespace in one environment: its deployments' documents, then the
+    namespace's own. Input problems of namespace renderers go to ``problems``, the objects rendered
+    to ``objects``.
+
+    Of a deployment the selection leaves out, the documents the kustomization lists are rendered too:
+    the kustomization lists every deployment's, and a folder must hold every file its kustomization
+    lists, whatever the selection (kustomize applies the folder as a whole)."""
     env, namespace = ctx.env, ctx.namespace
+    objects = [] if objects is None else objects
     files: list[OutFile] = []
     prefix = f"{env}/{namespace}"
     for eff in ctx.deployments:
-        if not selection.wants(eff):
-            continue
+        selected = selection.wants(eff)
         owner = Owner(env, namespace, eff.deployment, eff.profile)
         for doc in ctx.documents[eff.deployment]:
-            files.append(_out_file(prefix, doc, owner, f"{prefix}/{eff.deployment}"))
+            if selected or _listed(doc):
+                files.append(_out_file(prefix, doc, owner, f"{prefix}/{eff.deployment}", objects))
     namespace_docs: list[Doc] = []
     for render_ns in (targets.get(ctx.target).namespace_docs, kubernetes.namespace_docs):
         try:
             ns_docs = render_ns(ctx)
         except InputError as exc:
-            problems.extend(exc.problems)
+            problems.extend(name_set_problems(exc.problems, f"namespace {namespace}"))
             continue
         namespace_docs.extend(ns_docs)
     if not problems:
         namespace_docs.extend(kubernetes.kustomization(ctx, tuple(namespace_docs)))
     for doc in namespace_docs:
-        files.append(_out_file(prefix, doc, Owner(env, namespace), prefix))
+        files.append(_out_file(prefix, doc, Owner(env, namespace), prefix, objects))
     return files
 
 
 def env_files(
-    selection: Selection, env: str, env_contexts: Sequence[NamespaceContext], problems: list[Problem]
+    selection: Selection,
+    env: str,
+    env_contexts: Sequence[NamespaceContext],
+    problems: list[Problem],
+    objects: list[Placed] | None = None,
 ) -> list[OutFile]:
     """The validated files of one environment's renderers (Helm values), per target."""
+    objects = [] if objects is None else objects
     files: list[OutFile] = []
     names = sorted({c.target for c in env_contexts}) or [selection.target or "vvp"]
     for target in names:
@@ -87,10 +120,10 @@ def env_files(
         try:
             env_docs = targets.get(target).environment_docs(env_ctx)
         except InputError as exc:
-            problems.extend(exc.problems)
+            problems.extend(name_set_problems(exc.problems, f"environment {env}"))
             continue
         for doc in env_docs:
-            files.append(_out_file(env, doc, Owner(env, ""), env))
+            files.append(_out_file(env, doc, Owner(env, ""), env, objects))
     return files
 
 
@@ -118,7 +151,7 @@ def namespace_context(
         try:
             docs.extend(target.deployment_docs(eff))
         except InputError as exc:  # a target's own rules: report every deployment's problems at once
-            problems.extend(exc.problems)
+            problems.extend(name_set_problems(exc.problems, f"deployment {namespace}/{eff.deployment}"))
         documents[eff.deployment] = tuple(docs)
     if problems:
         raise InputError(problems)

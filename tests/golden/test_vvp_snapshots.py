@@ -35,8 +35,14 @@ def _render(repo: ConfigRepo, sets: tuple[str, ...] = (), **selection: str) -> l
     return render(repo, Resolver(repo, sets), Selection(**selection))
 
 
-def _pick(files: list[OutFile], pattern: re.Pattern[str]) -> dict[str, str]:
-    return {f.path: f.content for f in files if pattern.search(f.path)}
+def _pick(files: list[OutFile], pattern: re.Pattern[str], profile: str | None = None) -> dict[str, str]:
+    """The files matching ``pattern``; with ``profile``, only those of that profile's deployments (a
+    selected render also writes the other deployments' files the kustomization lists)."""
+    return {
+        f.path: f.content
+        for f in files
+        if pattern.search(f.path) and (profile is None or f.owner.profile in ("", profile))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +72,7 @@ def session_repo(tmp_path_factory: pytest.TempPathFactory) -> ConfigRepo:
 def test_deployment_documents(
     repo: ConfigRepo, profile: str, env: str, target: str, snapshot: SnapshotAssertion
 ) -> None:
-    files = _pick(_render(repo, env=env, profile=profile, target=target), DEPLOYMENT_FILES)
+    files = _pick(_render(repo, env=env, profile=profile, target=target), DEPLOYMENT_FILES, profile)
     assert len(files) == 1, files
     assert files == snapshot
 
@@ -94,7 +100,8 @@ def test_namespace_documents(
 def test_session_mode_deployments(session_repo: ConfigRepo, env: str, snapshot: SnapshotAssertion) -> None:
     files = {}
     for target in TARGETS:
-        files.update(_pick(_render(session_repo, env=env, profile="stateful-heavy", target=target), DEPLOYMENT_FILES))
+        rendered = _render(session_repo, env=env, profile="stateful-heavy", target=target)
+        files.update(_pick(rendered, DEPLOYMENT_FILES, "stateful-heavy"))
     assert len(files) == 2
     assert files == snapshot
 

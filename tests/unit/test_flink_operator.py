@@ -71,7 +71,8 @@ def test_the_owned_key_lists_match_the_renderer() -> None:
 def test_effective_flink_configuration_equals_the_vvp_targets_key_by_key(profile: str, env: str) -> None:
     vvp = of_kind(docs(None, env, target="vvp", profile=profile), "Deployment")
     operator = of_kind(docs(None, env, profile=profile), "FlinkDeployment")
-    assert vvp and sorted(vvp) == sorted(operator)
+    # a selected render also writes the other profiles' FlinkDeployments (the kustomization lists them)
+    assert vvp and set(vvp) <= set(operator)
     for name, deployment in vvp.items():
         vvp_conf: dict[str, str] = deployment["spec"]["template"]["spec"]["flinkConfiguration"]
         spec = operator[name]["spec"]

@@ -84,7 +84,10 @@ def test_rest_target_renders_the_complete_set_for_the_namespace(tmp_path: Path) 
 
 def test_operator_target_renders_the_complete_set_for_the_namespace(tmp_path: Path) -> None:
     out = render(tmp_path, *MAIN, "--target", "vvp-operator")
-    assert [p.name for p in (out / NS).glob("vvpdeployment-*.yaml")] == ["vvpdeployment-fraud-scoring.yaml"]
+    # the profile's deployment, and the others' VvpDeployments the namespace's kustomization lists
+    assert sorted(p.name for p in (out / NS).glob("vvpdeployment-*.yaml")) == [
+        f"vvpdeployment-{name}.yaml" for name in ("clickstream-sessions", "events-ingest", "fraud-scoring")
+    ]
     assert not list((out / NS / "vvp").glob("deployment-*.yaml"))  # no REST Deployment next to the CR
     assert (out / NS / "vvp/deploymenttarget-analytics.yaml").is_file()
     assert (out / NS / "vvp/deploymentdefaults.yaml").is_file()

@@ -96,7 +96,7 @@ def render(
         if not files:
             _err("nothing selected: no deployment matches the options")
             return 0
-        scope = selection.scope(repo)
+        scope = selection.scope(repo, files)
 
         def waiting() -> None:
             _err(f"waiting for another gen run on {folder} ...")

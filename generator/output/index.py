@@ -54,8 +54,13 @@ class Scope:
     profile: str | None = None
     deployment: str | None = None
     existing: frozenset[tuple[str, str]] = frozenset()  # (namespace, deployment) in the config
+    # "env/namespace" folders whose kustomization this run wrote: every file directly in them is the
+    # run's (a selected render writes every file such a kustomization lists, whoever owns it)
+    folders: frozenset[str] = frozenset()
 
-    def covers(self, owner: Owner) -> bool:
+    def covers(self, owner: Owner, path: str = "") -> bool:
+        if path and path.rpartition("/")[0] in self.folders:
+            return True
         if self.env is not None and owner.env != self.env:
             return False
         if self.namespace is not None and owner.namespace != self.namespace:
@@ -189,7 +194,7 @@ def plan(out: Path, rendered: Iterable[OutFile], scope: Scope, *, force: bool = 
         owner = Owner(**entry.get("owner", {}))
         if path in files:
             continue
-        if scope.covers(owner):
+        if scope.covers(owner, path):
             result.extra.append(path)
         else:
             result.kept[path] = entry

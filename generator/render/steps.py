@@ -40,8 +40,12 @@ class Selection:
         """``resolver`` with ``--set`` applied only to what this selection renders."""
         return resolver.for_selection(self.namespace, self.profile, self.deployment)
 
-    def scope(self, repo: ConfigRepo) -> Scope:
-        return Scope(self.env, self.namespace, self.profile, self.deployment, frozenset(repo.deployments()))
+    def scope(self, repo: ConfigRepo, files: Sequence[OutFile] = ()) -> Scope:
+        """What the run may replace and remove; ``files`` (what it renders) name the namespace
+        folders whose kustomization it wrote, all of whose direct files it answers for."""
+        folders = frozenset(f.path.rpartition("/")[0] for f in files if f.path.endswith("/kustomization.yaml"))
+        existing = frozenset(repo.deployments())
+        return Scope(self.env, self.namespace, self.profile, self.deployment, existing, folders)
 
     def wants(self, unit: Effective) -> bool:
         return (self.profile is None or unit.profile == self.profile) and (

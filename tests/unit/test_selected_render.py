@@ -66,7 +66,13 @@ def test_a_deployment_added_since_the_last_render_is_written_by_any_selection(
 def test_changing_the_target_of_a_selected_render_writes_every_listed_file(config: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     rendered(config, out)  # vvp: the VVP resources are not listed, the jobs' objects live in vvp/
-    rendered(config, out, "-t", "flink-operator", "-d", "fraud-scoring", "-e", "prod")
+    # the switch removes fraud-scoring's stateful VVP Deployment: only when asked
+    before = tree_digest(out)
+    switch = ("-t", "flink-operator", "-d", "fraud-scoring", "-e", "prod")
+    refused = run_cli("render", "-c", str(config), "-o", str(out), *switch)
+    assert refused.code == 2 and "--allow-delete" in refused.stderr
+    assert tree_digest(out) == before
+    rendered(config, out, "-t", "flink-operator", "-d", "fraud-scoring", "-e", "prod", "--allow-delete")
     assert_consistent(out)
     names = sorted(p.name for p in (out / PROD).glob("flinkdeployment-*.yaml"))
     assert names == [f"flinkdeployment-{n}.yaml" for n in ("clickstream-sessions", "events-ingest", "fraud-scoring")]
@@ -160,7 +166,6 @@ def test_the_files_a_kustomization_lists_are_the_ones_directly_in_the_namespace_
         assert kind.listed == top_level or kind.file == "kustomization.yaml", kind.key
 
 
-@pytest.mark.xfail(strict=True, reason="a file gen wrote for a deployment outside the selection is kept by the plan")
 def test_a_listed_file_another_deployment_no_longer_renders_is_removed(config: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     rendered(config, out, "-t", "flink-operator", "-e", "prod")
@@ -169,6 +174,8 @@ def test_a_listed_file_another_deployment_no_longer_renders_is_removed(config: P
         "spec:\n  template:\n",
         "spec:\n  deploymentTargetName: null\n  sessionClusterName: shared\n  template:\n",
     )
-    rendered(config, out, "-t", "flink-operator", "-e", "prod", "-d", "fraud-scoring")
+    # events-ingest leaves its FlinkDeployment (last-state) for a session job: a removal only when asked
+    rendered(config, out, "-t", "flink-operator", "-e", "prod", "-d", "fraud-scoring", "--allow-delete")
     assert (out / PROD / "flinksessionjob-events-ingest.yaml").is_file()
-    assert_consistent(out)  # flinkdeployment-events-ingest.yaml is kept, and no longer listed
+    assert not (out / PROD / "flinkdeployment-events-ingest.yaml").exists()
+    assert_consistent(out)

@@ -216,7 +216,7 @@ def explain(
 
     def body() -> int:
         from generator.config.merge import DELETED
-        from generator.config.resolve import Resolver, explain_chain
+        from generator.config.resolve import TEMPLATE_READING, Resolver, explain_chain
         from generator.config.scope import select_scope
         from generator.errors import UsageError
 
@@ -255,10 +255,16 @@ def explain(
             return 0
         shown = "(not set)" if value is DELETED else json.dumps(value)
         typer.echo(f"{key} = {shown}    [{scope}, env {env}]")
+        reads = [o for o in chain if TEMPLATE_READING in o.layer]  # what a template read, and where it was written
+        chain = [o for o in chain if TEMPLATE_READING not in o.layer]
         for i, origin in enumerate(chain):
             verb = "set by" if i == 0 else "overrode"
             written = "null (deleted)" if origin.value is DELETED else json.dumps(origin.value)
             typer.echo(f"  {verb:<9} {written:<28} {origin.layer:<34} {origin.where()}")
+            if i == 0:
+                for read in reads:
+                    what = read.layer.partition(TEMPLATE_READING)[2].rstrip(")")
+                    typer.echo(f"  {'reads':<9} {what:<28} {'(the value the template uses)':<34} {read.where()}")
         return 0
 
     _run(body)

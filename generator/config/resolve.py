@@ -9,6 +9,7 @@ and the result is validated against the effective schema plus the rules a schema
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -22,7 +23,7 @@ from generator.config.layers import FLINK_CONF, ConfigRepo, Layer
 from generator.config.merge import DELETED, Merged, Origin, Provenance, merge_layer, nearest_origin
 from generator.config.sandbox import ConfigSandbox
 from generator.config.sets import CLI_FILE, SetsFor, name_set_problems, parse_set
-from generator.config.yamlload import Document, Mark, Path_
+from generator.config.yamlload import Document, Mark, Path_, dotted
 from generator.errors import InputError, Problem, UsageError
 from generator.flink import options
 
@@ -57,7 +58,91 @@ class _Templates:
 
 
 _TEMPLATES = _Templates()
+TEMPLATE_READING = "template reading "  # marks an origin that says which written value a template used
 _HAS_TEMPLATE = re.compile(r"\{\{|\{%")
+
+
+@functools.cache
+def template_inputs(source: str) -> tuple[Path_, ...]:
+    """The configuration values a template reads (``platform.storage.baseUri``), from its syntax."""
+    try:
+        tree = _TEMPLATES.env.parse(source)
+    except jinja2.TemplateSyntaxError:
+        return ()
+    found: set[Path_] = set()
+    for node in tree.find_all((jinja2.nodes.Getattr, jinja2.nodes.Getitem)):
+        chain: list[str] = []
+        current: jinja2.nodes.Node = node
+        while isinstance(current, jinja2.nodes.Getattr | jinja2.nodes.Getitem):
+            if isinstance(current, jinja2.nodes.Getattr):
+                chain.append(current.attr)
+            elif isinstance(current.arg, jinja2.nodes.Const) and isinstance(current.arg.value, str):
+                chain.append(current.arg.value)
+            else:
+                chain.clear()
+                break
+            current = current.node
+        if chain and isinstance(current, jinja2.nodes.Name) and current.name == "platform":
+            found.add(("platform", *reversed(chain)))
+    # a chain inside a longer one (platform.storage in platform.storage.baseUri) is not an input of its own
+    return tuple(sorted(p for p in found if not any(q != p and q[: len(p)] == p for q in found)))
+
+
+def _templated_leaves(value: Any, path: Path_ = ()) -> Iterator[tuple[Path_, str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _templated_leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _templated_leaves(item, (*path, index))
+    elif isinstance(value, str) and _HAS_TEMPLATE.search(value):
+        yield path, value
+
+
+def _read_through_templates(raw: Mapping[str, Any], provenance: Provenance) -> tuple[Provenance, dict[str, str]]:
+    """Provenance in which a templated value that reads one written value is blamed on the line
+    that wrote that value (the template's own line stays in its chain, below it), and a note per
+    templated key for messages."""
+    extended: Provenance | None = None
+    notes: dict[str, str] = {}
+    for path, source in _templated_leaves(raw):
+        chain = provenance.get(path)
+        if not chain:
+            continue
+        template = chain[-1]
+        origins: list[tuple[Path_, Origin]] = []
+        for read in template_inputs(source):
+            origin = nearest_origin(provenance, read)
+            if origin is not None:
+                origins.append((read, origin))
+        if len(origins) == 1:
+            read, origin = origins[0]
+            if extended is None:
+                extended = dict(provenance)
+            layer = f"{template.layer} ({TEMPLATE_READING}{dotted(read)})"
+            via = Origin(layer, origin.file, origin.line, origin.col, source)
+            extended[path] = (*chain, via)
+            notes[dotted(path)] = f"the value comes from {dotted(read)}, through the template at {template.where()}"
+        elif origins:
+            wrote = ", ".join(f"{dotted(r)} at {o.where()}" for r, o in origins)
+            notes[dotted(path)] = f"the template at {template.where()} reads {wrote}"
+    return (extended if extended is not None else provenance), notes
+
+
+def _explained(problems: list[Problem], notes: Mapping[str, str], resolving: str, home: str) -> list[Problem]:
+    """Each problem about a templated value says where the value came from; a problem blamed on a
+    shared layer's line names what was being resolved (the same line can be wrong for one namespace
+    or deployment and right for another)."""
+    result: list[Problem] = []
+    for problem in problems:
+        message = problem.message
+        note = notes.get(problem.key)
+        if note:
+            message += f" ({note})"
+        if problem.file != home and resolving:
+            message += f" [resolving {resolving}]"
+        result.append(Problem(problem.file, problem.line, problem.col, problem.key, message, problem.hint))
+    return result
 
 
 def _render_strings(
@@ -341,7 +426,8 @@ class Resolver:
     ) -> Effective:
         problems: list[Problem] = []
         data = _deep_copy(merged.data)
-        provenance = merged.provenance
+        raw = merged.data
+        provenance, notes = _read_through_templates(raw, merged.provenance)
         base_context = {"env": env, "namespace": namespace}
         platform = _render_strings(data.get("platform", {}), ("platform",), base_context, provenance, problems)
         platform.setdefault("kubernetesNamespace", namespace)
@@ -374,7 +460,9 @@ class Resolver:
             if not problems:
                 _semantic_checks(eff, problems, file)
         if problems:
-            raise InputError(problems)
+            what = f"deployment {namespace}/{name}" if name else f"namespace {namespace}"
+            resolving = f"{what}{f', profile {profile}' if profile and not name else ''}, env {env}"
+            raise InputError(_explained(problems, notes, resolving, file))
         return eff
 
 

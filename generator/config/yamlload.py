@@ -268,8 +268,50 @@ def _scan_path(stack: list[list[Any]]) -> Path_:
     return tuple(path)
 
 
+# Characters an editor does not show, or shows as a space or a line break that YAML reads otherwise:
+# each is reported as what it is, at its own line (counting only newlines, as editors do).
+INVISIBLE = {
+    "\u00a0": "NO-BREAK SPACE",
+    "\u2007": "FIGURE SPACE",
+    "\u202f": "NARROW NO-BREAK SPACE",
+    "\u200b": "ZERO WIDTH SPACE",
+    "\u200c": "ZERO WIDTH NON-JOINER",
+    "\u200d": "ZERO WIDTH JOINER",
+    "\u2060": "WORD JOINER",
+    "\u2028": "LINE SEPARATOR",
+    "\u2029": "PARAGRAPH SEPARATOR",
+    "\ufeff": "BYTE ORDER MARK (inside the file)",
+    "\u0085": "NEXT LINE",
+}
+_INVISIBLE = re.compile("[" + "".join(INVISIBLE) + "]")
+
+
+def invisible_characters(text: str, file: str) -> list[Problem]:
+    """Every invisible character of ``text`` (a BOM only where it is not the first character)."""
+    problems: list[Problem] = []
+    for number, line in enumerate(text.split("\n"), 1):
+        for match in _INVISIBLE.finditer(line):
+            if match.group() == "\ufeff" and number == 1 and match.start() == 0:
+                continue
+            code = f"U+{ord(match.group()):04X}"
+            problems.append(
+                Problem(
+                    file,
+                    number,
+                    match.start() + 1,
+                    "",
+                    f"invisible character {code} {INVISIBLE[match.group()]}",
+                    "delete it, or type a plain space or a new line instead: editors do not show it",
+                )
+            )
+    return problems
+
+
 def parse_text(text: str, file: str) -> Document:
     """Parse one YAML document; raise :class:`YamlProblems` with located problems."""
+    invisible = invisible_characters(text, file)
+    if invisible:
+        raise YamlProblems(invisible)
     if "\t" in text:
         for n, text_line in enumerate(text.splitlines(), 1):
             indent = text_line[: len(text_line) - len(text_line.lstrip(" \t"))]

@@ -216,8 +216,9 @@ def explain(
 
     def body() -> int:
         from generator.config.merge import DELETED
-        from generator.config.resolve import TEMPLATE_READING, Resolver, explain_chain
+        from generator.config.resolve import Resolver, explain_chain
         from generator.config.scope import select_scope
+        from generator.config.yamlload import dotted
         from generator.errors import UsageError
 
         repo = _repo(config, example)
@@ -255,16 +256,15 @@ def explain(
             return 0
         shown = "(not set)" if value is DELETED else json.dumps(value)
         typer.echo(f"{key} = {shown}    [{scope}, env {env}]")
-        reads = [o for o in chain if TEMPLATE_READING in o.layer]  # what a template read, and where it was written
-        chain = [o for o in chain if TEMPLATE_READING not in o.layer]
+        reads = eff.template_reads.get(path, ())  # what a template read, and where it was written
         for i, origin in enumerate(chain):
             verb = "set by" if i == 0 else "overrode"
             written = "null (deleted)" if origin.value is DELETED else json.dumps(origin.value)
             typer.echo(f"  {verb:<9} {written:<28} {origin.layer:<34} {origin.where()}")
             if i == 0:
-                for read in reads:
-                    what = read.layer.partition(TEMPLATE_READING)[2].rstrip(")")
-                    typer.echo(f"  {'reads':<9} {what:<28} {'(the value the template uses)':<34} {read.where()}")
+                for read, origin in reads:
+                    what = dotted(read)
+                    typer.echo(f"  {'reads':<9} {what:<28} {'(a value the template uses)':<34} {origin.where()}")
         return 0
 
     _run(body)

@@ -3,12 +3,13 @@ values with the provenance of each, as the resolver (:mod:`generator.config.reso
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from generator.config.layers import FLINK_CONF
 from generator.config.merge import Origin, Provenance, get_path, nearest_origin
-from generator.config.yamlload import Path_
+from generator.config.yamlload import Path_, dotted
 from generator.errors import Problem
 from generator.flink import options
 
@@ -28,6 +29,18 @@ class Effective:
     provenance: Provenance
     layers: tuple[str, ...] = ()
     warnings: tuple[Problem, ...] = field(default=())
+    # templated value -> the written values its template read, with the origin of each
+    template_reads: Mapping[Path_, tuple[tuple[Path_, Origin], ...]] = field(default_factory=dict)
+
+    def read_note(self, path: Path_) -> str:
+        """Where a templated value came from, for a message about it ('' for a value written as is)."""
+        reads = self.template_reads.get(path)
+        if not reads:
+            return ""
+        chain = self.provenance.get(path)
+        template = f" through the template at {chain[-1].where()}" if chain else ""
+        wrote = ", ".join(f"{dotted(read)} written at {origin.where()}" for read, origin in reads)
+        return f"the value comes from {wrote}{template}"
 
     def get(self, path: Path_, default: Any = None) -> Any:
         try:

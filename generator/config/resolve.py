@@ -58,7 +58,6 @@ class _Templates:
 
 
 _TEMPLATES = _Templates()
-TEMPLATE_READING = "template reading "  # marks an origin that says which written value a template used
 _HAS_TEMPLATE = re.compile(r"\{\{|\{%")
 
 
@@ -99,40 +98,25 @@ def _templated_leaves(value: Any, path: Path_ = ()) -> Iterator[tuple[Path_, str
         yield path, value
 
 
-def _read_through_templates(raw: Mapping[str, Any], provenance: Provenance) -> tuple[Provenance, dict[str, str]]:
-    """Provenance in which a templated value that reads one written value is blamed on the line
-    that wrote that value (the template's own line stays in its chain, below it), and a note per
-    templated key for messages."""
-    extended: Provenance | None = None
-    notes: dict[str, str] = {}
+def _template_reads(raw: Mapping[str, Any], provenance: Provenance) -> dict[Path_, tuple[tuple[Path_, Origin], ...]]:
+    """For every templated value, the written values its template read and where each was written."""
+    found: dict[Path_, tuple[tuple[Path_, Origin], ...]] = {}
     for path, source in _templated_leaves(raw):
-        chain = provenance.get(path)
-        if not chain:
-            continue
-        template = chain[-1]
-        origins: list[tuple[Path_, Origin]] = []
+        reads: list[tuple[Path_, Origin]] = []
         for read in template_inputs(source):
             origin = nearest_origin(provenance, read)
             if origin is not None:
-                origins.append((read, origin))
-        if len(origins) == 1:
-            read, origin = origins[0]
-            if extended is None:
-                extended = dict(provenance)
-            layer = f"{template.layer} ({TEMPLATE_READING}{dotted(read)})"
-            via = Origin(layer, origin.file, origin.line, origin.col, source)
-            extended[path] = (*chain, via)
-            notes[dotted(path)] = f"the value comes from {dotted(read)}, through the template at {template.where()}"
-        elif origins:
-            wrote = ", ".join(f"{dotted(r)} at {o.where()}" for r, o in origins)
-            notes[dotted(path)] = f"the template at {template.where()} reads {wrote}"
-    return (extended if extended is not None else provenance), notes
+                reads.append((read, origin))
+        if reads:
+            found[path] = tuple(reads)
+    return found
 
 
-def _explained(problems: list[Problem], notes: Mapping[str, str], resolving: str, home: str) -> list[Problem]:
+def _explained(problems: list[Problem], eff: Effective, resolving: str, home: str) -> list[Problem]:
     """Each problem about a templated value says where the value came from; a problem blamed on a
     shared layer's line names what was being resolved (the same line can be wrong for one namespace
     or deployment and right for another)."""
+    notes = {dotted(path): eff.read_note(path) for path in eff.template_reads}
     result: list[Problem] = []
     for problem in problems:
         message = problem.message
@@ -427,7 +411,7 @@ class Resolver:
         problems: list[Problem] = []
         data = _deep_copy(merged.data)
         raw = merged.data
-        provenance, notes = _read_through_templates(raw, merged.provenance)
+        provenance = merged.provenance
         base_context = {"env": env, "namespace": namespace}
         platform = _render_strings(data.get("platform", {}), ("platform",), base_context, provenance, problems)
         platform.setdefault("kubernetesNamespace", namespace)
@@ -441,7 +425,8 @@ class Resolver:
             data.get("spec", {}).get("template", {}).get("spec", {}).get("artifact", {}).get("flinkVersion", "")
         )
         data = _normalize(data, provenance, problems, version or options.DEFAULT_VERSION)
-        eff = Effective(env, namespace, name, profile, data, provenance, tuple(layers))
+        reads = _template_reads(raw, provenance)
+        eff = Effective(env, namespace, name, profile, data, provenance, tuple(layers), template_reads=reads)
 
         def locate(path: Path_) -> tuple[str, int, int]:
             origin = provenance.get(path)
@@ -462,7 +447,7 @@ class Resolver:
         if problems:
             what = f"deployment {namespace}/{name}" if name else f"namespace {namespace}"
             resolving = f"{what}{f', profile {profile}' if profile and not name else ''}, env {env}"
-            raise InputError(_explained(problems, notes, resolving, file))
+            raise InputError(_explained(problems, eff, resolving, file))
         return eff
 
 

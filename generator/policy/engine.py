@@ -183,10 +183,11 @@ def evaluate(rule: Rule, subject: Subject) -> CheckResult:
         location = violation.location
         if location is None:
             location = subject.where(violation.path) if violation.path is not None else Location(subject.home_file)
+        note = subject.effective.read_note(violation.path) if violation.path is not None else ""
         result.findings.append(
             Finding(
                 severity=rule.grade(subject.tolerance, violation),
-                message=violation.message,
+                message=f"{violation.message} ({note})" if note else violation.message,
                 path=_dotted(violation.path),
                 value=violation.value,
                 location=location,

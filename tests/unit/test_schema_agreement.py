@@ -74,9 +74,9 @@ def _corpus(config: Path) -> list[tuple[fastcheck.FastValidator, dict[str, Any]]
     found: list[tuple[fastcheck.FastValidator, dict[str, Any]]] = []
     real = steps._out_file
 
-    def recording(prefix: str, doc: Doc, owner: Any, where: str) -> Any:
+    def recording(prefix: str, doc: Doc, *rest: Any) -> Any:
         found.extend((validator, doc.content) for validator in _validators_of(doc))
-        return real(prefix, doc, owner, where)
+        return real(prefix, doc, *rest)
 
     for target in TARGETS:
         repo = ConfigRepo(config)

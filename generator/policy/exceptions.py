@@ -1,7 +1,7 @@
 """Profile bounds, the exception process and rule waivers: reading them, locating them, checking them.
 
 - A profile documents the range of each sizing value (``bounds``: effective-config path -> min/max).
-- A deployment that goes outside that range carries an *exception* (seed 000 "Exception process"):
+- A deployment that goes outside that range carries an *exception* (docs/readiness.md, exception process):
   the path, the reason, the benchmark that supports it and a review-by date.
 - A *waiver* accepts the findings of one rule (ID, reason, owner, expiry), in any layer; it is
   listed in every report and stops applying the day after it expires.

@@ -1,9 +1,9 @@
 """The vocabulary of `gen check`: rules, the subjects they judge, what they find, and the grading.
 
-A rule implements one item of the production readiness checklist (seed 000, plus seed 002's
-staging lessons). Every environment declares a tolerance (``platform.tolerance``): ``production``
-grades every finding with the rule's production severity; ``development`` turns the findings of
-the items seed 000 tolerates in development into warnings.
+A rule implements one item of the production readiness checklist (docs/readiness.md, which
+includes the lessons of a staging review). Every environment declares a tolerance
+(``platform.tolerance``): ``production`` grades every finding with the rule's production severity;
+``development`` turns the findings of the items the checklist tolerates in development into warnings.
 """
 
 from __future__ import annotations
@@ -157,14 +157,14 @@ class Rule:
     """One checklist item a configuration can decide."""
 
     id: str
-    item: str  # the checklist item, as seed 000 (or seed 002) names it
+    item: str  # the checklist item, as docs/readiness.md names it
     section: str  # the checklist section
-    source: str  # "seed 000", "seed 002", ...
+    source: str  # where the item is described: "docs/readiness.md#<anchor of the item>"
     priority: Priority
     checks: str  # what the rule checks, one sentence
     check: Check
     scope: Scope = Scope.DEPLOYMENT
-    dev_tolerance: str = ""  # seed 000's "Development tolerance" (empty: none, same as production)
+    dev_tolerance: str = ""  # the item's development tolerance (empty: none, same as production)
     production: Severity = Severity.FAILURE
     waivable: bool = True
 

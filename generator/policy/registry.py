@@ -2,7 +2,8 @@
 
 IDs never change meaning and are never reused: a waiver written today must still name the same
 check next year. Rules register themselves with :func:`rule`; :func:`all_rules` imports the rule
-modules on first use.
+modules on first use. Each rule's source is the section of docs/readiness.md that describes its
+checklist item: the heading is the item's name, the anchor is that heading's slug.
 """
 
 from __future__ import annotations
@@ -24,6 +25,19 @@ _RULE_MODULES = (
     "generator.policy.rules_exceptions",
 )
 _RULES: dict[str, Rule] = {}
+READINESS_DOC = "docs/readiness.md"
+
+
+def anchor(heading: str) -> str:
+    """The anchor a Markdown renderer (GitHub's slugs) gives ``heading``: lower case, punctuation
+    dropped, spaces as hyphens."""
+    kept = "".join(c for c in heading.strip().lower() if c.isalnum() or c in " -_")
+    return kept.replace(" ", "-")
+
+
+def readiness_source(item: str) -> str:
+    """Where checklist item ``item`` is described: its section of docs/readiness.md."""
+    return f"{READINESS_DOC}#{anchor(item)}"
 
 
 def rule(
@@ -33,7 +47,6 @@ def rule(
     section: str,
     priority: Priority,
     checks: str,
-    source: str = "seed 000",
     scope: Scope = Scope.DEPLOYMENT,
     dev_tolerance: str = "",
     production: Severity = Severity.FAILURE,
@@ -50,7 +63,7 @@ def rule(
             id=rule_id,
             item=item,
             section=section,
-            source=source,
+            source=readiness_source(item),
             priority=priority,
             checks=checks,
             check=check,

@@ -1,4 +1,4 @@
-"""The exception process (seed 000 "Deployment Templates" and "Exception process") and waiver expiry.
+"""The exception process (docs/readiness.md, "Deployment Templates" and exceptions) and waiver expiry.
 
 PRF-001: a value outside its profile's documented range needs an exception. The exception process
 governs deployments: a value an *environment* layer sets outside the range in a development

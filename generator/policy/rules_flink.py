@@ -1,8 +1,8 @@
 """Rules on the Flink configuration: HA, checkpointing, state, restarts, delivery, job shape.
 
 Each rule reads the effective configuration (canonical Flink keys), so it judges every target the
-same way. Seed 000 sections: "Flink application settings" (the table that begins "This is the heart
-of production readiness"), "Object storage and artifacts", "JobManager sizing", "Disaster recovery".
+same way. Checklist sections (docs/readiness.md): "Flink application settings", "Object storage and
+artifacts", "JobManager sizing", "Disaster recovery and business continuity".
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ def high_availability(subject: Subject) -> Iterator[Violation]:
     section="JobManager sizing",
     priority=Priority.REQUIRED,
     checks="kubernetes.jobmanager.replicas is at least 2 with HA enabled (more than 1 only with HA)",
-    dev_tolerance="seed 000 asks for more than one JobManager replica for production Deployments; one "
-    "replica is tolerated outside production",
+    dev_tolerance="more than one JobManager replica is asked for production Deployments; one replica is "
+    "tolerated outside production",
 )
 def jobmanager_replicas(subject: Subject) -> Iterator[Violation]:
     key = JOBMANAGER_REPLICAS

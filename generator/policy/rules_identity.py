@@ -1,8 +1,8 @@
 """Rules on identity and access: TLS in transit, non-root containers, ServiceAccounts, NetworkPolicies.
 
 The rules about Kubernetes objects judge the rendered documents by kind and field (ServiceAccount,
-NetworkPolicy, pod specs), so they hold for every target. Seed 000 section "Identity, access, and
-secrets"; seed 002 "Security and Access".
+NetworkPolicy, pod specs), so they hold for every target. Checklist section "Identity, access, and
+secrets" (docs/readiness.md).
 """
 
 from __future__ import annotations
@@ -141,7 +141,6 @@ def non_root(subject: Subject) -> Iterator[Violation]:
     item="Dedicated ServiceAccounts (Namespace RBAC)",
     section=IDENTITY,
     priority=Priority.REQUIRED,
-    source="seed 002, seed 000",
     checks="every Flink pod names a ServiceAccount that is not 'default' and that gen renders; the API token is "
     "mounted only where the pods need the Kubernetes API (Kubernetes HA)",
     dev_tolerance="Broad permissions may be acceptable",

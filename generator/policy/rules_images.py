@@ -1,8 +1,8 @@
 """Rules on the images a deployment runs: where they come from and whether their tags are pinned.
 
 Every image counts: the artifact's Flink image and any image in the rendered documents (containers
-and init containers), so the rules hold for every target. Seed 002 "Image and Environment Policy";
-seed 000 "Networking and connectivity" and "Governance and compliance".
+and init containers), so the rules hold for every target. Checklist sections "Networking and
+connectivity" and "Governance and compliance" (docs/readiness.md).
 """
 
 from __future__ import annotations
@@ -51,10 +51,9 @@ def _registry_of(image: str) -> str:
     item="Approved container registry",
     section="Networking and connectivity (container registry access)",
     priority=Priority.REQUIRED,
-    source="seed 002, seed 000",
     checks="every image comes from a registry listed in platform.policy.approvedRegistries",
-    dev_tolerance="seed 002: public or vendor registries serve staging and evaluation; an approved internal registry "
-    "is the production policy",
+    dev_tolerance="public or vendor registries may serve development and evaluation; an approved internal "
+    "registry is the production policy",
 )
 def approved_registry(subject: Subject) -> Iterator[Violation]:
     approved = subject.settings.approved_registries
@@ -94,7 +93,6 @@ def _tag(image: str) -> str | None:
     item="Pinned image tag",
     section="Governance and compliance (artifact versioning)",
     priority=Priority.REQUIRED,
-    source="seed 002, seed 000",
     checks="every image has a fixed tag or a digest (no missing tag, no latest/stable/nightly/...-SNAPSHOT)",
 )
 def pinned_tag(subject: Subject) -> Iterator[Violation]:

@@ -1,9 +1,9 @@
-"""Rules on Flink's memory model: what Flink would refuse to start, and what the seeds call dangerous.
+"""Rules on Flink's memory model: what Flink would refuse to start, and what the checklist calls risky.
 
 MEM-001/MEM-002 fail wherever Flink itself would refuse the configuration (the same arithmetic as
 TaskExecutorProcessUtils / JobManagerProcessUtils, see generator.flink.memory). MEM-003..MEM-005 are
-warnings in every environment: seed 000's "Memory split" names them as signals to review, not as
-configurations Flink refuses.
+warnings in every environment: the checklist's "Memory split" items are signals to review, not
+configurations Flink refuses (docs/readiness.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Rules on observability: Flink's Prometheus reporter, the PodMonitors that scrape it, alert rules.
 
 The rules judge the rendered PodMonitor and PrometheusRule objects by kind and field, so they hold
-for every target. Seed 000 section "Observability and alerting"; seed 002 "Troubleshooting".
+for every target. Checklist section "Observability and alerting" (docs/readiness.md).
 """
 
 from __future__ import annotations
@@ -53,7 +53,6 @@ def _monitor_covers(monitor: Mapping[str, Any], namespace: str, labels: Mapping[
     item="Metrics collection",
     section=OBSERVABILITY,
     priority=Priority.REQUIRED,
-    source="seed 000, seed 002",
     checks="the Prometheus reporter is configured, and a rendered PodMonitor selects the deployment's pods and "
     "scrapes a named container port that serves the reporter port",
 )

@@ -1,7 +1,7 @@
 """Rules on resources: CPU limits, slots per TaskManager, namespace quotas.
 
 The rules judge the effective configuration and the rendered containers, ResourceQuotas and
-LimitRanges, so they hold for every target. Seed 000 section "Resource sizing and memory" (Flink's
+LimitRanges, so they hold for every target. Checklist section "Resource sizing and memory" (Flink's
 memory model itself: ``rules_memory``).
 """
 

@@ -1,11 +1,12 @@
 """How Prometheus finds the Flink pods and their alert rules: PodMonitor, PrometheusRule and the RBAC
 that lets Prometheus discover the pods of the Flink namespace.
 
-Facts (reference/observability.md §1): prometheus-operator selects PodMonitors and PrometheusRules by
-label (kube-prometheus-stack: ``release: <Helm release>``) in the namespaces it watches; a PodMonitor
-endpoint names a *declared* container port (``port:``; ``targetPort`` is deprecated); pod labels listed
-in ``podTargetLabels`` are copied onto every series (``flink-deployment`` becomes ``flink_deployment``),
-which is what the alert rules of ``generator.render.alerts`` select on.
+Facts (prometheus-operator documentation, https://prometheus-operator.dev/): prometheus-operator
+selects PodMonitors and PrometheusRules by label (kube-prometheus-stack: ``release: <Helm
+release>``) in the namespaces it watches; a PodMonitor endpoint names a *declared* container port
+(``port:``; ``targetPort`` is deprecated); pod labels listed in ``podTargetLabels`` are copied onto
+every series (``flink-deployment`` becomes ``flink_deployment``), which is what the alert rules of
+``generator.render.alerts`` select on.
 """
 
 from __future__ import annotations
@@ -190,8 +191,8 @@ def prometheus_rule(mon: Monitoring, groups: list[dict[str, Any]]) -> dict[str, 
 
 
 def discovery_rbac(mon: Monitoring, labels: dict[str, str]) -> list[dict[str, Any]]:
-    """Prometheus needs to list and watch the pods of the Flink namespace (seed 002: without it the
-    PodMonitor's targets never appear); namespaced, nothing cluster-wide."""
+    """Prometheus needs to list and watch the pods of the Flink namespace (without it the
+    PodMonitor's targets never appear: a lesson of a staging review); namespaced, nothing cluster-wide."""
     rules = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
     subject = {"kind": "ServiceAccount", "name": mon.service_account, "namespace": mon.namespace}
     common = {"name": DISCOVERY_ROLE, "namespace": mon.flink_namespace, "labels": labels}

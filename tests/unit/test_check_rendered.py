@@ -1,7 +1,7 @@
 """Rules about rendered objects, on documents the renderers never produce (they refuse such input).
 
 Each test takes the real subjects of the shipped prod configuration (documents rendered by the
-real renderers), breaks one object the way seed 002's staging review found it broken, and checks
+real renderers), breaks one object the way a staging review found it broken, and checks
 the rule reports it, graded by the environment's tolerance.
 """
 

@@ -14,7 +14,7 @@ from generator.config.layers import ConfigRepo
 from generator.config.resolve import Resolver
 from generator.policy import report
 from generator.policy.engine import CheckOptions, run_check
-from generator.policy.registry import all_rules
+from generator.policy.registry import all_rules, anchor
 from tests.conftest import run_cli
 from tests.unit.test_check import TODAY, WAIVER, conf, marked_line, probe
 
@@ -126,3 +126,18 @@ def test_rule_ids_are_stable_and_documented() -> None:
         assert row is not None, f"{rule.id} missing from docs/check.md"
         assert rule.item in row and str(rule.priority) in row
         assert f"{rule.grading('development')} | {rule.grading('production')}" in row
+
+
+def test_every_rule_source_is_a_heading_of_the_readiness_checklist() -> None:
+    docs = Path(__file__).parents[2] / "docs"
+    readiness = (docs / "readiness.md").read_text(encoding="utf-8")
+    headings = {anchor(line.lstrip("#")) for line in readiness.splitlines() if line.startswith("#")}
+    check_md = (docs / "check.md").read_text(encoding="utf-8")
+    for rule in all_rules().values():
+        page, _, fragment = rule.source.partition("#")
+        assert page == "docs/readiness.md", f"{rule.id}: {rule.source}"
+        assert fragment in headings, f"{rule.id}: no heading for #{fragment} in docs/readiness.md"
+        assert f"**{rule.id}**" in readiness, f"{rule.id} not listed in docs/readiness.md"
+        row = next(line for line in check_md.splitlines() if line.startswith(f"| {rule.id} |"))
+        assert f"(readiness.md#{fragment})" in row, f"{rule.id}: docs/check.md does not link its item"
+    assert "(readiness.md)" in check_md

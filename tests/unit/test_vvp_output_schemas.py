@@ -274,7 +274,7 @@ def _under(paths: Mapping[SchemaPath, set[str]], prefix: SchemaPath) -> dict[Sch
 
 ARTIFACT_PATH: SchemaPath = ("template", "spec", "artifact")
 VVP2_ENGINE_FIELDS = ("flinkVersion", "flinkImageRegistry", "flinkImageRepository", "flinkImageTag")
-# seed 004 (VVP 3 operator, "Use initFields"): the engine of a VVP 3 deployment is named by
+# The VVP 3 operator docs ( "Use initFields"): the engine of a VVP 3 deployment is named by
 # artifact.engineVersionName, e.g. "vera-4.1-flink-1.20"; the 2.4 API has flinkVersion + images instead.
 VVP3_ENGINE_FIELD: SchemaPath = (*ARTIFACT_PATH, "engineVersionName")
 
@@ -546,7 +546,7 @@ def session_cluster() -> Doc:
 
 
 def vvp_deployment_patch() -> Doc:
-    """The PATCH example of the VVP 3 operator docs (seed 004, "Use initFields")."""
+    """The PATCH example of the VVP 3 operator docs ("Use initFields")."""
     return {
         "apiVersion": "ververica.platform/v1",
         "kind": "VvpDeployment",

@@ -1,6 +1,6 @@
 """The Ververica Platform target end to end: the complete set per namespace for both VVP targets
 (REST resources and the VVP 3 operator's VvpDeployment), PATCH vs PUT, session mode, the platform
-Helm values and the production settings the seeds ask for."""
+Helm values and the production settings the checklist asks for."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def test_operator_target_renders_the_complete_set_for_the_namespace(tmp_path: Pa
     assert cr["metadata"]["labels"]["ververica.platform/owner"] == "vvp-prod"
     assert cr["metadata"]["annotations"] == {"apikeySecretName": "vvp-api-token-analytics"}
     assert cr["spec"]["deployment"]["metadata"]["namespace"] == "analytics"  # the VVP namespace
-    assert cr["spec"]["deployment"]["spec"]["state"] == "CANCELLED"  # seed 004: create, then start
+    assert cr["spec"]["deployment"]["spec"]["state"] == "CANCELLED"  # create, then start
     artifact = cr["spec"]["deployment"]["spec"]["template"]["spec"]["artifact"]
     assert artifact["engineVersionName"] == "vera-4.1-flink-1.20"
     assert not {"flinkVersion", "flinkImageRegistry", "flinkImageRepository", "flinkImageTag"} & set(artifact)

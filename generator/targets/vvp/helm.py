@@ -4,7 +4,7 @@ every target of the platform (``vvp`` and ``vvp-operator`` share one installatio
 
 - ``vvp.registry``: the environment's approved registry (the registry its Flink images come from);
 - ``vvp.persistence``: ``jdbc`` with its datasource where the environment's tolerance is
-  ``production`` (seed 000: the platform metadata database is backed up), ``local`` tolerated
+  ``production`` (the platform metadata database is backed up: docs/readiness.md), ``local`` tolerated
   elsewhere; the datasource password is never written (it comes from the secret store);
 - ``vvp.blobStorage``: Universal Blob Storage base URI and provider settings, no credentials;
 - ``vvp.globalDeploymentDefaults``: a YAML *string*, as the chart requires: every value the
@@ -137,7 +137,7 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
                 effs[0],
                 (*keys.VVP_HELM, "persistence", "type"),
                 f"environment {ctx.env} has production tolerance: the platform metadata database must be a "
-                "backed-up RDBMS, not SQLite on a volume (seed 000)",
+                "backed-up RDBMS, not SQLite on a volume (docs/readiness.md#disaster-recovery-and-business-continuity)",
                 "set platform.vvp.helm.persistence.type: jdbc with its datasource url and username",
             )
         )

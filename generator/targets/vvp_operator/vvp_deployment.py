@@ -1,12 +1,13 @@
 """The ``VvpDeployment`` custom resource (target ``vvp-operator``), one per deployment.
 
-``VvpDeployment`` follows the contract of the Ververica Platform 3 Kubernetes operator (seed 004;
-targets.md §3.1): ``spec.deployment.metadata``, ``syncingMode``, ``initFields`` (PATCH only), the
-nonces, the ``ververica.platform/owner`` label and the ``apikeySecretName`` annotation. A VVP 3
-deployment names its engine with ``artifact.engineVersionName`` instead of the VVP 2 fields
-``flinkVersion`` and ``flinkImage*``; the renderer maps the deployment's Flink version through the
-approved engine catalog ``platform.vvp.operator.engineVersions``. Every other field of the embedded
-deployment is the same as in the REST Deployment.
+``VvpDeployment`` follows the contract of the Ververica Platform 3 Kubernetes operator (see
+docs/vvp.md and https://docs.ververica.com/): ``spec.deployment.metadata``, ``syncingMode``,
+``initFields`` (PATCH only), the nonces, the ``ververica.platform/owner`` label and the
+``apikeySecretName`` annotation. A VVP 3 deployment names its engine with
+``artifact.engineVersionName`` instead of the VVP 2 fields ``flinkVersion`` and ``flinkImage*``;
+the renderer maps the deployment's Flink version through the approved engine catalog
+``platform.vvp.operator.engineVersions``. Every other field of the embedded deployment is the same
+as in the REST Deployment.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def _operator_problems(eff: Effective) -> list[Problem]:
 
 
 def vvp_deployment(eff: Effective) -> dict[str, Any]:
-    """The VvpDeployment custom resource (VVP 3 operator, seed 004) for one deployment."""
+    """The VvpDeployment custom resource (VVP 3 operator) for one deployment."""
     m = model.of(eff)
     spec = deployment_spec(eff)
     if not set_explicitly(eff, keys.STATE):

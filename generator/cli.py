@@ -11,7 +11,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -34,6 +34,11 @@ from generator.commands.base import (
     _run,
     app,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from generator.output import Plan, Removal
 
 
 @app.command()
@@ -74,6 +79,9 @@ def render(
         int,
         typer.Option("--jobs", "-j", min=0, help="Processes for a large render (0: one per CPU; 1: no workers)."),
     ] = 0,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="text or json (the files of the run, on stdout).")
+    ] = Format.text,
 ) -> None:
     """Render manifests into OUT/<env>/<namespace>/ (atomically; --check compares instead)."""
 
@@ -95,6 +103,8 @@ def render(
             files = render_files(repo, resolver, selection, progress, jobs or _cpus())
         if not files:
             _err("nothing selected: no deployment matches the options")
+            if fmt is Format.json:
+                typer.echo(_render_json(folder, check, output.Plan({}), []))
             return 0
         scope = selection.scope(repo, files)
 
@@ -104,9 +114,12 @@ def render(
         if check:
             with output.locked(folder, on_wait=waiting, shared=True):  # never while a render swaps the folder
                 result = output.plan(folder, files, scope, force=True)
-            for label, paths in (("stale", result.stale), ("missing", result.missing), ("extra", result.extra)):
-                for path in paths:
-                    typer.echo(f"{label}: {folder / path}")
+            if fmt is Format.json:
+                typer.echo(_render_json(folder, True, result, []))
+            else:
+                for label, paths in (("stale", result.stale), ("missing", result.missing), ("extra", result.extra)):
+                    for path in paths:
+                        typer.echo(f"{label}: {folder / path}")
             if result.drift:
                 _err(f"{folder} is out of date: run the same command without --check")
                 return 1
@@ -127,9 +140,31 @@ def render(
             f"wrote {len(files)} files to {folder} ({changed} changed, {len(result.extra)} removed, "
             f"{len(result.unchanged)} unchanged)"
         )
+        if fmt is Format.json:
+            typer.echo(_render_json(folder, False, result, removed))
         return 0
 
-    _run(body)
+    _run(body, json_errors=fmt is Format.json)
+
+
+def _render_json(folder: Path, check: bool, result: Plan, removed: Sequence[Removal]) -> str:
+    """``gen render --format json``: the files of the run, relative to ``out``. ``written``,
+    ``changed``, ``removed`` and ``unchanged`` are what a render did (empty with --check);
+    ``stale``, ``missing`` and ``extra`` what differed before it, and ``drift`` whether anything did."""
+    wrote = not check
+    data = {
+        "out": str(folder),
+        "check": check,
+        "drift": result.drift,
+        "written": sorted(result.files) if wrote else [],
+        "changed": sorted(result.stale + result.missing) if wrote else [],
+        "removed": [{"path": gone.path, "stateful": gone.stateful or None} for gone in removed],
+        "unchanged": sorted(result.unchanged),
+        "stale": result.stale,
+        "missing": result.missing,
+        "extra": result.extra,
+    }
+    return json.dumps(data, indent=2)
 
 
 def _cpus() -> int:
@@ -267,7 +302,7 @@ def explain(
                     typer.echo(f"  {'reads':<9} {what:<28} {'(a value the template uses)':<34} {origin.where()}")
         return 0
 
-    _run(body)
+    _run(body, json_errors=fmt is Format.json)
 
 
 @app.command()
@@ -276,6 +311,7 @@ def validate(
     config: ConfigOpt = None,
     example: ExampleOpt = False,
     sets: SetOpt = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json (the result, on stdout).")] = Format.text,
 ) -> None:
     """Check every layer file and render everything in memory; write nothing."""
 
@@ -296,10 +332,14 @@ def validate(
         if problems:
             raise InputError(problems)
         files = render_files(repo, resolver, Selection(env=env))
-        _err(f"configuration is valid: {len(list(repo.iter_all_files()))} layer files, {len(files)} documents rendered")
+        layers = len(list(repo.iter_all_files()))
+        _err(f"configuration is valid: {layers} layer files, {len(files)} documents rendered")
+        if fmt is Format.json:  # invalid: the problems as error_json prints them (exit 2)
+            data = {"valid": True, "layer_files": layers, "documents": len(files), "problems": []}
+            typer.echo(json.dumps(data, indent=2))
         return 0
 
-    _run(body)
+    _run(body, json_errors=fmt is Format.json)
 
 
 class ListWhat(StrEnum):
@@ -348,7 +388,7 @@ def list_(
                     typer.echo(f"{prefix}{item}")
         return 0
 
-    _run(body)
+    _run(body, json_errors=fmt is Format.json)
 
 
 @app.command()

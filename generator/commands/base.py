@@ -24,7 +24,9 @@ app = typer.Typer(
     name="gen",
     help="Render production-grade manifests for Apache Flink on Kubernetes.",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion (bash, zsh, fish); typer imports its completion code
+    # only when a completion option or the shell's completion request is given
+    add_completion=True,
     pretty_exceptions_enable=False,
     # rich help panels in a terminal; plain help when piped, which spares importing rich (~0.1 s)
     rich_markup_mode="rich" if sys.stdout.isatty() else None,
@@ -68,8 +70,68 @@ def _err(line: str) -> None:
     typer.echo(redact(line), err=True)
 
 
-def _run(fn: Callable[[], int]) -> NoReturn:
-    """Run a command body: every error a user can cause becomes a message and exit code 2."""
+def _version(value: bool) -> None:
+    if value:
+        # the package metadata only: importing generator.output (as gen-index.json's writer does) would
+        # cost a third of a second
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as installed
+
+        try:
+            typer.echo(f"gen {installed('generator')}")
+        except PackageNotFoundError:  # pragma: no cover - a checkout that was never installed
+            typer.echo("gen unknown")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print gen's version and exit.", callback=_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Render production-grade manifests for Apache Flink on Kubernetes."""
+
+
+def error_json(exc: Exception) -> str:
+    """A failed command's report for ``--format json`` (exit 2): the error, its hint and every
+    input problem, each with file, line, column, key, message and hint."""
+    import json
+
+    from generator.credentials import redact
+    from generator.errors import GenError, InputError
+
+    if isinstance(exc, GenError):
+        message, hint = exc.message, exc.hint
+    else:  # an OSError
+        assert isinstance(exc, OSError)
+        message = f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}"
+        hint = ""
+    problems = exc.problems if isinstance(exc, InputError) else []
+    data = {
+        "error": redact(message),
+        "hint": redact(hint),
+        "problems": [
+            {
+                "file": p.file,
+                "line": p.line,
+                "column": p.col,
+                "key": p.key,
+                "message": redact(p.message),
+                "hint": redact(p.hint),
+            }
+            for p in problems
+        ],
+    }
+    return json.dumps(data, indent=2)
+
+
+def _run(fn: Callable[[], int], *, json_errors: bool = False) -> NoReturn:
+    """Run a command body: every error a user can cause becomes a message and exit code 2.
+
+    With ``json_errors`` (a command given ``--format json``) a failure with exit code 2 also prints
+    :func:`error_json` on stdout; the messages go to stderr as always."""
     from generator.errors import GenError
 
     try:
@@ -77,12 +139,16 @@ def _run(fn: Callable[[], int]) -> NoReturn:
     except GenError as exc:
         for line in exc.lines():
             _err(line)
+        if json_errors and exc.exit_code == 2:
+            typer.echo(error_json(exc))
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         _err("interrupted; the output folder was left as it was")
         raise typer.Exit(130) from None
     except OSError as exc:
         _err(f"error: {exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}")
+        if json_errors:
+            typer.echo(error_json(exc))
         raise typer.Exit(2) from None
     except Exception as exc:  # a bug in gen: say so plainly
         if os.environ.get("GEN_DEBUG"):

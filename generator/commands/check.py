@@ -110,4 +110,4 @@ def check(
             typer.echo(text, nl=False)
         return result.exit_code
 
-    _run(body)
+    _run(body, json_errors=fmt is CheckFormat.json)

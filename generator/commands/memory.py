@@ -213,4 +213,4 @@ def memory(
         typer.echo("\n".join(lines))
         return 0
 
-    _run(body)
+    _run(body, json_errors=fmt is MemoryFormat.json)

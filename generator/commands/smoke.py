@@ -147,4 +147,4 @@ def smoke(
         _emit(report, fmt)
         return 0 if report.go else 1
 
-    _run(body)
+    _run(body, json_errors=fmt is Format.json)

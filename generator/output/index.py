@@ -213,9 +213,22 @@ def plan(out: Path, rendered: Iterable[OutFile], scope: Scope, *, force: bool = 
     return result
 
 
+def gen_version() -> str:
+    """The version of the installed gen (its package metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("generator")
+    except PackageNotFoundError:  # pragma: no cover - run from a checkout that was never installed
+        return "unknown"
+
+
 def index_text(entries: Mapping[str, Mapping[str, Any]]) -> str:
-    """The text of ``gen-index.json`` for these entries (path -> hash and owner)."""
-    return json.dumps({"version": 1, "files": dict(sorted(entries.items()))}, indent=1, sort_keys=True) + "\n"
+    """The text of ``gen-index.json`` for these entries (path -> hash and owner), and the version of
+    the gen that wrote it (``gen_version``: a record only; no comparison reads it, so the same
+    rendered files written by another gen version are no drift)."""
+    data = {"version": 1, "gen_version": gen_version(), "files": dict(sorted(entries.items()))}
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
 def index_entry(f: OutFile) -> dict[str, Any]:

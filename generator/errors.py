@@ -7,7 +7,7 @@ turns it into messages and an exit code (2 for bad input or usage).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from generator import credentials
 
@@ -22,12 +22,34 @@ class Problem:
     key: str
     message: str
     hint: str = ""
+    # what was being resolved when a shared layer's line was found wrong (deployments, namespaces):
+    # not part of the problem's identity, so the same line is reported once, naming them all
+    resolving: tuple[str, ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
         where = f"{_one_line(self.file)}:{self.line}:{self.col}"
         key = f" {_one_line(self.key)}:" if self.key else ""
         hint = f" (hint: {_one_line(self.hint)})" if self.hint else ""
-        return f"{where}:{key} {_one_line(self.message)}{hint}"
+        return f"{where}:{key} {_one_line(self.message)}{_resolving(self.resolving)}{hint}"
+
+
+_SHOWN = 3
+
+
+def _resolving(names: tuple[str, ...]) -> str:
+    if not names:
+        return ""
+    shown = ", ".join(names[:_SHOWN])
+    more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
+    return f" [resolving {shown}{more}]"
+
+
+def merged(problems: Iterable[Problem]) -> list[Problem]:
+    """Problems sorted, each once: the same problem found while resolving several deployments names them all."""
+    found: dict[Problem, set[str]] = {}
+    for problem in problems:
+        found.setdefault(problem, set()).update(problem.resolving)
+    return sorted(replace(problem, resolving=tuple(sorted(names))) for problem, names in found.items())
 
 
 def _one_line(text: str) -> str:
@@ -57,7 +79,7 @@ class InputError(GenError):
     """Bad input: one or more problems, each located in a file."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = sorted(set(problems))
+        self.problems = merged(problems)
         count = len(self.problems)
         super().__init__(f"{count} problem{'s' if count != 1 else ''} in the configuration")
 

@@ -123,9 +123,8 @@ def _explained(problems: list[Problem], eff: Effective, resolving: str, home: st
         note = notes.get(problem.key)
         if note:
             message += f" ({note})"
-        if problem.file != home and resolving:
-            message += f" [resolving {resolving}]"
-        result.append(Problem(problem.file, problem.line, problem.col, problem.key, message, problem.hint))
+        names = (resolving,) if problem.file != home and resolving else ()
+        result.append(Problem(problem.file, problem.line, problem.col, problem.key, message, problem.hint, names))
     return result
 
 
@@ -446,7 +445,7 @@ class Resolver:
                 _semantic_checks(eff, problems, file)
         if problems:
             what = f"deployment {namespace}/{name}" if name else f"namespace {namespace}"
-            resolving = f"{what}{f', profile {profile}' if profile and not name else ''}, env {env}"
+            resolving = f"{what} ({f'profile {profile}, ' if profile and not name else ''}{env})"
             raise InputError(_explained(problems, eff, resolving, file))
         return eff
 

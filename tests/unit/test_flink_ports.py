@@ -119,7 +119,8 @@ def test_a_port_above_65535_is_located_by_every_command(key: str, config: Path, 
         result = run_cli(*command, "-c", str(config))
         assert result.code == 2, f"{command}: {result.stdout}{result.stderr}"
         first = result.stderr.splitlines()[0]
-        assert first.endswith(
+        # the baseline's line, and which deployments were being resolved when it was found wrong
+        assert (
             f"baseline.yaml:{line}:9: spec.template.spec.flinkConfiguration.{key}: "
-            "'70000' is outside the port range 1-65535"
-        ), f"{command}: {result.stderr}"
+            "'70000' is outside the port range 1-65535 [resolving "
+        ) in first, f"{command}: {result.stderr}"

@@ -38,9 +38,9 @@ JsonObject = dict[str, Any]
 KINDS: tuple[str, ...] = ("Deployment", "DeploymentDefaults", "DeploymentTarget", "SessionCluster")
 
 # "<Definition>.<property>" typed as JsonNode in the API -> the Kubernetes definition it carries.
-# Source: targets.md §1.7 (VVP docs "Kubernetes resources" page): affinity is a V1Affinity, tolerations
-# are V1Tolerations, securityContext is a V1PodSecurityContext, envVars[].valueFrom is a k8s
-# EnvVarSource, volumeMounts[] is {name, volume: V1Volume, volumeMount: V1VolumeMount}.
+# Source: the VVP documentation's "Kubernetes resources" page (https://docs.ververica.com/): affinity
+# is a V1Affinity, tolerations are V1Tolerations, securityContext is a V1PodSecurityContext,
+# envVars[].valueFrom is a k8s EnvVarSource, volumeMounts[] is {name, volume: V1Volume, volumeMount: V1VolumeMount}.
 JSON_NODE_SLOTS: dict[str, str] = {
     "Pods.affinity": "V1Affinity",
     "Pods.securityContext": "V1PodSecurityContext",

@@ -186,7 +186,7 @@ def test_pod_monitor_that_selects_other_pods(prod: list[Subject]) -> None:
 
 
 def test_pod_monitor_with_deprecated_target_port(prod: list[Subject]) -> None:
-    """Seed 002: the PodMonitor used the deprecated targetPort and Prometheus never scraped Flink."""
+    """A staging incident: the PodMonitor used the deprecated targetPort and Prometheus never scraped Flink."""
 
     def target_port(doc: dict[str, Any]) -> None:
         doc["spec"]["podMetricsEndpoints"] = [{"targetPort": 9249}]

@@ -68,10 +68,10 @@ def test_render_from_a_subfolder_writes_to_the_repository_root(repo: Path, monke
 
 
 def test_an_explicit_out_is_relative_to_the_current_folder(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    elsewhere = repo.parent / "work"
+    elsewhere = repo.parent / "elsewhere"
     (elsewhere / "sub").mkdir(parents=True)
     monkeypatch.chdir(repo / "deployments")
-    result = run_cli("render", "-e", "dev", "-o", "../../work/sub/rendered")
+    result = run_cli("render", "-e", "dev", "-o", "../../elsewhere/sub/rendered")
     assert result.code == 0, result.stderr
     assert (elsewhere / "sub/rendered/dev/analytics/vvp/deployment-our-own-job.yaml").is_file()
     assert not (repo / "out").exists()

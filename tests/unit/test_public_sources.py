@@ -1,7 +1,8 @@
 """Product text cites only what users can open: public documentation pages or the project's docs.
 
 Every file shipped to users (the package, templates, schemas, docs, the README and the example
-configuration) is free of references to documents outside the repository.
+configuration, and the tests and scripts that come with it) is free of references to documents
+outside the repository.
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-PRODUCT = ("generator", "templates", "schemas", "docs", "profiles", "environments", "namespaces", "deployments")
+PRODUCT = (
+    "generator", "templates", "schemas", "docs", "profiles", "environments", "namespaces", "deployments",
+    "tests", "benchmarks", "scripts",
+)  # fmt: skip
+SELF = Path(__file__).resolve()
 SUFFIXES = {".py", ".yaml", ".yml", ".json", ".j2", ".md", ".txt"}
 FORBIDDEN = ("seed 0", "seeds/", "reference/", "targets.md")
 
@@ -20,7 +25,7 @@ def product_files() -> list[Path]:
     files = [ROOT / "README.md", ROOT / "baseline.yaml"]
     for top in PRODUCT:
         files += [p for p in sorted((ROOT / top).rglob("*")) if p.is_file() and p.suffix in SUFFIXES]
-    return [p for p in files if "__pycache__" not in p.parts]
+    return [p for p in files if "__pycache__" not in p.parts and p.resolve() != SELF]
 
 
 def test_the_product_files_are_found() -> None:

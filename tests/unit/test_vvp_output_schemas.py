@@ -35,13 +35,13 @@ API_KINDS = ("Deployment", "DeploymentDefaults", "DeploymentTarget", "SessionClu
 DEFS_URI = vvp_schema_uri("_defs.json")
 
 # Fields our schemas accept although the 2.4.3 API definition lacks them, because later VVP versions
-# have them and gen targets those too.  Keep this list short and sourced (targets.md, §1.2).
+# have them and gen targets those too.  Keep this list short, each entry with its public source.
 LATER_VERSION_FIELDS: dict[SchemaPath, str] = {
-    # targets.md §1.2: "not in 2.4.3 swagger; present in real exports (`false`) [SRE] and [SN]
-    # `VvpRestoreStrategy` (added after 2.4)".
+    # not in the 2.4.3 API definition; present in exports of later platforms (`false`) and in the
+    # VVP Kubernetes operator's VvpRestoreStrategy (added after 2.4).
     ("spec", "restoreStrategy", "allowNonRestoredState"): "restore strategy flag, VVP after 2.4",
-    # targets.md §1.2: "not in 2.4.3 swagger; present in [SN] `VvpDeploymentDetails`"; documented on
-    # the VVP 2.11 Deployments page as a '{amount}{unit}' duration.
+    # not in the 2.4.3 API definition; present in the VVP Kubernetes operator's VvpDeploymentDetails;
+    # documented on the VVP 2.11 Deployments page (https://docs.ververica.com/) as a '{amount}{unit}' duration.
     ("spec", "jobFailureExpirationTime"): "job failure expiry duration, VVP after 2.4",
 }
 
@@ -470,7 +470,7 @@ def deployment_pod_templates() -> Doc:
 
 
 def deployment_playground_minimal() -> Doc:
-    """The ververica-platform-playground deployment (targets.md §1.9)."""
+    """The deployment of Ververica's public ververica-platform-playground repository."""
     return {
         "kind": "Deployment",
         "apiVersion": "v1",

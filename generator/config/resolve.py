@@ -25,7 +25,7 @@ from generator.config.sandbox import ConfigSandbox
 from generator.config.sets import CLI_FILE, SetsFor, name_set_problems, parse_set
 from generator.config.yamlload import Document, Mark, Path_, dotted
 from generator.errors import InputError, Problem, UsageError
-from generator.flink import options
+from generator.flink import catalogue, options
 
 __all__ = [
     "ARTIFACT",
@@ -249,6 +249,11 @@ def _semantic_checks(eff: Effective, problems: list[Problem], fallback: str) -> 
             )
         )
     conf = eff.flink_conf
+    prefixes = eff.get(("platform", "flinkOptionPrefixes"), ())
+    for key, value in conf.items():  # every key an option of the Flink version, every value of its type
+        unknown = catalogue.check(key, value, eff.flink_version, prefixes)
+        if unknown is not None:
+            problems.append(_problem_at(eff.provenance, (*FLINK_CONF, key), *unknown, fallback))
     for key, instead in _OWNED_FLINK_KEYS.items():
         if key in conf:
             problems.append(

@@ -49,3 +49,20 @@ file_kind(
     Owner.ENVIRONMENT,
     "helm/flink-kubernetes-operator-values.yaml",
 )
+
+# GitOps wiring of an environment (generator.render.delivery): Argo CD Applications and Flux
+# Kustomizations in gitops/, the Flux HelmRepositories and HelmReleases beside the Helm values they
+# read in helm/, optional Namespace objects in namespaces/, and the kustomization.yaml files of the
+# environment and of those folders
+GITOPS = "generator.validate.gitops:check_object"
+KUSTOMIZE_FILE = "generator.validate.gitops:check_kustomize_file"
+object_kind("argoproj.io/v1alpha1", "Application", GITOPS, Owner.ENVIRONMENT, listed=False, folder="gitops/")
+object_kind(
+    "kustomize.toolkit.fluxcd.io/v1", "Kustomization", GITOPS, Owner.ENVIRONMENT, listed=False, folder="gitops/"
+)
+object_kind("source.toolkit.fluxcd.io/v1", "HelmRepository", GITOPS, Owner.ENVIRONMENT, listed=False, folder="helm/")
+object_kind("helm.toolkit.fluxcd.io/v2", "HelmRelease", GITOPS, Owner.ENVIRONMENT, listed=False, folder="helm/")
+object_kind("v1", "Namespace", KUBERNETES, Owner.ENVIRONMENT, listed=False, folder="namespaces/")
+file_kind("kustomization/environment", KUSTOMIZE_FILE, Owner.ENVIRONMENT, "kustomization.yaml")
+file_kind("kustomization/gitops", KUSTOMIZE_FILE, Owner.ENVIRONMENT, "gitops/kustomization.yaml")
+file_kind("kustomization/helm", KUSTOMIZE_FILE, Owner.ENVIRONMENT, "helm/kustomization.yaml")

@@ -22,7 +22,7 @@ from generator.config.layers import ConfigRepo
 from generator.config.resolve import Effective, Resolver, name_set_problems
 from generator.errors import InputError, Problem, RenderError
 from generator.output import OutFile, Owner, Scope, dump_yaml
-from generator.render import collisions, kubernetes
+from generator.render import collisions, delivery, kubernetes
 from generator.render import target as targets
 from generator.render.collisions import Placed
 from generator.render.context import Doc, EnvContext, NamespaceContext
@@ -115,9 +115,11 @@ def env_files(
     problems: list[Problem],
     objects: list[Placed] | None = None,
 ) -> list[OutFile]:
-    """The validated files of one environment's renderers (Helm values), per target."""
+    """The validated files of one environment's renderers (Helm values), per target, then its GitOps
+    wiring (:mod:`generator.render.delivery`)."""
     objects = [] if objects is None else objects
     files: list[OutFile] = []
+    rendered: list[Doc] = []
     names = sorted({c.target for c in env_contexts}) or [selection.target or "vvp"]
     for target in names:
         env_ctx = EnvContext(env, tuple(c for c in env_contexts if c.target == target))
@@ -126,8 +128,13 @@ def env_files(
         except InputError as exc:
             problems.extend(name_set_problems(exc.problems, f"environment {env}"))
             continue
-        for doc in env_docs:
-            files.append(_out_file(env, doc, Owner(env, ""), env, objects))
+        rendered.extend(env_docs)
+    try:
+        rendered.extend(delivery.environment_docs(env, env_contexts, rendered))
+    except InputError as exc:
+        problems.extend(name_set_problems(exc.problems, f"environment {env}"))
+    for doc in rendered:
+        files.append(_out_file(env, doc, Owner(env, ""), env, objects))
     return files
 
 

@@ -8,7 +8,7 @@ from importlib import resources
 import pytest
 from jsonschema import Draft202012Validator
 
-FOLDERS = ("input", "output/vvp", "output/crd", "output/helm")
+FOLDERS = ("input", "output/vvp", "output/crd", "output/helm", "output/gitops")
 
 
 def schema_files() -> list[tuple[str, str]]:

@@ -2,7 +2,11 @@
 environment: ``out/<env>/helm/ververica-platform-values.yaml``, written once for the namespaces of
 every target of the platform (``vvp`` and ``vvp-operator`` share one installation).
 
-- ``vvp.registry``: the environment's approved registry (the registry its Flink images come from);
+- ``vvp.registry``: the environment's approved registry. The chart pulls the platform's own images
+  from it too (``vvp-appmanager``, ``vvp-gateway``, ``vvp-ui``, ``vvp-artifact-fetcher``,
+  ``vvp-result-fetcher-service``), not only the Flink images (chart 5.3.0 ``values.yaml``);
+- the license (:mod:`.license`): a Secret read through ``licenseConfigPath``, a second values
+  file, or Community Edition where the tolerance allows it;
 - ``vvp.persistence``: ``jdbc`` with its datasource where the environment's tolerance is
   ``production`` (the platform metadata database is backed up: docs/readiness.md), ``local`` tolerated
   elsewhere; the datasource password is never written (it comes from the secret store);
@@ -34,6 +38,7 @@ from generator.model import keys
 from generator.output import dump_yaml
 from generator.render.context import Doc, EnvContext
 from generator.render.engine import render_template
+from generator.targets.vvp import license
 from generator.targets.vvp.spec import deployment_spec, problem
 
 FILE = "helm/ververica-platform-values.yaml"
@@ -151,6 +156,14 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
             )
         )
     blob = helm.get("blobStorage")
+    license_values = license.values(
+        ctx.env,
+        effs[0],
+        _agreed(effs, lambda m: m.vvp.raw.get("license") or None, license.PATH, problems),
+        persistence,
+        tolerance,
+        problems,
+    )
     if not registry:
         problems.append(
             problem(
@@ -160,6 +173,8 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
                 "set spec.template.spec.artifact.flinkImageRegistry in the environment file",
             )
         )
+    else:
+        problems.extend(license.registry_problems(effs[0], str(registry)))
     if problems:
         raise InputError(problems)
     k8s_namespaces: set[str] = set()
@@ -167,7 +182,7 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
         k8s_namespaces.update(model.of(e).kubernetes_namespace for e in (c.effective, *c.deployments))
     k8s_namespaces.update(model.of(e).kubernetes_namespace for e in effs)
     defaults = dump_yaml(global_deployment_defaults(effs))
-    return render_template(
+    out = render_template(
         "helm/ververica-platform-values.yaml.j2",
         registry=registry,
         persistence=persistence,
@@ -175,6 +190,8 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
         global_deployment_defaults=defaults,
         rbac_namespaces=sorted(k8s_namespaces),
     )
+    out.update(license_values)
+    return out
 
 
 def check(doc: Mapping[str, Any]) -> list[str]:

@@ -32,6 +32,12 @@ class Vvp:
     def api_components(self, eff: Effective) -> frozenset[str]:
         return frozenset()  # VVP's JobManager does not manage pods itself
 
+    def jobmanager_pods(self, eff: Effective) -> int:
+        """One: no public VVP source documents a way to run standby JobManagers (the Deployment API has no
+        replica field; kubernetes.jobmanager.replicas is Flink's option for its native Kubernetes mode,
+        while VVP creates the Kubernetes objects itself), so quotas count the one JobManager documented."""
+        return 1
+
     def rest_clients(self, eff: Effective) -> tuple[Peer, ...]:
         return ()  # VVP reaches the JobManager as a declared REST client (platform.kubernetes.networkPolicy)
 

@@ -56,7 +56,7 @@ def test_community_edition_with_jdbc_is_refused_where_the_tolerance_allows_it(co
 
 def test_the_registry_serves_the_configured_platform_version(config: Path) -> None:
     prod = config / "environments" / "prod.yaml"
-    edit(prod, 'version: "2.14"', 'version: "2.15"')
+    edit(prod, "  vvp:\n", '  vvp:\n    version: "2.15"\n')
     found = fails(config, "prod")
     assert {m["key"] for m in found} == {"spec.template.spec.artifact.flinkImageRegistry"}
     assert "vvp-appmanager" in found[0]["msg"] and "2.15" in found[0]["msg"]

@@ -23,7 +23,7 @@ from generator.config.yamlload import Path_, dotted
 from generator.errors import Problem
 from generator.model import keys
 from generator.targets.vvp import versions
-from generator.targets.vvp.spec import problem
+from generator.targets.vvp.located import problem
 
 PATH: Path_ = (*keys.VVP, "license")
 VOLUME = "vvp-license"

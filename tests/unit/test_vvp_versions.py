@@ -60,3 +60,38 @@ def test_vvp_deployment_needs_vvp_3(config: Path, tmp_path: Path) -> None:
     assert {m["key"] for m in found} == {"platform.vvp.version"}
     assert {m["file"] for m in found} == {str(prod)}
     assert "not directly compatible" in found[0]["msg"]
+
+
+def test_vvp_3_chart_values_run_the_operator_the_vvp_deployments_name(config: Path, tmp_path: Path) -> None:
+    import yaml
+
+    from generator.targets.vvp.helm import check
+
+    renders(config, tmp_path, "--target", "vvp-operator")
+    out = tmp_path / "out" / "prod"
+    values = yaml.safe_load((out / "helm" / "ververica-platform-values.yaml").read_text())
+    assert set(values) == {"vvp-appmanager", "vvp-k8s-operator"}
+    assert check(values) == []
+    crs = [yaml.safe_load(p.read_text()) for p in out.rglob("*.yaml")]
+    crs = [d for d in crs if isinstance(d, dict) and d.get("kind") == "VvpDeployment"]
+    assert crs
+    operator = values["vvp-k8s-operator"]
+    assert operator["enabled"] is True
+    assert {d["metadata"]["labels"]["ververica.platform/owner"] for d in crs} == {operator["instanceId"]}
+    assert {d["metadata"]["namespace"] for d in crs} <= set(operator["watchedNamespaces"])
+    defaults = yaml.safe_load(values["vvp-appmanager"]["globalDeploymentDefaults"])
+    assert set(defaults["spec"]) <= {"upgradeStrategy", "template"}
+    assert set(defaults["spec"]["template"]["spec"]) <= {"flinkConfiguration", "resources"}
+    bad = {**values, "vvp-appmanager": {"globalDeploymentDefaults": "spec:\n  state: RUNNING\n"}}
+    assert check(bad) == ["vvp-appmanager.globalDeploymentDefaults: spec.state is not accepted there"]
+    assert check({**values, "vvp": {"registry": "x"}}) != []
+
+
+def test_the_rest_target_on_vvp_3_writes_no_operator(config: Path, tmp_path: Path) -> None:
+    import yaml
+
+    set_version(config, "3.1")
+    edit(config / "environments" / "prod.yaml", "/ververica/v2.14", "/ververica/v3.1")
+    renders(config, tmp_path)
+    values = yaml.safe_load((tmp_path / "out" / "prod" / "helm" / "ververica-platform-values.yaml").read_text())
+    assert set(values) == {"vvp-appmanager"}

@@ -38,7 +38,7 @@ from generator.model import keys
 from generator.output import dump_yaml
 from generator.render.context import Doc, EnvContext
 from generator.render.engine import render_template
-from generator.targets.vvp import license
+from generator.targets.vvp import helm3, license, versions
 from generator.targets.vvp.spec import deployment_spec, problem
 
 FILE = "helm/ververica-platform-values.yaml"
@@ -128,8 +128,18 @@ def global_deployment_defaults(effs: Sequence[Effective]) -> dict[str, Any]:
     return {"spec": spec}
 
 
-def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
+def values(
+    ctx: EnvContext, effs: Sequence[Effective], default: tuple[int, int] = versions.DEFAULT, operator: bool = False
+) -> dict[str, Any]:
     problems: list[Problem] = []
+    version = _agreed(effs, lambda m: versions.of(m, default), versions.PATH, problems)
+    if version >= (3, 0, 0) and not problems:
+        instance = _agreed(
+            effs, lambda m: m.vvp.operator.get("instanceId"), (*keys.VVP_OPERATOR, "instanceId"), problems
+        )
+        if problems:
+            raise InputError(problems)
+        return helm3.values(ctx, effs, global_deployment_defaults(effs)["spec"], operator, instance)
     helm: Mapping[str, Any] = _agreed(effs, lambda m: m.vvp.helm or None, keys.VVP_HELM, problems) or {}
     registry = _agreed(
         effs, lambda m: m.artifact.flink_image_registry, (*keys.ARTIFACT, "flinkImageRegistry"), problems
@@ -195,17 +205,21 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
 
 
 def check(doc: Mapping[str, Any]) -> list[str]:
-    """The values file against its strict schema, and the defaults string as DeploymentDefaults."""
+    """The values file against its strict schema, and the defaults string as DeploymentDefaults (VVP 2's
+    chart), or against the VVP 3 chart's schema (:mod:`.helm3`)."""
     from generator.validate.vvp_schemas import check_helm_values
 
+    if "vvp-appmanager" in doc or "vvp-k8s-operator" in doc:
+        return helm3.check(doc)
     return check_helm_values(doc)
 
 
-def values_docs(ctx: EnvContext, target: targets.Target) -> list[Doc]:
+def values_docs(ctx: EnvContext, target: targets.Target, default: tuple[int, int] = versions.DEFAULT) -> list[Doc]:
     effs = _namespaces(ctx, target)
     if not effs:
         return []
-    return [Doc(values(ctx, effs), kind_key="helm-values/ververica-platform")]
+    operator = default >= (3, 0)  # the target's own platform is VVP 3: it renders VvpDeployments
+    return [Doc(values(ctx, effs, default, operator), kind_key="helm-values/ververica-platform")]
 
 
 def parse_defaults(doc: Mapping[str, Any]) -> Any:

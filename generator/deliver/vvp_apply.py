@@ -129,6 +129,15 @@ def plan(client: Client, resources: Sequence[Resource]) -> list[Action]:
         if response.status != 200:
             client.expect("GET", path, ok=(200,))  # raises with the platform's message
         diff = tuple(differences(_comparable(resource.body), response.body))
+        if resource.kind == "DeploymentTarget" and any(d == "spec" or d.startswith("spec.") for d in diff):
+            # "The DeploymentTarget specification (.spec) is immutable, but updates to metadata are allowed."
+            # (https://docs.ververica.com/vvp/platform-operations/deployment-targets)
+            raise ApiError(
+                f"{resource.label}: its spec differs on the platform ({', '.join(diff)}), and a DeploymentTarget's "
+                "spec is immutable",
+                hint="give the Kubernetes namespace another DeploymentTarget name, or delete the old target on the "
+                "platform once no Deployment or SessionCluster references it",
+            )
         if diff:
             method = UPDATE[resource.kind]
             actions.append(

@@ -189,3 +189,19 @@ def test_tls_is_verified_and_the_token_never_comes_from_the_command_line(
     # no option takes the token itself
     wrong = run_cli("vvp", "apply", "--env", ENV, "--out", str(out), "--url", platform.url, "--token", TOKEN)
     assert wrong.code == 2 and "No such option" in wrong.stderr
+
+
+def test_a_deployment_targets_spec_is_immutable(
+    platform: Running, out: Path, tls: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VVP_API_TOKEN", TOKEN)
+    assert vvp_apply(platform, out, tls[0]).code == 0
+    target = next((out / ENV).glob("*/vvp/deploymenttarget-*.yaml"))
+    doc = yaml.safe_load(target.read_text())
+    doc["spec"]["kubernetes"]["namespace"] = "elsewhere"
+    target.write_text(yaml.safe_dump(doc))
+    seen = len(platform.app.requests)
+    result = vvp_apply(platform, out, tls[0])
+    assert result.code == 2
+    assert "spec is immutable" in result.stderr and "spec.kubernetes.namespace" in result.stderr
+    assert writes(platform, seen) == []  # refused while planning: nothing changed

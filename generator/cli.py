@@ -18,7 +18,8 @@ import typer
 # Commands that live in their own modules register on the shared app when imported.
 import generator.commands.check
 import generator.commands.memory
-import generator.commands.smoke  # noqa: F401
+import generator.commands.smoke
+import generator.commands.vvp  # noqa: F401
 from generator.commands.base import (
     ConfigOpt,
     DeploymentOpt,

@@ -4,13 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: prometheus (promtool and the server, for the alert-rule and smoke tests) and a
+# Debian packages: prometheus (promtool and the server, for the alert-rule and smoke tests), openssl and a
 # JDK (Flink's own memory calculator, the local Flink of the smoke tests, and javac for the
 # smoke test's tiny job).
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+# openssl: the self-signed certificate of the local AppManager the gen vvp apply tests talk TLS to
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 { command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1; } || missing+=(openjdk-17-jdk-headless)
 if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from generator import targets
 from generator.flink import options
 from generator.model import HA_STORAGE_DIR, HA_TYPE, JOBMANAGER_REPLICAS, keys
 from generator.policy.facts import (
@@ -26,6 +27,7 @@ from generator.policy.facts import (
 )
 from generator.policy.model import Priority, Severity, Subject, Violation
 from generator.policy.registry import rule
+from generator.policy.vvp import vvp_jobmanager_recovery
 
 APP = "Flink application settings"
 STORAGE = "Object storage and artifacts"
@@ -76,11 +78,16 @@ def high_availability(subject: Subject) -> Iterator[Violation]:
     item="JobManager replicas",
     section="JobManager sizing",
     priority=Priority.REQUIRED,
-    checks="kubernetes.jobmanager.replicas is at least 2 with HA enabled (more than 1 only with HA)",
+    checks="kubernetes.jobmanager.replicas is at least 2 with HA enabled (more than 1 only with HA); on Ververica "
+    "Platform, where the JobManager replica count is not controllable (no documented mechanism), Kubernetes HA with "
+    "high-availability.storageDir instead",
     dev_tolerance="more than one JobManager replica is asked for production Deployments; one replica is "
     "tolerated outside production",
 )
 def jobmanager_replicas(subject: Subject) -> Iterator[Violation]:
+    if targets.get(subject.target).vvp:
+        yield from vvp_jobmanager_recovery(subject)
+        return
     key = JOBMANAGER_REPLICAS
     text = subject.conf.get(key, "1")
     replicas = jobmanager_count(subject)

@@ -30,7 +30,20 @@ OPERATOR_TLS_HINT = (
 )
 
 
+# Ververica Platform: "Auto-provisioned SSL/TLS for Flink intra-cluster and external communication is not
+# supported. SSL/TLS has to be configured manually." (Session Clusters,
+# https://docs.ververica.com/vvp/user-guide/application-operations/session-clusters)
+SESSION_TLS_DOCS = "https://docs.ververica.com/vvp/user-guide/application-operations/session-clusters"
+SESSION_TLS_HINT = (
+    f"configure TLS manually for the session cluster, in the namespace defaults (the SessionCluster's Flink "
+    f"configuration): {' and '.join(SSL_KEYS)}: true with keystores and truststores mounted from a Kubernetes "
+    "Secret and their passwords from Secret-backed environment variables; or run the job in application mode"
+)
+
+
 def _vvp_tls(subject: Subject) -> bool:
+    if subject.model.session:
+        return False  # the annotation provisions TLS for application-mode Deployments only
     annotations = subject.model.template_annotations
     if str(annotations.get(VVP_TLS_ANNOTATION, "")).lower() == "true":
         return True
@@ -47,7 +60,8 @@ def _vvp_tls(subject: Subject) -> bool:
     section=IDENTITY,
     priority=Priority.REQUIRED,
     checks="TLS for Flink's internal RPC and for REST/UI: security.ssl.internal.enabled and security.ssl.rest.enabled "
-    f"are true, or (Ververica Platform) the {VVP_TLS_ANNOTATION} annotation provisions both, or (Flink "
+    f"are true, or (Ververica Platform, application mode only: session clusters need manual TLS) the "
+    f"{VVP_TLS_ANNOTATION} annotation provisions both, or (Flink "
     "Kubernetes Operator) platform.flinkOperator.tls does",
     dev_tolerance="Plaintext may be acceptable only in isolated local development",
 )
@@ -80,6 +94,15 @@ def tls(subject: Subject) -> Iterator[Violation]:
         message = "Flink RPC and the REST API/UI are plaintext"
     else:
         message = "internal RPC is plaintext" if missing[0] == SSL_KEYS[0] else "the REST API/UI is plaintext"
+    if platform.vvp and subject.model.session:
+        yield Violation(
+            f"{message}: Ververica Platform does not provision TLS for session clusters ({VVP_TLS_ANNOTATION} "
+            f"has no effect there; {SESSION_TLS_DOCS})",
+            conf_path(missing[0]),
+            subject.conf.get(missing[0]),
+            SESSION_TLS_HINT,
+        )
+        return
     if platform.vvp:
         hint = f"set the template annotation {VVP_TLS_ANNOTATION}: 'true' (spec.template.metadata.annotations)"
         if VVP_TLS_ANNOTATION in annotations:  # switched off explicitly: point at that

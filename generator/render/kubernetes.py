@@ -257,9 +257,13 @@ def container(eff: Effective, component: str, problems: list[Problem]) -> Footpr
     )
 
 
-def replicas(eff: Effective, component: str) -> int:
+def replicas(eff: Effective, component: str, target: str | None = None) -> int:
+    """The pods of ``component`` that run for one deployment: the JobManager pods are what its platform
+    runs (:meth:`Target.jobmanager_pods`), not what a Flink option asks for."""
     facts = model.of(eff)
-    return facts.jobmanager_replicas if component == "jobmanager" else facts.task_managers
+    if component == "jobmanager":
+        return targets.get(target or facts.target).jobmanager_pods(eff)
+    return facts.task_managers
 
 
 @dataclass(frozen=True)
@@ -268,14 +272,15 @@ class Sizing:
     largest: Footprint  # per resource, the largest single Flink pod (one Flink container each)
 
 
-def sizing(deployments: Sequence[Effective], problems: list[Problem]) -> Sizing:
+def sizing(deployments: Sequence[Effective], problems: list[Problem], ctx: NamespaceContext | None = None) -> Sizing:
     total, largest = Footprint(), Footprint()
     for eff in deployments:
         if not model.of(eff).running:
             continue  # a suspended or cancelled deployment runs no pods
+        target = deployment_target(ctx, eff) if ctx is not None else None
         for component in pods.COMPONENTS:
             one = container(eff, component, problems)
-            total = total + one.scaled(replicas(eff, component))
+            total = total + one.scaled(replicas(eff, component, target))
             largest = Footprint(*(max(a, b) for a, b in zip(largest.astuple(), one.astuple(), strict=True)))
     return Sizing(total, largest)
 
@@ -297,7 +302,7 @@ def quota_docs(ctx: NamespaceContext, namespace: str, problems: list[Problem]) -
     defaults = {**DEFAULT_CONTAINER, **platform.quota_container_defaults}
     default_cpu = _ceil(Decimal(str(units.parse_cpu(defaults["cpu"]))) * 1000)
     default_memory = units.parse_memory(defaults["memory"])
-    size = sizing(ctx.deployments, problems)
+    size = sizing(ctx.deployments, problems, ctx)
     total, largest = size.total, size.largest
 
     def hard(value: int, one: int) -> int:

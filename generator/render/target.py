@@ -4,7 +4,7 @@ A target is one package under ``generator/targets/`` with an object implementing
 and one line in :data:`_BUILTIN` (or a :func:`register` call). Everything that differs between
 platforms lives in its target; the renderers of the Kubernetes objects around the jobs (RBAC,
 NetworkPolicies, monitoring, quotas) ask the target the few questions they need (:meth:`Target.api_components`,
-:meth:`Target.rest_clients`) instead of comparing target names.
+:meth:`Target.rest_clients`, :meth:`Target.jobmanager_pods`) instead of comparing target names.
 """
 
 from __future__ import annotations
@@ -58,6 +58,10 @@ class Target(Protocol):
 
     def rest_clients(self, eff: Effective) -> tuple[Peer, ...]:
         """Platform components that call the JobManager's REST API (e.g. the operator)."""
+        ...
+
+    def jobmanager_pods(self, eff: Effective) -> int:
+        """The JobManager pods the platform runs for one deployment (what quotas must hold)."""
         ...
 
 

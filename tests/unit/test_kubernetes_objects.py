@@ -30,20 +30,29 @@ def one(docs: dict[str, dict[str, Any]], kind: str, name: str) -> dict[str, Any]
 def test_quota_is_the_running_deployments_plus_headroom_and_one_spare_pod(tmp_path: Path) -> None:
     config = single_profile_config(tmp_path / "config", "stateful-heavy")
     docs = render_docs("prod", config)
-    # fraud-scoring: 2 JobManagers (1 CPU, 2g, CPU limit factor 1.5) and 4 TaskManagers (4 CPU, 16g, 1.5)
-    requests_cpu, requests_mem = 2 * 1 + 4 * 4, 2 * 2 + 4 * 16
-    limits_cpu = 2 * 1.5 + 4 * 6
+    # fraud-scoring: 1 JobManager (1 CPU, 2g, CPU limit factor 1.5: Ververica Platform runs one, whatever
+    # kubernetes.jobmanager.replicas says) and 4 TaskManagers (4 CPU, 16g, 1.5)
+    requests_cpu, requests_mem = 1 * 1 + 4 * 4, 1 * 2 + 4 * 16
+    limits_cpu = 1 * 1.5 + 4 * 6
     hard = one(docs, "ResourceQuota", "flink")["spec"]["hard"]
-    assert hard["requests.cpu"] == "22500m"  # 18 + max(25% = 4.5, largest pod 4)
-    assert requests_cpu + max(requests_cpu * 0.25, 4) == 22.5
-    assert hard["requests.memory"] == "85Gi"  # 68 + max(17, 16)
-    assert requests_mem + max(requests_mem * 0.25, 16) == 85
-    assert hard["limits.cpu"] == "33750m"  # 27 + max(6.75, 6)
-    assert limits_cpu + max(limits_cpu * 0.25, 6) == 33.75
-    assert hard["pods"] == "8"  # 6 + max(2, 1)
+    assert hard["requests.cpu"] == "21250m"  # 17 + max(25% = 4.25, largest pod 4)
+    assert requests_cpu + max(requests_cpu * 0.25, 4) == 21.25
+    assert hard["requests.memory"] == "84480Mi"  # 66 + max(16.5, 16) = 82.5Gi
+    assert requests_mem + max(requests_mem * 0.25, 16) == 82.5
+    assert hard["limits.cpu"] == "31875m"  # 25.5 + max(6.375, 6)
+    assert limits_cpu + max(limits_cpu * 0.25, 6) == 31.875
+    assert hard["pods"] == "7"  # 5 + max(2, 1)
     limit_range = one(docs, "LimitRange", "flink")["spec"]["limits"][0]
     assert limit_range["max"] == {"cpu": "6", "memory": "16Gi"}  # the largest container's limits
     assert limit_range["default"] == limit_range["defaultRequest"] == {"cpu": "100m", "memory": "128Mi"}
+
+
+def test_quota_counts_the_jobmanagers_each_platform_runs(tmp_path: Path) -> None:
+    """The Flink operator runs kubernetes.jobmanager.replicas JobManagers (2 here); VVP runs one."""
+    config = single_profile_config(tmp_path / "config", "stateful-heavy")
+    vvp = one(render_docs("prod", config), "ResourceQuota", "flink")["spec"]["hard"]
+    operator = one(render_docs("prod", config, target="flink-operator"), "ResourceQuota", "flink")["spec"]["hard"]
+    assert int(operator["pods"]) == int(vvp["pods"]) + 1
 
 
 def test_limit_factors_are_explicit_in_every_shipped_profile() -> None:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from generator.targets.vvp.helm import FILE as HELM_FILE
+from generator.targets.vvp.helm import check as helm_check
 from generator.validate.vvp_schemas import check_helm_values, error_messages, load_vvp_validators
 from tests.conftest import edit, run_cli
 
@@ -115,7 +116,7 @@ def test_every_vvp_document_validates_against_the_strict_schemas(tmp_path: Path,
         assert error_messages(validators[doc["kind"]], doc) == [], path
     expected = {"DeploymentDefaults", "DeploymentTarget", "Deployment" if target == "vvp" else "VvpDeployment"}
     assert kinds == expected
-    assert check_helm_values(load(out / env / HELM_FILE)) == []
+    assert helm_check(load(out / env / HELM_FILE)) == []
 
 
 def test_namespace_documents_do_not_depend_on_the_target(tmp_path: Path) -> None:

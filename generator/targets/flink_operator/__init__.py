@@ -34,6 +34,9 @@ class FlinkOperator:
     def environment_docs(self, ctx: EnvContext) -> list[Doc]:
         return helm.values_docs(ctx)
 
+    def jobmanager_pods(self, eff: Effective) -> int:
+        return documents.jobmanager_replicas(eff)  # the FlinkDeployment's jobManager.replicas
+
     def api_components(self, eff: Effective) -> frozenset[str]:
         # native mode: the JobManager creates, watches and deletes its TaskManager pods
         native = model.of(eff).operator.mode == "native"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from generator.config.resolve import Effective
 from generator.render.context import Doc, EnvContext, NamespaceContext, Peer
-from generator.targets.vvp import helm, resources
+from generator.targets.vvp import helm, resources, versions
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,8 @@ class Vvp:
     platform: str = "ververica-platform"
     vvp: bool = True
     tls_settings: tuple[str, ...] | None = None
+    # the platform version when platform.vvp.version is unset (targets/vvp/versions.py)
+    default_version: tuple[int, int] = versions.DEFAULT
 
     def deployment_docs(self, eff: Effective) -> list[Doc]:
         return resources.deployment_docs(eff)
@@ -27,10 +29,16 @@ class Vvp:
         return resources.namespace_docs(ctx)
 
     def environment_docs(self, ctx: EnvContext) -> list[Doc]:
-        return helm.values_docs(ctx, self)
+        return helm.values_docs(ctx, self, self.default_version)
 
     def api_components(self, eff: Effective) -> frozenset[str]:
         return frozenset()  # VVP's JobManager does not manage pods itself
+
+    def jobmanager_pods(self, eff: Effective) -> int:
+        """One: no public VVP source documents a way to run standby JobManagers (the Deployment API has no
+        replica field; kubernetes.jobmanager.replicas is Flink's option for its native Kubernetes mode,
+        while VVP creates the Kubernetes objects itself), so quotas count the one JobManager documented."""
+        return 1
 
     def rest_clients(self, eff: Effective) -> tuple[Peer, ...]:
         return ()  # VVP reaches the JobManager as a declared REST client (platform.kubernetes.networkPolicy)

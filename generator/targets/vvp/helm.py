@@ -2,7 +2,11 @@
 environment: ``out/<env>/helm/ververica-platform-values.yaml``, written once for the namespaces of
 every target of the platform (``vvp`` and ``vvp-operator`` share one installation).
 
-- ``vvp.registry``: the environment's approved registry (the registry its Flink images come from);
+- ``vvp.registry``: the environment's approved registry. The chart pulls the platform's own images
+  from it too (``vvp-appmanager``, ``vvp-gateway``, ``vvp-ui``, ``vvp-artifact-fetcher``,
+  ``vvp-result-fetcher-service``), not only the Flink images (chart 5.3.0 ``values.yaml``);
+- the license (:mod:`.license`): a Secret read through ``licenseConfigPath``, a second values
+  file, or Community Edition where the tolerance allows it;
 - ``vvp.persistence``: ``jdbc`` with its datasource where the environment's tolerance is
   ``production`` (the platform metadata database is backed up: docs/readiness.md), ``local`` tolerated
   elsewhere; the datasource password is never written (it comes from the secret store);
@@ -34,6 +38,7 @@ from generator.model import keys
 from generator.output import dump_yaml
 from generator.render.context import Doc, EnvContext
 from generator.render.engine import render_template
+from generator.targets.vvp import helm3, license, versions
 from generator.targets.vvp.spec import deployment_spec, problem
 
 FILE = "helm/ververica-platform-values.yaml"
@@ -123,8 +128,18 @@ def global_deployment_defaults(effs: Sequence[Effective]) -> dict[str, Any]:
     return {"spec": spec}
 
 
-def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
+def values(
+    ctx: EnvContext, effs: Sequence[Effective], default: tuple[int, int] = versions.DEFAULT, operator: bool = False
+) -> dict[str, Any]:
     problems: list[Problem] = []
+    version = _agreed(effs, lambda m: versions.of(m, default), versions.PATH, problems)
+    if version >= (3, 0, 0) and not problems:
+        instance = _agreed(
+            effs, lambda m: m.vvp.operator.get("instanceId"), (*keys.VVP_OPERATOR, "instanceId"), problems
+        )
+        if problems:
+            raise InputError(problems)
+        return helm3.values(ctx, effs, global_deployment_defaults(effs)["spec"], operator, instance)
     helm: Mapping[str, Any] = _agreed(effs, lambda m: m.vvp.helm or None, keys.VVP_HELM, problems) or {}
     registry = _agreed(
         effs, lambda m: m.artifact.flink_image_registry, (*keys.ARTIFACT, "flinkImageRegistry"), problems
@@ -151,6 +166,14 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
             )
         )
     blob = helm.get("blobStorage")
+    license_values = license.values(
+        ctx.env,
+        effs[0],
+        _agreed(effs, lambda m: m.vvp.raw.get("license") or None, license.PATH, problems),
+        persistence,
+        tolerance,
+        problems,
+    )
     if not registry:
         problems.append(
             problem(
@@ -160,6 +183,8 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
                 "set spec.template.spec.artifact.flinkImageRegistry in the environment file",
             )
         )
+    else:
+        problems.extend(license.registry_problems(effs[0], str(registry)))
     if problems:
         raise InputError(problems)
     k8s_namespaces: set[str] = set()
@@ -167,7 +192,7 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
         k8s_namespaces.update(model.of(e).kubernetes_namespace for e in (c.effective, *c.deployments))
     k8s_namespaces.update(model.of(e).kubernetes_namespace for e in effs)
     defaults = dump_yaml(global_deployment_defaults(effs))
-    return render_template(
+    out = render_template(
         "helm/ververica-platform-values.yaml.j2",
         registry=registry,
         persistence=persistence,
@@ -175,20 +200,26 @@ def values(ctx: EnvContext, effs: Sequence[Effective]) -> dict[str, Any]:
         global_deployment_defaults=defaults,
         rbac_namespaces=sorted(k8s_namespaces),
     )
+    out.update(license_values)
+    return out
 
 
 def check(doc: Mapping[str, Any]) -> list[str]:
-    """The values file against its strict schema, and the defaults string as DeploymentDefaults."""
+    """The values file against its strict schema, and the defaults string as DeploymentDefaults (VVP 2's
+    chart), or against the VVP 3 chart's schema (:mod:`.helm3`)."""
     from generator.validate.vvp_schemas import check_helm_values
 
+    if "vvp-appmanager" in doc or "vvp-k8s-operator" in doc:
+        return helm3.check(doc)
     return check_helm_values(doc)
 
 
-def values_docs(ctx: EnvContext, target: targets.Target) -> list[Doc]:
+def values_docs(ctx: EnvContext, target: targets.Target, default: tuple[int, int] = versions.DEFAULT) -> list[Doc]:
     effs = _namespaces(ctx, target)
     if not effs:
         return []
-    return [Doc(values(ctx, effs), kind_key="helm-values/ververica-platform")]
+    operator = default >= (3, 0)  # the target's own platform is VVP 3: it renders VvpDeployments
+    return [Doc(values(ctx, effs, default, operator), kind_key="helm-values/ververica-platform")]
 
 
 def parse_defaults(doc: Mapping[str, Any]) -> Any:

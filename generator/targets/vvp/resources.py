@@ -31,8 +31,6 @@ from generator.targets.vvp.spec import (
     session_problems,
 )
 
-SSL_ANNOTATION = "flink.security.ssl.enabled"
-
 
 # -- per deployment --------------------------------------------------------------------------------
 def deployment(eff: Effective) -> dict[str, Any]:
@@ -129,14 +127,12 @@ def _session_clusters(ctx: NamespaceContext, problems: list[Problem]) -> list[di
                     "use the session cluster's Flink version or application mode",
                 )
             )
-    docs = []
-    for name in names:
-        metadata = _rest_metadata(ctx, name)
-        ssl = cluster.template_annotations.get(SSL_ANNOTATION)
-        if ssl is not None:
-            metadata["annotations"] = {SSL_ANNOTATION: str(ssl)}
-        docs.append(render_template("vvp/SessionCluster.yaml.j2", metadata=metadata, spec=spec))
-    return docs
+    # no TLS annotation: VVP does not auto-provision TLS for session clusters ("SSL/TLS has to be configured
+    # manually", https://docs.ververica.com/vvp/user-guide/application-operations/session-clusters); manual
+    # security.ssl.* options of the namespace defaults reach the cluster through flinkConfiguration
+    return [
+        render_template("vvp/SessionCluster.yaml.j2", metadata=_rest_metadata(ctx, name), spec=spec) for name in names
+    ]
 
 
 def _namespace_problems(eff: Effective) -> list[Problem]:

@@ -15,13 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from generator import model
-from generator.config.merge import nearest_origin
 from generator.config.resolve import Effective
-from generator.config.yamlload import Path_, dotted
+from generator.config.yamlload import Path_
 from generator.errors import InputError, Problem
 from generator.flink import options
 from generator.model import keys
 from generator.render import pods
+from generator.targets.vvp import versions
+from generator.targets.vvp.located import problem as problem
 
 IMAGE_FIELDS = ("flinkImageRegistry", "flinkImageRepository", "flinkImageTag")
 # Fields of spec.template.spec that configure the Flink cluster, not the job.
@@ -67,13 +68,6 @@ def is_cluster_option(key: str) -> bool:
     return key.startswith(CLUSTER_OPTION_PREFIXES)
 
 
-def problem(eff: Effective, path: Path_, message: str, hint: str = "") -> Problem:
-    origin = nearest_origin(eff.provenance, path)
-    if origin is None:
-        return Problem("<configuration>", 1, 1, dotted(path), message, hint)
-    return Problem(origin.file, origin.line, origin.col, dotted(path), message, hint)
-
-
 def set_explicitly(eff: Effective, path: Path_) -> bool:
     """Whether the deployment's own file (or --set) set ``path`` or something below it."""
     n = len(path)
@@ -91,15 +85,7 @@ def invariant_problems(eff: Effective) -> list[Problem]:
     """Rules of the platform itself: Flink's Kubernetes HA (not VVP's deprecated one), pinned images."""
     m = model.of(eff)
     found: list[Problem] = []
-    if m.ha.type == "vvp-kubernetes":
-        found.append(
-            problem(
-                eff,
-                (*keys.FLINK_CONF, "high-availability.type"),
-                "'vvp-kubernetes' is VVP's deprecated high-availability service (removal announced for VVP 2.12)",
-                "use Flink's Kubernetes HA: high-availability.type: kubernetes with high-availability.storageDir",
-            )
-        )
+    found.extend(versions.ha_problems(eff))
     if (m.artifact.flink_image_tag or "").lower() == "latest":
         found.append(
             problem(

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 from generator.config.resolve import Effective
 from generator.render.context import Doc
-from generator.targets.vvp import Vvp
+from generator.targets.vvp import Vvp, versions
 from generator.targets.vvp_operator import vvp_deployment
 
 
 @dataclass(frozen=True)
 class VvpOperator(Vvp):
     name: str = "vvp-operator"
+    default_version: tuple[int, int] = versions.DEFAULT_OPERATOR
 
     def deployment_docs(self, eff: Effective) -> list[Doc]:
         return vvp_deployment.deployment_docs(eff)

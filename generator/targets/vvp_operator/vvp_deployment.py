@@ -20,6 +20,7 @@ from generator.errors import Problem
 from generator.model import keys
 from generator.render.context import Doc
 from generator.render.engine import render_template
+from generator.targets.vvp import versions
 from generator.targets.vvp.spec import (
     IMAGE_FIELDS,
     deployment_metadata,
@@ -47,6 +48,19 @@ def _operator(m: model.Deployment, key: str, default: Any = None) -> Any:
 def _operator_problems(eff: Effective) -> list[Problem]:
     m = model.of(eff)
     found: list[Problem] = []
+    platform_version = versions.of(m, versions.DEFAULT_OPERATOR)
+    if platform_version[:2] < versions.DEFAULT_OPERATOR:
+        found.append(
+            problem(
+                eff,
+                versions.PATH,
+                "target vvp-operator renders the VvpDeployment of the VVP 3 operator (Ververica Platform 3.1 or "
+                f"later), not VVP {versions.text(platform_version)}'s: VVP 2 operator resources have another shape "
+                "(spec.deployment.userMetadata) and are not directly compatible",
+                "use target vvp (the AppManager's REST resources, delivered with gen vvp apply) on VVP 2, or set "
+                "platform.vvp.version to the VVP 3 installation's version",
+            )
+        )
     for key, what in (("instanceId", "the operator's instanceId"), ("apiTokenSecret", "the API-token Secret")):
         if not _operator(m, key):
             found.append(

@@ -17,6 +17,7 @@ import typer
 
 # Commands that live in their own modules register on the shared app when imported.
 import generator.commands.check
+import generator.commands.diff
 import generator.commands.memory
 import generator.commands.smoke  # noqa: F401
 from generator.commands.base import (

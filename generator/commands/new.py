@@ -61,19 +61,33 @@ def new_namespace(
         str | None,
         typer.Option("--kubernetes-namespace", help="The Kubernetes namespace (default: NAME).", show_default=False),
     ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            "-t",
+            help="The platform of the namespace's jobs: vvp, vvp-operator or flink-operator (default: the baseline's).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Scaffold namespaces/NAME.yaml: the keys every namespace sets."""
 
     def body() -> int:
         _check_name(name, "namespace")
+        if target is not None:
+            from generator.render import target as targets
+
+            targets.get(target)  # an unknown target is a usage error naming the available ones
         root = _config(config).root
         uri = storage or f"s3://flink-{{{{ env }}}}/{name}"
         text = (
             "# yaml-language-server: $schema=../schemas/namespace.json\n"
             f"description: Namespace defaults of {name}.\n"
             "platform:\n"
-            "  # the Kubernetes namespace the jobs run in\n"
+            + (f"  target: {target}\n" if target else "")
+            + "  # the Kubernetes namespace the jobs run in\n"
             f"  kubernetesNamespace: {_q(kubernetes_namespace or name)}\n"
             "  storage:\n"
             "    # checkpoints, savepoints and HA metadata; may use {{ env }} and {{ namespace }}\n"

@@ -154,8 +154,12 @@ class Explainer:
                 continue
             yield from leaves
 
-    def line(self, owner: Owner, text: str) -> list[Cause]:
-        """The input lines behind one added line of a file ``owner`` owns (nearest first)."""
+    def line(self, owner: Owner, text: str, removed: Sequence[str] = ()) -> list[Cause]:
+        """The input lines behind one added line of a file ``owner`` owns (by file and line).
+
+        ``removed`` are the lines the hunk removes: with a base, a line whose key is not the input's
+        (``replicas`` from ``numberOfTaskManagers``) is traced to a changed input when the hunk
+        replaces that key's old value by the new one: both values must match."""
         parsed = parse_line(text)
         if parsed is None:
             return []
@@ -166,8 +170,15 @@ class Explainer:
             for leaf in candidates
             if _text(leaf.value) == value and (isinstance(leaf.path[-1], int) if key is None else leaf.path[-1] == key)
         ]
-        if not by_key and self.based:  # only changed inputs are candidates: the value is enough
-            by_key = [leaf for leaf in candidates if _text(leaf.value) == value]
+        if not by_key and self.based:
+            before = {parse_line(line) for line in removed}
+            by_key = [
+                leaf
+                for leaf in candidates
+                if _text(leaf.value) == value
+                and leaf.cause.old is not DELETED
+                and (key, _text(leaf.cause.old)) in before
+            ]
         return _distinct(leaf.cause for leaf in by_key)
 
     def file(self, owner: Owner) -> list[Cause]:

@@ -102,7 +102,8 @@ def _hunks(path: str, old: str, new: str, owner: Owner | None, explainer: Explai
         if line.startswith("-"):
             continue
         if line.startswith("+") and owner is not None:
-            causes = explainer.line(owner, line[1:])
+            removed = [b[1:] for b in body if b.startswith("-")]
+            causes = explainer.line(owner, line[1:], removed)
             if causes:
                 traced.append(Traced(at, line[1:].strip(), tuple(causes)))
         at += 1

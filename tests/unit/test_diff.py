@@ -192,3 +192,35 @@ def test_a_problem_at_the_base_revision_names_the_file_as_git_does(config: Path)
 )
 def test_parse_line(text: str, parsed: tuple[str | None, str] | None) -> None:
     assert parse_line(text) == parsed
+
+
+def test_a_value_rendered_under_another_key_is_traced_only_when_both_values_match(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(config)
+    _git(config, "init", "-q", ".")
+    _git(config, "add", "-A")
+    _git(config, "commit", "-qm", "example")
+    job = config / "deployments/analytics/clickstream-sessions.yaml"  # profile small: 2 slots per TaskManager
+    job.write_text(job.read_text() + "      parallelism: 4\n      numberOfTaskManagers: 2\n")
+    line = len(job.read_text().splitlines())
+
+    result = run_cli("diff", "--base", "HEAD", "-e", "prod", "-t", "flink-operator", "--no-color")
+
+    assert result.code == 1
+    sections = {s.split("\n", 1)[0]: s for s in result.stdout.split("\n\n")}
+    job_section = sections[
+        "changed FlinkDeployment flink-analytics/clickstream-sessions "
+        "(prod/analytics/flinkdeployment-clickstream-sessions.yaml)"
+    ]
+    # the operator's taskManager.replicas is the input's numberOfTaskManagers: 1 -> 2 on both sides
+    # (parallelism went 2 -> 4: its new value matches, its old one does not)
+    only = (
+        f"`replicas: 2`: changed because deployments/analytics/clickstream-sessions.yaml:{line} changed "
+        "(spec.template.spec.numberOfTaskManagers: 1 -> 2)"
+    )
+    assert any(ln.endswith(only) for ln in job_section.splitlines())
+    # the quota's totals change too, but no input went from their old value to their new one
+    quota = sections["changed ResourceQuota flink-analytics/flink (prod/analytics/resourcequota-flink.yaml)"]
+    assert "# line" not in quota
+    assert "# changed because deployments/analytics/clickstream-sessions.yaml:" in quota

@@ -148,3 +148,14 @@ def test_a_new_namespace_without_storage_is_told_which_key_its_file_must_set(
     ) in result.stderr
     assert "(hint: set platform.storage.baseUri in namespaces/payments.yaml" in result.stderr
     assert not (repo / "out").exists()
+
+
+def test_the_ci_page_shows_the_workflow_init_writes(tmp_path: Path) -> None:
+    repo = _clone(tmp_path)
+    assert run_cli("init", str(repo)).code == 0
+    written = yaml.safe_load((repo / ".github" / "workflows" / "gen.yaml").read_text())
+    page = (ROOT / "docs" / "ci.md").read_text()
+    blocks = [b.split("```")[0] for b in page.split("```yaml\n")[1:]]
+    (documented,) = [yaml.safe_load(b) for b in blocks if "jobs:" in b]
+    assert documented["jobs"] == written["jobs"]
+    assert documented[True] == written[True]  # `on:` (YAML 1.1 reads the key as true)

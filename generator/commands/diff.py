@@ -87,6 +87,8 @@ def diff(
             folder = out if out is not None else (choice.root / "out" if choice.found_upwards else Path("out"))
             result = _against_folder(choice.root, folder, selection)
             against = str(folder)
+        if not result.changes and not result.unchanged:
+            _err("nothing selected: no deployment matches the options")
         changed = bool(result.changes)
         if fmt is Format.json:
             typer.echo(_json(result, base, None if base is not None else against))
@@ -108,9 +110,11 @@ def diff(
 def _against_folder(root: Path, folder: Path, selection: Any) -> Comparison:
     """The render of ``root`` against the output folder (read under the render lock, never written)."""
     from generator import output
-    from generator.diff import Explainer, compare, render_config
+    from generator.diff import Comparison, Explainer, compare, render_config
 
     rendered = render_config(root, selection)
+    if not rendered.files:  # as gen render: nothing selected writes (and so changes) nothing
+        return Comparison()
     if not folder.exists():
         return compare({}, rendered.files, Explainer(rendered.effective))
 
@@ -160,8 +164,7 @@ def _text(result: Comparison, *, based: bool) -> list[str]:
     lines: list[str] = []
     for change in result.changes:
         lines.append(f"{change.status} {change.label}" + (f" ({change.path})" if change.label != change.path else ""))
-        lines.append(f"--- {'/dev/null' if change.status == 'added' else 'a/' + change.path}")
-        lines.append(f"+++ {'/dev/null' if change.status == 'removed' else 'b/' + change.path}")
+        lines.extend(_headers(change))
         for hunk in change.hunks:
             lines.append(hunk.header)
             lines.extend(hunk.lines)
@@ -197,8 +200,16 @@ def _cause_json(cause: Cause) -> dict[str, Any]:
     }
 
 
+def _headers(change: FileChange) -> list[str]:
+    """The unified diff's file lines; an added or removed file is compared with /dev/null, as git does."""
+    return [
+        f"--- {'/dev/null' if change.status == 'added' else 'a/' + change.path}",
+        f"+++ {'/dev/null' if change.status == 'removed' else 'b/' + change.path}",
+    ]
+
+
 def _change_json(change: FileChange) -> dict[str, Any]:
-    diff_lines = [f"--- a/{change.path}", f"+++ b/{change.path}"]
+    diff_lines = _headers(change)
     for hunk in change.hunks:
         diff_lines.append(hunk.header)
         diff_lines.extend(hunk.lines)

@@ -141,11 +141,16 @@ def _render_strings(
         except jinja2.TemplateSyntaxError as exc:
             problems.append(_problem_at(provenance, path, f"template syntax error: {exc.message}"))
         except jinja2.UndefinedError as exc:
-            unset = [dotted(read) for read in template_inputs(value) if not _is_set(context, read)]
-            if unset:  # a setting nobody wrote (a new namespace's storage): name it and where it belongs
-                message = f"the template reads {', '.join(unset)}, which no layer sets"
+            unset = [read for read in template_inputs(value) if not _is_set(context, read)]
+            unknown, hint = schema.unknown_setting(unset[0]) if unset else ("", "")
+            if unknown:  # a misspelt setting
+                message = f"the template reads {dotted(unset[0])}, and {unknown} is not a setting"
+                problems.append(_problem_at(provenance, path, message, hint))
+            elif unset:  # a setting nobody wrote (a new namespace's storage): name it and where it belongs
+                message = f"the template reads {', '.join(map(dotted, unset))}, which no layer sets"
                 home = f"namespaces/{context.get('namespace')}.yaml"
-                hint = f"set {unset[0]} in {home} (each namespace sets its own), or in the environment or baseline"
+                first = dotted(unset[0])
+                hint = f"set {first} in {home} (each namespace sets its own), or in the environment or baseline"
                 problems.append(_problem_at(provenance, path, message, hint))
             else:
                 problems.append(

@@ -9,8 +9,14 @@ import typer
 
 from generator.commands.base import _err, _run, app
 
-#: What a folder may hold and still count as empty: a fresh clone's git folder.
-EMPTY_ENOUGH = frozenset({".git"})
+#: What a folder may hold and still count as empty: a fresh clone's git folder, and the files a
+#: git host creates with a new repository (init writes none of them; an existing .gitignore is kept).
+EMPTY_ENOUGH = frozenset({".git", ".gitignore", ".gitattributes"})
+EMPTY_ENOUGH_PREFIXES = ("README", "LICENSE", "COPYING")
+
+
+def _empty_enough(name: str) -> bool:
+    return name in EMPTY_ENOUGH or name.upper().startswith(EMPTY_ENOUGH_PREFIXES)
 
 
 @app.command()
@@ -30,7 +36,7 @@ def init(
         if directory.exists() and not directory.is_dir():
             raise UsageError(f"{directory} exists and is not a folder")
         if directory.exists() and not force:
-            held = sorted(p.name for p in directory.iterdir() if p.name not in EMPTY_ENOUGH)
+            held = sorted(p.name for p in directory.iterdir() if not _empty_enough(p.name))
             if held:
                 shown = ", ".join(held[:5]) + (" and more" if len(held) > 5 else "")
                 raise UsageError(

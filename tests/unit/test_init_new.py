@@ -56,20 +56,22 @@ def test_init_in_a_fresh_clone_writes_the_repository_files(tmp_path: Path, monke
 
 def test_init_refuses_a_folder_with_files_and_names_them(tmp_path: Path) -> None:
     repo = _clone(tmp_path)
-    (repo / "README.md").write_text("ours\n")
+    (repo / "values.yaml").write_text("ours: 1\n")
     result = run_cli("init", str(repo))
     assert result.code == 2
-    assert "is not empty (it holds README.md)" in result.stderr
+    assert "is not empty (it holds values.yaml)" in result.stderr
     assert not (repo / "baseline.yaml").exists()
     forced = run_cli("init", str(repo), "--force")
-    assert forced.code == 0 and (repo / "README.md").read_text() == "ours\n"
+    assert forced.code == 0 and (repo / "values.yaml").read_text() == "ours: 1\n"
 
 
-def test_init_keeps_a_gitignore_the_clone_brought(tmp_path: Path) -> None:
+def test_init_accepts_what_a_git_host_creates_with_a_repository(tmp_path: Path) -> None:
     repo = _clone(tmp_path)
-    (repo / ".gitignore").write_text("secrets/\n")
-    assert run_cli("init", str(repo), "--force").code == 0
-    assert (repo / ".gitignore").read_text() == "secrets/\n"
+    for name, text in (("README.md", "# flink-config\n"), ("LICENSE", "terms\n"), (".gitignore", "secrets/\n")):
+        (repo / name).write_text(text)
+    assert run_cli("init", str(repo)).code == 0
+    assert (repo / "baseline.yaml").is_file()
+    assert (repo / "README.md").read_text() == "# flink-config\n" and (repo / ".gitignore").read_text() == "secrets/\n"
 
 
 def _schema_valid(repo: Path, file: Path, schema: str) -> None:

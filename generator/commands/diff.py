@@ -32,6 +32,7 @@ from generator.commands.base import (
 
 if TYPE_CHECKING:
     from generator.diff import Cause, Comparison, FileChange
+    from generator.render.plan import Selection
 
 _COLOURS = {"+": "green", "-": "red", "@": "cyan", "#": "yellow"}
 
@@ -95,8 +96,7 @@ def diff(
         else:
             colour = color if color is not None else sys.stdout.isatty() and not os.environ.get("NO_COLOR")
             for line in _text(result, based=base is not None):
-                kind = line[:1] if line[:1] in _COLOURS else ""
-                typer.echo(typer.style(line, fg=_COLOURS[kind]) if colour and kind else line, color=colour)
+                typer.echo(_coloured(line) if colour else line, color=colour)
         s = result.summary
         _err(
             f"{s['added']} added, {s['changed']} changed, {s['removed']} removed, {s['unchanged']} unchanged "
@@ -107,7 +107,16 @@ def diff(
     _run(body, json_errors=fmt is Format.json)
 
 
-def _against_folder(root: Path, folder: Path, selection: Any) -> Comparison:
+def _coloured(line: str) -> str:
+    """A report line as git colours a diff: file lines bold, hunk headers cyan, removed red, added
+    green; the input lines behind the changes yellow."""
+    if line.startswith(("--- ", "+++ ", "added ", "changed ", "removed ")):
+        return typer.style(line, bold=True)
+    colour = _COLOURS.get(line[:1])
+    return typer.style(line, fg=colour) if colour else line
+
+
+def _against_folder(root: Path, folder: Path, selection: Selection) -> Comparison:
     """The render of ``root`` against the output folder (read under the render lock, never written)."""
     from generator import output
     from generator.diff import Comparison, Explainer, compare, render_config
@@ -132,7 +141,7 @@ def _against_folder(root: Path, folder: Path, selection: Any) -> Comparison:
     return compare(old, rendered.files, Explainer(rendered.effective), owners)
 
 
-def _against_revision(root: Path, ref: str, selection: Any) -> Comparison:
+def _against_revision(root: Path, ref: str, selection: Selection) -> Comparison:
     """The render of ``root`` against the render of the same configuration at the git revision ``ref``."""
     from generator.diff import Explainer, compare, render_config, render_revision, revision_file
 

@@ -17,7 +17,10 @@ import typer
 
 # Commands that live in their own modules register on the shared app when imported.
 import generator.commands.check
+import generator.commands.diff
+import generator.commands.init
 import generator.commands.memory
+import generator.commands.new
 import generator.commands.smoke
 import generator.commands.vvp  # noqa: F401
 from generator.commands.base import (
@@ -35,6 +38,7 @@ from generator.commands.base import (
     _run,
     app,
 )
+from generator.commands.init import write_schemas
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -393,45 +397,13 @@ def list_(
 
 
 @app.command()
-def init(
-    directory: Annotated[Path, typer.Argument(help="Folder to create the configuration repository in.")],
-    force: Annotated[bool, typer.Option("--force", help="Write into a folder that is not empty.")] = False,
-) -> None:
-    """Scaffold a GitOps configuration repository from the shipped example configuration."""
-
-    def body() -> int:
-
-        from generator.data import copy_example
-        from generator.errors import UsageError
-
-        if directory.exists() and any(directory.iterdir()) and not force:
-            raise UsageError(f"{directory} is not empty", hint="choose a new folder or pass --force")
-        copy_example(directory)
-        written = _write_schemas(directory / "schemas")
-        _err(f"created {directory}: example configuration and {written} schemas; try: gen render -c {directory} -e dev")
-        return 0
-
-    _run(body)
-
-
-def _write_schemas(folder: Path) -> int:
-    from generator.config.schema import input_schema_texts
-
-    folder.mkdir(parents=True, exist_ok=True)
-    texts = input_schema_texts()
-    for name, text in sorted(texts.items()):
-        (folder / name).write_text(text, encoding="utf-8")
-    return len(texts)
-
-
-@app.command()
 def schema(
     directory: Annotated[Path, typer.Argument(help="Folder to write the schemas to.")] = Path("schemas"),
 ) -> None:
     """Write the JSON Schemas of the layer files, for editors to validate and complete them."""
 
     def body() -> int:
-        count = _write_schemas(directory)
+        count = write_schemas(directory)
         _err(
             f"wrote {count} schemas to {directory}; layer files reference them with a "
             "'# yaml-language-server: $schema=...' first line"

@@ -141,20 +141,41 @@ def _render_strings(
         except jinja2.TemplateSyntaxError as exc:
             problems.append(_problem_at(provenance, path, f"template syntax error: {exc.message}"))
         except jinja2.UndefinedError as exc:
-            problems.append(
-                _problem_at(
-                    provenance,
-                    path,
-                    f"template uses an undefined variable: {exc.message}",
-                    f"available variables: {', '.join(sorted(context))}",
+            unset = [read for read in template_inputs(value) if not _is_set(context, read)]
+            unknown, hint = schema.unknown_setting(unset[0]) if unset else ("", "")
+            if unknown:  # a misspelt setting
+                message = f"the template reads {dotted(unset[0])}, and {unknown} is not a setting"
+                problems.append(_problem_at(provenance, path, message, hint))
+            elif unset:  # a setting nobody wrote (a new namespace's storage): name it and where it belongs
+                message = f"the template reads {', '.join(map(dotted, unset))}, which no layer sets"
+                home = f"namespaces/{context.get('namespace')}.yaml"
+                first = dotted(unset[0])
+                hint = f"set {first} in {home} (each namespace sets its own), or in the environment or baseline"
+                problems.append(_problem_at(provenance, path, message, hint))
+            else:
+                problems.append(
+                    _problem_at(
+                        provenance,
+                        path,
+                        f"template uses an undefined variable: {exc.message}",
+                        f"available variables: {', '.join(sorted(context))}",
+                    )
                 )
-            )
         except jinja2.exceptions.SecurityError as exc:
             problems.append(_problem_at(provenance, path, f"template blocked by the sandbox: {exc}"))
         except Exception as exc:  # a user template failing in any other way is still bad input
             problems.append(_problem_at(provenance, path, f"template failed: {type(exc).__name__}: {exc}"))
         return value
     return value
+
+
+def _is_set(context: Mapping[str, Any], path: Path_) -> bool:
+    node: Any = context
+    for part in path:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def _problem_at(provenance: Provenance, path: Path_, message: str, hint: str = "", fallback: str = "") -> Problem:

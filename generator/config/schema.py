@@ -265,6 +265,34 @@ def _templated(error: ValidationError) -> bool:
     )
 
 
+def unknown_setting(path: Path_) -> tuple[str, str]:
+    """('', '') when ``path`` can be a setting of the layer files (a free-form map, such as labels,
+    takes any key); otherwise its first unknown key and a hint (the closest known key)."""
+    resolver = _registry().resolver(SCHEMA_BASE + "namespace.json")
+    schemas = [_follow(validator("namespace").schema, resolver)]
+    for i, part in enumerate(path):
+        found: list[tuple[Mapping[str, Any], Any]] = []
+        known: list[str] = []
+        free = False
+        pending = list(schemas)
+        while pending:
+            schema, resolver = pending.pop()
+            pending.extend(_follow(sub, resolver) for sub in schema.get("allOf", []))
+            properties = schema.get("properties", {})
+            known.extend(properties)
+            if part in properties:
+                found.append(_follow(properties[part], resolver))
+            elif schema.get("additionalProperties", True) is not False or _matches_patterns(str(part), schema):
+                free = True
+        if found:
+            schemas = found
+            continue
+        if free:
+            return "", ""
+        return dotted(path[: i + 1]), _did_you_mean(str(part), known)
+    return "", ""
+
+
 def is_valid(kind: str, data: Any) -> bool:
     return bool(fast_validator(kind).is_valid(data))
 
@@ -277,6 +305,7 @@ __all__ = [
     "jsonschema",
     "keyed_list_paths",
     "problems_from_errors",
+    "unknown_setting",
     "validate_document",
     "validator",
 ]

@@ -167,9 +167,7 @@ def test_the_editor_schema_accepts_a_section_and_refuses_a_typo(tmp_path: Path) 
     registry: Registry[object] = Registry().with_resources(
         (uri, Resource.from_contents(schema)) for uri, schema in schemas.items()
     )
-    validator = jsonschema.Draft202012Validator(
-        schemas["https://gen.schemas/input/deployment.json"], registry=registry
-    )
+    validator = jsonschema.Draft202012Validator(schemas["https://gen.schemas/input/deployment.json"], registry=registry)
     good = {"profile": "small", "environments": {"prod": {"spec": {"template": {"spec": {"parallelism": 8}}}}}}
     assert not list(validator.iter_errors(good))
     bad = {"profile": "small", "environments": {"prod": {"spec": {"template": {"spec": {"paralelism": 8}}}}}}

@@ -6,9 +6,11 @@ DeploymentDefaults) and the platform chart's Helm values.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from generator.config.resolve import Effective
+from generator.config.yamlload import Path_
 from generator.render.context import Doc, EnvContext, NamespaceContext, Peer
 from generator.targets.vvp import helm, resources
 
@@ -31,6 +33,10 @@ class Vvp:
 
     def api_components(self, eff: Effective) -> frozenset[str]:
         return frozenset()  # VVP's JobManager does not manage pods itself
+
+    @property
+    def input_fields(self) -> Mapping[Path_, Path_]:
+        return {}  # a VVP Deployment has the shape of the input: its fields are the input keys
 
     def rest_clients(self, eff: Effective) -> tuple[Peer, ...]:
         return ()  # VVP reaches the JobManager as a declared REST client (platform.kubernetes.networkPolicy)

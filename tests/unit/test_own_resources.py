@@ -82,7 +82,7 @@ def test_own_objects_are_written_listed_owned_and_per_environment(config: Path, 
         not in yaml.safe_load((dev / "kustomization.yaml").read_text())["resources"]
     )
     index = json.loads((out / "gen-index.json").read_text())
-    entry = index["files"] if "files" in index else index
+    entry = index["files"]
     owned = next(
         v for k, v in entry.items() if k.endswith("prod/analytics/resources/certificate-flink-operator-tls.yaml")
     )

@@ -14,12 +14,9 @@ from generator.config.resolve import Resolver
 from generator.data import copy_example
 from generator.render.plan import Selection, render
 
+# added to the prod section of the example's fraud-scoring (which already sets a checkpoint interval there)
+PROD = "  prod:\n    spec:\n      template:\n        spec:\n"
 SECTION = """\
-environments:
-  prod:
-    spec:
-      template:
-        spec:
           parallelism: 8
           numberOfTaskManagers: 8
           kubernetes:
@@ -72,7 +69,9 @@ def with_exception_and_own_objects(config: Path) -> Path:
     prod-only Certificate (a kind gen has no schema for, accepted in the namespace file)."""
     copy_example(config)
     job = config / "deployments/analytics/fraud-scoring.yaml"
-    job.write_text(job.read_text() + SECTION)
+    text = job.read_text()
+    assert PROD in text
+    job.write_text(text.replace(PROD, PROD + SECTION))
     namespace = config / "namespaces/analytics.yaml"
     namespace.write_text(
         namespace.read_text().replace(

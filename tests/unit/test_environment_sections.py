@@ -47,7 +47,9 @@ def line_of(path: Path, text: str) -> int:
 
 
 def append(path: Path, text: str) -> None:
-    path.write_text(path.read_text() + text)
+    """``text`` at the end of the file, in place of the file's own ``environments`` sections."""
+    own = path.read_text()
+    path.write_text(own.split("\nenvironments:\n")[0].rstrip("\n") + "\n" + text)
 
 
 def test_a_deployment_section_applies_in_its_environment_only(config: Path) -> None:
@@ -172,3 +174,14 @@ def test_the_editor_schema_accepts_a_section_and_refuses_a_typo(tmp_path: Path) 
     assert not list(validator.iter_errors(good))
     bad = {"profile": "small", "environments": {"prod": {"spec": {"template": {"spec": {"paralelism": 8}}}}}}
     assert list(validator.iter_errors(bad))
+
+
+def test_the_example_shows_a_prod_exception_in_explain() -> None:
+    key = "spec.template.spec.flinkConfiguration.execution.checkpointing.interval"
+    prod = run_cli("explain", key, "-e", "prod", "-d", "fraud-scoring", "--format", "json")
+    staging = run_cli("explain", key, "-e", "staging", "-d", "fraud-scoring", "--format", "json")
+    assert prod.code == 0 and staging.code == 0, prod.stderr + staging.stderr
+    prod_data, staging_data = json.loads(prod.stdout), json.loads(staging.stdout)
+    assert prod_data["value"] == "30s" and staging_data["value"] == "60s"
+    assert prod_data["chain"][0]["layer"] == "deployment analytics/fraud-scoring (prod)"
+    assert prod_data["chain"][1]["value"] == "60s"

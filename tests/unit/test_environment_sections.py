@@ -185,3 +185,23 @@ def test_the_example_shows_a_prod_exception_in_explain() -> None:
     assert prod_data["value"] == "30s" and staging_data["value"] == "60s"
     assert prod_data["chain"][0]["layer"] == "deployment analytics/fraud-scoring (prod)"
     assert prod_data["chain"][1]["value"] == "60s"
+
+
+def test_gen_check_locates_a_list_item_of_a_section(config: Path) -> None:
+    """Readiness rules find an item a section wrote (a sink) at the section's line."""
+    append(
+        config / FRAUD,
+        "environments:\n  prod:\n    platform:\n      policy:\n        sinks:\n          - name: fraud-alerts\n"
+        "            delivery: exactly-once\n            transactionTimeout: 5min\n",
+    )
+    result = run_cli("check", "-e", "prod", "-d", "fraud-scoring", "-c", str(config), "--format", "json")
+    data = json.loads(result.stdout)
+    found = [
+        f
+        for c in data["checks"]
+        if c["rule"]["id"] == "EOS-001"
+        for f in c.get("findings", [])
+        if "fraud-alerts" in f["message"]
+    ]
+    assert found, result.stdout[:2000]
+    assert found[0]["location"]["line"] == line_of(config / FRAUD, "transactionTimeout: 5min")

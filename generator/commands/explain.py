@@ -53,6 +53,17 @@ def parse_key(key: str) -> Path_:
     return path
 
 
+def _one_flink_option(path: Path_) -> Path_:
+    """Below ``flinkConfiguration`` the rest of a mapped path is one Flink option, by its current name."""
+    from generator.config import paths
+    from generator.flink import options
+
+    n = len(paths.FLINK_CONF)
+    if path[:n] == paths.FLINK_CONF and len(path) > n:
+        return (*paths.FLINK_CONF, options.canonical_key(".".join(str(part) for part in path[n:])))
+    return path
+
+
 def locate(eff: Effective, path: Path_, key: str) -> tuple[Path_, str]:
     """The input path KEY means in ``eff``, and a note on how it was read ('' for a full input path):
     the input key itself, a field of the target's resource mapped by the target, or the end of
@@ -67,9 +78,9 @@ def locate(eff: Effective, path: Path_, key: str) -> tuple[Path_, str]:
     mapped = targets.input_path(targets.get(eff.target), path)
     if mapped is not None:
         found, field = mapped
-        found = parse_key(dotted(found)) if len(found) > len(field) else found  # a Flink option's current name
+        found = _one_flink_option(found)
         if lookup.known(eff, found):
-            return found, f"the {eff.target} field {dotted(path)} is written from {lookup.bracketed(found)}"
+            return found, f"the {eff.target} field {lookup.bracketed(path)} is written from {lookup.bracketed(found)}"
         raise UsageError(
             f"'{key}' (the {eff.target} field {dotted(field)}, written from {lookup.bracketed(found)}) is not set",
             hint=lookup.suggestion(eff, found),

@@ -94,6 +94,9 @@ def test_a_field_of_the_operator_resource_explains_its_input_key() -> None:
     assert data["path"] == "spec.template.spec.flinkConfiguration.execution.checkpointing.dir"
     data = explain("spec.job.parallelism", *args)
     assert data["value"] == 4
+    data = explain('spec.taskManager.podTemplate.spec.nodeSelector["node-pool.acme.io/name"]', *args)
+    assert data["value"] == "flink-prod" and data["chain"][0]["layer"] == "environment prod"
+    assert data["note"].endswith(f"is written from {NODE_SELECTOR}")
     # on the vvp target the same words are no field: nothing maps them
     result = run_cli("explain", "spec.taskManager.replicas", "-e", "prod", "-d", "fraud-scoring")
     assert result.code == 2 and "is not set" in result.stderr

@@ -119,8 +119,6 @@ def _kind(res: OwnResource, content: Mapping[str, Any], accepted: list[str]) -> 
             "(e.g. in the namespace's file; docs/layers.md)"
         )
         return None, [_problem(res, ("kind",), f"gen has no schema for {key} and cannot check it", hint)]
-    if found is not None and found.validator != validator:
-        kinds.unregister(key)  # accepted in one namespace, a built-in check in none: the latest decision holds
     _registered.add(key)
     return kinds.object_kind(api, kind, validator, kinds.Owner.NAMESPACE, folder=f"{FOLDER}/"), []
 

@@ -14,9 +14,12 @@ from generator.config.resolve import Resolver
 from generator.data import copy_example
 from generator.render.plan import Selection, render
 
-# added to the prod section of the example's fraud-scoring (which already sets a checkpoint interval there)
-PROD = "  prod:\n    spec:\n      template:\n        spec:\n"
+# added to the prod section of the example's fraud-scoring (which already has one there)
+PROD = "  prod:\n"
 SECTION = """\
+    spec:
+      template:
+        spec:
           parallelism: 8
           numberOfTaskManagers: 8
           kubernetes:

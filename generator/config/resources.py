@@ -62,7 +62,9 @@ def _entries(folder: Path, problems: list[Problem]) -> list[os.DirEntry[str]]:
         return []
 
 
-def _files(folder: Path, env: str, problems: list[Problem], environments: list[str]) -> dict[str, OwnResource]:
+def _files(
+    root: Path, folder: Path, env: str, problems: list[Problem], environments: list[str]
+) -> dict[str, OwnResource]:
     found: dict[str, OwnResource] = {}
     for entry in _entries(folder, problems):
         path = folder / entry.name
@@ -90,6 +92,22 @@ def _files(folder: Path, env: str, problems: list[Problem], environments: list[s
                     "",
                     f"gen reads only files named <name>{_SUFFIX} here, and would ignore this one",
                     f"rename it to <name>{_SUFFIX}, or move it out of {_shown(folder)}/",
+                )
+            )
+            continue
+        try:
+            inside = root in path.resolve().parents
+        except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a symlink loop
+            inside = False
+        if not inside:
+            problems.append(
+                Problem(
+                    _shown(path),
+                    1,
+                    1,
+                    "",
+                    "file leaves the configuration folder (a symlink or path outside it, or a symlink loop)",
+                    "keep every file of resources/ inside the configuration folder",
                 )
             )
             continue
@@ -126,8 +144,9 @@ def own_resources(repo: ConfigRepo, namespace: str, env: str) -> list[OwnResourc
     problems = folder_problems(repo)
     environments = repo.names("environment")
     folder = repo.root / FOLDER / namespace
-    found = _files(folder, "", problems, environments)
-    found.update(_files(folder / env, env, problems, environments))
+    root = repo.root.resolve()
+    found = _files(root, folder, "", problems, environments)
+    found.update(_files(root, folder / env, env, problems, environments))
     if problems:
         raise InputError(problems)
     return [found[name] for name in sorted(found)]

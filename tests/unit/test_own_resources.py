@@ -178,3 +178,13 @@ def test_an_object_gen_renders_too_is_a_collision(config: Path, tmp_path: Path) 
     code, stderr = render(config, tmp_path / "out", "prod")
     assert code == 2
     assert "resources/serviceaccount-flink-jobmanager.yaml" in stderr
+
+
+def test_a_file_outside_the_configuration_is_refused(config: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text(PDB)
+    (config / "resources/analytics").mkdir(parents=True)
+    (config / "resources/analytics/pdb.yaml").symlink_to(outside)
+    result = run_cli("validate", "-c", str(config), "-e", "prod")
+    assert result.code == 2
+    assert "resources/analytics/pdb.yaml:1:1: file leaves the configuration folder" in result.stderr

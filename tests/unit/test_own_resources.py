@@ -188,3 +188,19 @@ def test_a_file_outside_the_configuration_is_refused(config: Path, tmp_path: Pat
     result = run_cli("validate", "-c", str(config), "-e", "prod")
     assert result.code == 2
     assert "resources/analytics/pdb.yaml:1:1: file leaves the configuration folder" in result.stderr
+
+
+def test_a_selected_render_keeps_the_namespace_objects(config: Path, tmp_path: Path) -> None:
+    """A render of one deployment writes the namespace's own objects as it writes its other objects."""
+    write(config, "analytics/fraud-scoring-pdb.yaml", PDB)
+    out = tmp_path / "out"
+    assert render(config, out, "prod")[0] == 0
+    write(config, "analytics/fraud-scoring-pdb.yaml", PDB.replace("maxUnavailable: 1", "maxUnavailable: 2"))
+    result = run_cli("render", "-c", str(config), "-e", "prod", "-d", "events-ingest", "-o", str(out))
+    assert result.code == 0, result.stderr
+    pdb = out / "prod/analytics/resources/poddisruptionbudget-fraud-scoring-taskmanagers.yaml"
+    assert yaml.safe_load(pdb.read_text())["spec"]["maxUnavailable"] == 2
+    (config / "resources/analytics/fraud-scoring-pdb.yaml").unlink()
+    result = run_cli("render", "-c", str(config), "-e", "prod", "-d", "events-ingest", "-o", str(out))
+    assert result.code == 0, result.stderr
+    assert not pdb.exists()

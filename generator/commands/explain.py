@@ -10,6 +10,7 @@ namespaces is explained in each namespace, and what they share is shown once.
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
@@ -85,7 +86,14 @@ def locate(eff: Effective, path: Path_, key: str) -> tuple[Path_, str]:
             f"'{key}' (the {eff.target} field {dotted(field)}, written from {lookup.bracketed(found)}) is not set",
             hint=lookup.suggestion(eff, found),
         )
-    return lookup.find(eff, path, key)
+    try:
+        return lookup.find(eff, path, key)
+    except UsageError as exc:
+        fields = [dotted(field) for field in targets.get(eff.target).input_fields]
+        close = difflib.get_close_matches(dotted(path), fields, n=1, cutoff=0.8)
+        if not close:
+            raise
+        raise UsageError(exc.message, hint=f"did you mean the {eff.target} field {close[0]}?") from None
 
 
 @dataclass(frozen=True)

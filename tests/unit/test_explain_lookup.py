@@ -97,6 +97,8 @@ def test_a_field_of_the_operator_resource_explains_its_input_key() -> None:
     data = explain('spec.taskManager.podTemplate.spec.nodeSelector["node-pool.acme.io/name"]', *args)
     assert data["value"] == "flink-prod" and data["chain"][0]["layer"] == "environment prod"
     assert data["note"].endswith(f"is written from {NODE_SELECTOR}")
+    typo = run_cli("explain", "spec.taskManager.replica", *args)
+    assert typo.code == 2 and "did you mean the flink-operator field spec.taskManager.replicas?" in typo.stderr
     # on the vvp target the same words are no field: nothing maps them
     result = run_cli("explain", "spec.taskManager.replicas", "-e", "prod", "-d", "fraud-scoring")
     assert result.code == 2 and "is not set" in result.stderr

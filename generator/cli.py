@@ -19,6 +19,7 @@ import typer
 import generator.commands.check
 import generator.commands.diff
 import generator.commands.init
+import generator.commands.explain
 import generator.commands.memory
 import generator.commands.new
 import generator.commands.smoke
@@ -222,92 +223,6 @@ class _Progress:
             self._bar.start()
             self._task = self._bar.add_task("render", total=total)
         self._bar.update(self._task, completed=done, total=total)
-
-
-def _parse_key(key: str) -> tuple[str | int, ...]:
-    from generator.config import paths
-    from generator.errors import UsageError
-    from generator.flink import options
-
-    try:
-        path = paths.parse(key)
-    except paths.PathError as exc:
-        hint = 'write a key that holds dots in brackets: nodeSelector["node-pool.acme.io/name"]'
-        raise UsageError(str(exc), hint=hint) from None
-    n = len(paths.FLINK_CONF)
-    if path[:n] == paths.FLINK_CONF and len(path) == n + 1:
-        return (*paths.FLINK_CONF, options.canonical_key(str(path[n])))
-    return path
-
-
-@app.command()
-def explain(
-    key: Annotated[str, typer.Argument(help="Path of a value, e.g. spec.template.spec.resources.taskmanager.memory")],
-    env: Annotated[str, typer.Option("--env", "-e", help="Environment.")],
-    profile: ProfileOpt = None,
-    namespace: NamespaceOpt = None,
-    deployment: DeploymentOpt = None,
-    config: ConfigOpt = None,
-    example: ExampleOpt = False,
-    sets: SetOpt = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json.")] = Format.text,
-) -> None:
-    """Show a value and every layer that set it, most recent first."""
-
-    def body() -> int:
-        from generator.config.merge import DELETED
-        from generator.config.resolve import Resolver, explain_chain
-        from generator.config.scope import select_scope
-        from generator.config.yamlload import dotted
-        from generator.errors import UsageError
-
-        repo = _repo(config, example)
-        resolver = Resolver(repo, sets or ())
-        chosen = select_scope(repo, resolver, env, profile, namespace, deployment, command="explain")
-        eff, scope = chosen.effective, chosen.description
-        path = _parse_key(key)
-        value, chain = explain_chain(eff, path)
-        if value is DELETED and not chain:
-            raise UsageError(f"'{key}' is not set in the effective configuration ({scope}, env {env})")
-        if fmt is Format.json:
-            typer.echo(
-                json.dumps(
-                    {
-                        "key": key,
-                        "scope": scope,
-                        "env": env,
-                        "value": None if value is DELETED else value,
-                        "set": value is not DELETED,
-                        "chain": [
-                            {
-                                "layer": o.layer,
-                                "file": o.file,
-                                "line": o.line,
-                                "column": o.col,
-                                "value": None if o.value is DELETED else o.value,
-                                "deleted": o.value is DELETED,
-                            }
-                            for o in chain
-                        ],
-                    },
-                    indent=2,
-                )
-            )
-            return 0
-        shown = "(not set)" if value is DELETED else json.dumps(value)
-        typer.echo(f"{key} = {shown}    [{scope}, env {env}]")
-        reads = eff.template_reads.get(path, ())  # what a template read, and where it was written
-        for i, origin in enumerate(chain):
-            verb = "set by" if i == 0 else "overrode"
-            written = "null (deleted)" if origin.value is DELETED else json.dumps(origin.value)
-            typer.echo(f"  {verb:<9} {written:<28} {origin.layer:<34} {origin.where()}")
-            if i == 0:
-                for read, origin in reads:
-                    what = dotted(read)
-                    typer.echo(f"  {'reads':<9} {what:<28} {'(a value the template uses)':<34} {origin.where()}")
-        return 0
-
-    _run(body, json_errors=fmt is Format.json)
 
 
 @app.command()

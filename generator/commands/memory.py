@@ -66,11 +66,12 @@ def _select(
     profile: str | None,
     namespace: str | None,
     deployment: str | None,
-) -> tuple[Effective, str, str]:
-    """The effective configuration to size, a description of it, and the file to blame by default."""
-    from generator.config.scope import select_scope
+) -> list[tuple[Effective, str, str]]:
+    """The effective configurations to size (one per namespace for a profile's view in a repository
+    of several namespaces), each with a description and the file to blame by default."""
+    from generator.config.scope import select_scopes
 
-    scope = select_scope(
+    scopes = select_scopes(
         repo,
         resolver,
         env,
@@ -80,10 +81,46 @@ def _select(
         command="memory",
         require_profile=True,
     )
-    eff = scope.effective
-    if eff.deployment:
-        return eff, f"deployment {eff.namespace}/{eff.deployment} (profile {eff.profile}, env {env})", scope.home
-    return eff, f"profile {eff.profile} (namespace {eff.namespace}, env {env})", scope.home
+    found = []
+    for scope in scopes:
+        eff = scope.effective
+        if eff.deployment:
+            described = f"deployment {eff.namespace}/{eff.deployment} (profile {eff.profile}, env {env})"
+        else:
+            described = f"profile {eff.profile} (namespace {eff.namespace}, env {env})"
+        found.append((eff, described, scope.home))
+    return found
+
+
+def _same_sizing(selected: list[tuple[Effective, str, str]]) -> list[tuple[Effective, str, str]]:
+    """Namespaces whose profile view sizes the same memory are shown once, naming them all."""
+    from generator.policy.sizing import sizing
+
+    groups: list[tuple[list[str], tuple[Effective, str, str], Any]] = []
+    for item in selected:
+        eff = item[0]
+        result = sizing(eff)
+        # the same sizing from the same lines (a namespace file may set the same size elsewhere)
+        key = (
+            result.tm_conf,
+            result.jm_conf,
+            eff.flink_version,
+            _source(eff, "taskmanager"),
+            _source(eff, "jobmanager"),
+        )
+        for names, _first, seen in groups:
+            if seen == key:
+                names.append(eff.namespace)
+                break
+        else:
+            groups.append(([eff.namespace], item, key))
+    if len(selected) == 1:
+        return selected
+    shown = []
+    for names, (eff, _described, home), _key in groups:
+        where = f"namespace {names[0]}" if len(names) == 1 else f"namespaces {', '.join(names)}"
+        shown.append((eff, f"profile {eff.profile} ({where}, env {eff.env})", home))
+    return shown
 
 
 def _refusals(eff: Effective, result: Sizing, home: str) -> list[Any]:
@@ -169,48 +206,58 @@ def memory(
     def body() -> int:
         from generator.config.resolve import Resolver
         from generator.errors import InputError
-        from generator.flink.memory import format_size
         from generator.policy.sizing import sizing
 
         repo = _repo(config, example)
         resolver = Resolver(repo, sets or ())
-        eff, described, home = _select(repo, resolver, env, profile, namespace, deployment)
-        result = sizing(eff)
-        problems = _refusals(eff, result, home)
+        selected = _same_sizing(_select(repo, resolver, env, profile, namespace, deployment))
+        problems = [p for eff, _, home in selected for p in _refusals(eff, sizing(eff), home)]
         if problems:
             raise InputError(problems)
-        tm, jm = result.taskmanager, result.jobmanager
-        assert tm is not None and jm is not None
-        slots = _slots(eff)
+        reports = [_report(eff, described, fmt) for eff, described, _ in selected]
         if fmt is MemoryFormat.json:
-            data = {
-                "scope": described,
-                "flinkVersion": eff.flink_version,
-                "taskmanager": {
-                    "conf": result.tm_conf,
-                    "memory": _fields(tm, TM_LAYOUT),
-                    "human": {name: format_size(v, with_bytes=True) for name, v in _fields(tm, TM_LAYOUT).items()},
-                    "jvm_args": tm.jvm_args(),
-                    "slots": slots,
-                },
-                "jobmanager": {
-                    "conf": result.jm_conf,
-                    "memory": _fields(jm, JM_LAYOUT),
-                    "human": {name: format_size(v, with_bytes=True) for name, v in _fields(jm, JM_LAYOUT).items()},
-                    "jvm_args": jm.jvm_args(),
-                },
-            }
+            data = reports[0] if len(reports) == 1 else {"results": reports}
             typer.echo(json.dumps(data, indent=2))
-            return 0
-        lines = [f"Memory of {described}, Flink {eff.flink_version}, as Flink computes it", ""]
-        lines += _text_block("TaskManager", tm, TM_LAYOUT, _source(eff, "taskmanager"))
-        lines.append(
-            f"  per slot ({slots} slot{'s' if slots != 1 else ''}): task heap {format_size(tm.task_heap // slots)}, "
-            f"managed {format_size(tm.managed // slots)}, network {format_size(tm.network // slots)}"
-        )
-        lines.append("")
-        lines += _text_block("JobManager", jm, JM_LAYOUT, _source(eff, "jobmanager"))
-        typer.echo("\n".join(lines))
+        else:
+            typer.echo("\n\n".join(str(report) for report in reports))
         return 0
 
     _run(body, json_errors=fmt is MemoryFormat.json)
+
+
+def _report(eff: Effective, described: str, fmt: MemoryFormat) -> dict[str, Any] | str:
+    """One sizing: the JSON object, or the text block."""
+    from generator.flink.memory import format_size
+    from generator.policy.sizing import sizing
+
+    result = sizing(eff)
+    tm, jm = result.taskmanager, result.jobmanager
+    assert tm is not None and jm is not None
+    slots = _slots(eff)
+    if fmt is MemoryFormat.json:
+        return {
+            "scope": described,
+            "flinkVersion": eff.flink_version,
+            "taskmanager": {
+                "conf": result.tm_conf,
+                "memory": _fields(tm, TM_LAYOUT),
+                "human": {name: format_size(v, with_bytes=True) for name, v in _fields(tm, TM_LAYOUT).items()},
+                "jvm_args": tm.jvm_args(),
+                "slots": slots,
+            },
+            "jobmanager": {
+                "conf": result.jm_conf,
+                "memory": _fields(jm, JM_LAYOUT),
+                "human": {name: format_size(v, with_bytes=True) for name, v in _fields(jm, JM_LAYOUT).items()},
+                "jvm_args": jm.jvm_args(),
+            },
+        }
+    lines = [f"Memory of {described}, Flink {eff.flink_version}, as Flink computes it", ""]
+    lines += _text_block("TaskManager", tm, TM_LAYOUT, _source(eff, "taskmanager"))
+    lines.append(
+        f"  per slot ({slots} slot{'s' if slots != 1 else ''}): task heap {format_size(tm.task_heap // slots)}, "
+        f"managed {format_size(tm.managed // slots)}, network {format_size(tm.network // slots)}"
+    )
+    lines.append("")
+    lines += _text_block("JobManager", jm, JM_LAYOUT, _source(eff, "jobmanager"))
+    return "\n".join(lines)

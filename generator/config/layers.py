@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from generator import data
-from generator.config import schema
+from generator.config import envsections, schema
 from generator.config.discover import (
     BASELINE,
     FOLDERS,
@@ -46,6 +46,16 @@ class Layer:
     doc: Document
     label: str = ""
     meta: dict[str, Any] = field(default_factory=dict)  # description / profile / extends
+    # the file's ``environments.<env>`` sections (deployment and namespace files), by environment
+    sections: Mapping[str, Document] = field(default_factory=dict)
+
+    def section(self, env: str) -> Layer | None:
+        """The layer of this file's ``environments.<env>`` section, merged right above the file; None
+        when the file has none for ``env``."""
+        doc = self.sections.get(env)
+        if doc is None:
+            return None
+        return Layer(self.kind, self.name, doc, envsections.label(self.label, env))
 
     @property
     def data(self) -> dict[str, Any]:
@@ -67,9 +77,10 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def flatten_flink_conf(doc: Document) -> list[Problem]:
-    """Nested and dotted Flink keys become one canonical dotted key, in place, marks kept."""
-    conf = _get(doc.data, FLINK_CONF)
+def flatten_flink_conf(doc: Document, at: Path_ = FLINK_CONF) -> list[Problem]:
+    """Nested and dotted Flink keys become one canonical dotted key, in place, marks kept. ``at`` is
+    where the Flink configuration sits (below an ``environments.<env>`` section for one)."""
+    conf = _get(doc.data, at)
     if not isinstance(conf, dict):
         return []
     problems: list[Problem] = []
@@ -91,7 +102,7 @@ def flatten_flink_conf(doc: Document) -> list[Problem]:
                         mark.file,
                         mark.line,
                         mark.col,
-                        dotted((*FLINK_CONF, full)),
+                        dotted((*at, full)),
                         f"'{full}' is not a Flink option name",
                         "option names are words joined by single dots, without spaces, "
                         "e.g. execution.checkpointing.interval",
@@ -101,7 +112,7 @@ def flatten_flink_conf(doc: Document) -> list[Problem]:
             canonical = options.canonical_key(full)
             if canonical in flat:
                 first = written_as[canonical]
-                first_mark = new_marks[(*FLINK_CONF, canonical)]
+                first_mark = new_marks[(*at, canonical)]
                 if str(flat[canonical]) != str(value):
                     what = (
                         f"'{full}' is set twice (also on line {first_mark.line}) with different values"
@@ -114,7 +125,7 @@ def flatten_flink_conf(doc: Document) -> list[Problem]:
                             mark.file,
                             mark.line,
                             mark.col,
-                            dotted((*FLINK_CONF, full)),
+                            dotted((*at, full)),
                             what,
                             f"keep only '{canonical}'",
                         )
@@ -122,11 +133,11 @@ def flatten_flink_conf(doc: Document) -> list[Problem]:
                 continue
             flat[canonical] = value
             written_as[canonical] = full
-            new_marks[(*FLINK_CONF, canonical)] = mark
+            new_marks[(*at, canonical)] = mark
 
-    walk(conf, "", FLINK_CONF)
-    _set(doc.data, FLINK_CONF, flat)
-    for path in [p for p in doc.marks if p[: len(FLINK_CONF)] == FLINK_CONF and len(p) > len(FLINK_CONF)]:
+    walk(conf, "", at)
+    _set(doc.data, at, flat)
+    for path in [p for p in doc.marks if p[: len(at)] == at and len(p) > len(at)]:
         del doc.marks[path]
     doc.marks.update(new_marks)
     return problems
@@ -238,12 +249,17 @@ class ConfigRepo:
         if not isinstance(doc.data, dict):
             raise InputError([Problem(shown, 1, 1, "", "a layer file must be a map of keys to values")])
         problems = flatten_flink_conf(doc)  # nested and dotted Flink keys are one key, also for the schema
+        for env in envsections.names(doc):
+            problems += flatten_flink_conf(doc, (*envsections.SECTIONS, env, *FLINK_CONF))
         problems += schema.validate_document(kind, doc)
+        if not problems:
+            problems = envsections.unknown_environments(doc, self.names("environment"))
         if problems:
             raise InputError(problems)
         meta = {key: doc.data.pop(key) for key in LAYER_ONLY_KEYS if key in doc.data}
         label = kind if kind == "baseline" else f"{kind} {namespace + '/' if namespace else ''}{name}"
-        layer = Layer(kind, name, doc, label, meta)
+        sections = envsections.split(doc)
+        layer = Layer(kind, name, doc, label, meta, sections)
         self._cache[cache_key] = layer
         return layer
 

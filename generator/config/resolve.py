@@ -1,6 +1,7 @@
 """From layer files to the effective configuration of one deployment (or one namespace).
 
-baseline < namespace < profile (and what it extends) < environment < deployment < --set.
+baseline < namespace < profile (and what it extends) < environment < deployment < --set; a
+namespace's or deployment's ``environments.<env>`` section sits right above its file.
 After the merge, string values that hold Jinja2 expressions are rendered in a sandbox (context:
 ``env``, ``namespace``, ``platform``), values are normalised (sizes, CPU, durations, Flink keys),
 and the result is validated against the effective schema plus the rules a schema cannot say.
@@ -315,6 +316,12 @@ def _where(provenance: Provenance, path: Path_) -> str:
     return origin.where() if origin else "?"
 
 
+def _with_section(layer: Layer, env: str) -> list[Layer]:
+    """A deployment or namespace file and, right above it, its ``environments.<env>`` section."""
+    section = layer.section(env)
+    return [layer] if section is None else [layer, section]
+
+
 # -- the resolver --------------------------------------------------------------------------------
 class Resolver:
     """Resolves effective configurations; merges of shared layer prefixes are computed once."""
@@ -371,10 +378,10 @@ class Resolver:
             )
         layers = [
             self.repo.layer("baseline", "baseline"),
-            self.repo.layer("namespace", namespace),
+            *_with_section(self.repo.layer("namespace", namespace), env),
             *self.repo.profile_chain(profile_name),
             self.repo.layer("environment", env),
-            deployment,
+            *_with_section(deployment, env),
         ]
         return deployment, layers
 
@@ -399,7 +406,7 @@ class Resolver:
         self._require_namespace(namespace)
         layers: list[Layer | Document] = [
             self.repo.layer("baseline", "baseline"),
-            self.repo.layer("namespace", namespace),
+            *_with_section(self.repo.layer("namespace", namespace), env),
         ]
         if profile:
             layers.extend(self.repo.profile_chain(profile))

@@ -59,3 +59,35 @@ def select_scope(
         raise UsageError(f"unknown namespace '{chosen}'", hint=f"available: {', '.join(names)}")
     eff = resolver.namespace(env, chosen, profile or "")
     return Scope(eff, repo.layer("namespace", chosen).doc.file)
+
+
+def select_scopes(
+    repo: ConfigRepo,
+    resolver: Resolver,
+    env: str,
+    profile: str | None,
+    namespace: str | None,
+    deployment: str | None,
+    *,
+    command: str,
+    require_profile: bool = False,
+) -> list[Scope]:
+    """:func:`select_scope`, except that a profile's view (no ``--namespace``, no ``--deployment``)
+    in a repository of several namespaces is one scope per namespace: the namespaces whose
+    deployments use the profile, else every namespace. The command shows what they share once."""
+    names = repo.names("namespace")
+    if deployment is not None or namespace is not None or len(names) <= 1:
+        return [
+            select_scope(
+                repo, resolver, env, profile, namespace, deployment, command=command, require_profile=require_profile
+            )
+        ]
+    chosen = names
+    if profile is not None:
+        repo.require("profile", profile)
+        using = sorted({ns for ns, name in repo.deployments() if resolver.profile_of(ns, name) == profile})
+        chosen = [ns for ns in names if ns in using] or names
+    return [
+        select_scope(repo, resolver, env, profile, ns, None, command=command, require_profile=require_profile)
+        for ns in chosen
+    ]

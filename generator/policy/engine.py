@@ -81,7 +81,11 @@ class Report:
 
 
 def _layers_of_namespace(repo: ConfigRepo, env: str, namespace: str) -> list[Layer]:
-    return [repo.layer("baseline", "baseline"), repo.layer("namespace", namespace), repo.layer("environment", env)]
+    """The layers of a namespace's defaults, in merge order (its ``environments.<env>`` section
+    right above the namespace file)."""
+    own = repo.layer("namespace", namespace)
+    section = own.section(env)
+    return [repo.layer("baseline", "baseline"), own, *([section] if section else []), repo.layer("environment", env)]
 
 
 def _rendered_path(files: Sequence[OutFile], env: str, namespace: str, deployment: str) -> str:

@@ -22,7 +22,7 @@ from generator.config.layers import ConfigRepo
 from generator.config.resolve import Effective, Resolver, name_set_problems
 from generator.errors import InputError, Problem, RenderError
 from generator.output import OutFile, Owner, Scope, dump_yaml
-from generator.render import collisions, delivery, kubernetes
+from generator.render import collisions, delivery, kubernetes, own
 from generator.render import target as targets
 from generator.render.collisions import Placed
 from generator.render.context import Doc, EnvContext, NamespaceContext
@@ -94,7 +94,7 @@ def namespace_files(
             if selected or _listed(doc):
                 files.append(_out_file(prefix, doc, owner, f"{prefix}/{eff.deployment}", objects))
     namespace_docs: list[Doc] = []
-    for render_ns in (targets.get(ctx.target).namespace_docs, kubernetes.namespace_docs):
+    for render_ns in (targets.get(ctx.target).namespace_docs, kubernetes.namespace_docs, own.namespace_docs):
         try:
             ns_docs = render_ns(ctx)
         except InputError as exc:

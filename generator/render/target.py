@@ -10,12 +10,14 @@ NetworkPolicies, monitoring, quotas) ask the target the few questions they need 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from generator.errors import UsageError
 
 if TYPE_CHECKING:
     from generator.config.resolve import Effective
+    from generator.config.yamlload import Path_
     from generator.render.context import Doc, EnvContext, NamespaceContext, Peer
 
 
@@ -63,6 +65,25 @@ class Target(Protocol):
     def jobmanager_pods(self, eff: Effective) -> int:
         """The JobManager pods the platform runs for one deployment (what quotas must hold)."""
         ...
+
+    @property
+    def input_fields(self) -> Mapping[Path_, Path_]:
+        """Where a field of the target's own resource comes from: a path in the rendered resource
+        (``spec.taskManager.replicas``) -> the input key it is written from
+        (``spec.template.spec.numberOfTaskManagers``). A path below a mapped path maps to the same
+        path below the input key. Empty when the resource has the input's shape (VVP)."""
+        ...
+
+
+def input_path(target: Target, path: Path_) -> tuple[Path_, Path_] | None:
+    """The input key a field of ``target``'s resource is written from, by the longest mapped prefix
+    of ``path``, with the prefix that matched; None when the target maps no prefix of it."""
+    fields = target.input_fields
+    for end in range(len(path), 0, -1):
+        found = fields.get(path[:end])
+        if found is not None:
+            return (*found, *path[end:]), path[:end]
+    return None
 
 
 # name -> "module:attribute" of the target object, imported on first use so `gen --help` stays fast

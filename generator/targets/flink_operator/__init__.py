@@ -7,13 +7,15 @@ images, :mod:`.checks` the operator's rules, :mod:`.secrets` values from Secrets
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from generator import model
 from generator.config.resolve import Effective
+from generator.config.yamlload import Path_
 from generator.render import pods
 from generator.render.context import Doc, EnvContext, NamespaceContext, Peer
-from generator.targets.flink_operator import documents, helm
+from generator.targets.flink_operator import documents, fields, helm
 
 DEFAULT_OPERATOR_NAMESPACE = "flink-operator"
 
@@ -41,6 +43,10 @@ class FlinkOperator:
         # native mode: the JobManager creates, watches and deletes its TaskManager pods
         native = model.of(eff).operator.mode == "native"
         return pods.OPERATOR_NATIVE_PODS.needs_api if native else frozenset()
+
+    @property
+    def input_fields(self) -> Mapping[Path_, Path_]:
+        return fields.INPUT_FIELDS
 
     def rest_clients(self, eff: Effective) -> tuple[Peer, ...]:
         # the operator polls every JobManager's REST API and triggers savepoints through it

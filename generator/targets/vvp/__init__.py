@@ -6,9 +6,11 @@ DeploymentDefaults) and the platform chart's Helm values.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from generator.config.resolve import Effective
+from generator.config.yamlload import Path_
 from generator.render.context import Doc, EnvContext, NamespaceContext, Peer
 from generator.targets.vvp import helm, resources, versions
 
@@ -39,6 +41,10 @@ class Vvp:
         replica field; kubernetes.jobmanager.replicas is Flink's option for its native Kubernetes mode,
         while VVP creates the Kubernetes objects itself), so quotas count the one JobManager documented."""
         return 1
+
+    @property
+    def input_fields(self) -> Mapping[Path_, Path_]:
+        return {}  # a VVP Deployment has the shape of the input: its fields are the input keys
 
     def rest_clients(self, eff: Effective) -> tuple[Peer, ...]:
         return ()  # VVP reaches the JobManager as a declared REST client (platform.kubernetes.networkPolicy)

@@ -12,10 +12,12 @@ as in the REST Deployment.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from generator import model
 from generator.config.resolve import Effective
+from generator.config.yamlload import Path_
 from generator.errors import Problem
 from generator.model import keys
 from generator.render.context import Doc
@@ -37,6 +39,11 @@ APIKEY_ANNOTATION = "apikeySecretName"
 DEFAULT_SYNCING_MODE = "PATCH"
 DEFAULT_INIT_FIELDS = ("resources", "logging")
 DEFAULT_INITIAL_STATE = "CANCELLED"
+#: the embedded deployment has the input's shape: ``spec.deployment.spec.X`` is written from ``spec.X``
+INPUT_FIELDS: Mapping[Path_, Path_] = {
+    ("spec", "deployment", "spec"): keys.SPEC,
+    ("spec", "deployment", "metadata"): keys.METADATA,
+}
 
 
 def _operator(m: model.Deployment, key: str, default: Any = None) -> Any:

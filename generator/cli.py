@@ -18,8 +18,8 @@ import typer
 # Commands that live in their own modules register on the shared app when imported.
 import generator.commands.check
 import generator.commands.diff
-import generator.commands.init
 import generator.commands.explain
+import generator.commands.init
 import generator.commands.memory
 import generator.commands.new
 import generator.commands.smoke

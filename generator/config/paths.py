@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from generator.config.yamlload import Path_, dotted
 from generator.errors import Problem
@@ -123,3 +123,13 @@ def difference(a: object, b: object, path: Path_ = ()) -> Path_:
             if a.get(key) != b.get(key):
                 return difference(a.get(key), b.get(key), (*path, key))
     return path
+
+
+def is_set(data: Mapping[str, Any], path: Path_) -> bool:
+    """Whether ``path`` leads to a value in nested mappings ``data``."""
+    node: Any = data
+    for part in path:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True

@@ -142,26 +142,7 @@ def _render_strings(
         except jinja2.TemplateSyntaxError as exc:
             problems.append(_problem_at(provenance, path, f"template syntax error: {exc.message}"))
         except jinja2.UndefinedError as exc:
-            unset = [read for read in template_inputs(value) if not _is_set(context, read)]
-            unknown, hint = schema.unknown_setting(unset[0]) if unset else ("", "")
-            if unknown:  # a misspelt setting
-                message = f"the template reads {dotted(unset[0])}, and {unknown} is not a setting"
-                problems.append(_problem_at(provenance, path, message, hint))
-            elif unset:  # a setting nobody wrote (a new namespace's storage): name it and where it belongs
-                message = f"the template reads {', '.join(map(dotted, unset))}, which no layer sets"
-                home = f"namespaces/{context.get('namespace')}.yaml"
-                first = dotted(unset[0])
-                hint = f"set {first} in {home} (each namespace sets its own), or in the environment or baseline"
-                problems.append(_problem_at(provenance, path, message, hint))
-            else:
-                problems.append(
-                    _problem_at(
-                        provenance,
-                        path,
-                        f"template uses an undefined variable: {exc.message}",
-                        f"available variables: {', '.join(sorted(context))}",
-                    )
-                )
+            problems.append(_undefined(provenance, path, value, context, exc))
         except jinja2.exceptions.SecurityError as exc:
             problems.append(_problem_at(provenance, path, f"template blocked by the sandbox: {exc}"))
         except Exception as exc:  # a user template failing in any other way is still bad input
@@ -170,13 +151,22 @@ def _render_strings(
     return value
 
 
-def _is_set(context: Mapping[str, Any], path: Path_) -> bool:
-    node: Any = context
-    for part in path:
-        if not isinstance(node, Mapping) or part not in node:
-            return False
-        node = node[part]
-    return True
+def _undefined(
+    provenance: Provenance, path: Path_, source: str, context: Mapping[str, Any], exc: jinja2.UndefinedError
+) -> Problem:
+    """A template read something undefined: a misspelt setting (the closest one named), a setting no
+    layer writes (a new namespace's storage: where to set it), or another undefined variable."""
+    unset = [read for read in template_inputs(source) if not paths.is_set(context, read)]
+    unknown, hint = schema.unknown_setting(unset[0]) if unset else ("", "")
+    reads = f"the template reads {', '.join(map(dotted, unset[:1] if unknown else unset))}"
+    if unknown:
+        return _problem_at(provenance, path, f"{reads}, and {unknown} is not a setting", hint)
+    if unset:
+        home = f"namespaces/{context.get('namespace')}.yaml"
+        hint = f"set {dotted(unset[0])} in {home} (each namespace sets its own), or in the environment or baseline"
+        return _problem_at(provenance, path, f"{reads}, which no layer sets", hint)
+    available = f"available variables: {', '.join(sorted(context))}"
+    return _problem_at(provenance, path, f"template uses an undefined variable: {exc.message}", available)
 
 
 def _problem_at(provenance: Provenance, path: Path_, message: str, hint: str = "", fallback: str = "") -> Problem:

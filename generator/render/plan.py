@@ -19,6 +19,7 @@ from generator.config.resolve import Effective, Resolver, iter_leaves
 from generator.config.yamlload import dotted
 from generator.errors import InputError, Problem, UsageError
 from generator.output import OutFile
+from generator.output.cache import Cache
 from generator.render import collisions, kubernetes
 from generator.render import target as targets
 from generator.render.collisions import Placed
@@ -82,6 +83,7 @@ def render_run(
     jobs: int = 1,
     *,
     contexts: bool = True,
+    cache: Cache | None = None,
 ) -> RenderRun:
     """Render the selection; all input problems of the run are reported together.
 
@@ -92,7 +94,11 @@ def render_run(
     process, so the messages are exactly those of a sequential run.
 
     ``--set`` applies only to what the selection selects (:meth:`Selection.resolver`). Before
-    anything is written, no two rendered objects may be one object (:mod:`generator.render.collisions`)."""
+    anything is written, no two rendered objects may be one object (:mod:`generator.render.collisions`).
+
+    With a ``cache`` (and ``contexts=False``) every namespace and environment whose inputs did not
+    change since a render stored it is reused (:mod:`generator.render.incremental`): the same files,
+    byte for byte."""
     _check_selection(repo, selection)
     resolver = selection.resolver(resolver)
     envs = environments(repo, selection)
@@ -100,6 +106,16 @@ def render_run(
     by_namespace: dict[str, list[str]] = {}
     for namespace, name in repo.deployments():
         by_namespace.setdefault(namespace, []).append(name)
+    if cache is not None and not contexts and not _narrowed_set_problems(resolver, selection):
+        from generator.render import incremental
+
+        reused = incremental.render(
+            repo, resolver, selection, envs, spaces, by_namespace, progress, jobs, cache, PARALLEL_MIN_UNITS
+        )
+        if reused is not None:
+            run = _finish_run(repo, *reused, [])
+            cache.prune()
+            return run
     problems = _narrowed_set_problems(resolver, selection)
     problems += collisions.namespace_problems(repo, resolver, envs)  # the whole configuration
     if jobs > 1 and not problems:
@@ -193,8 +209,11 @@ def render(
     selection: Selection,
     progress: Callable[[int, int], None] | None = None,
     jobs: int = 1,
+    cache: Cache | None = None,
 ) -> list[OutFile]:
-    return render_run(repo, resolver, selection, progress, jobs, contexts=False).files
+    """The files of a run, in memory (nothing is written); with a ``cache``, reusing and storing the
+    documents of every namespace whose inputs are unchanged (what ``gen diff`` renders with)."""
+    return render_run(repo, resolver, selection, progress, jobs, contexts=False, cache=cache).files
 
 
 def iter_effective(repo: ConfigRepo, resolver: Resolver, selection: Selection) -> Iterator[Effective]:

@@ -155,9 +155,14 @@ def _walk_files(root: Path) -> Iterator[str]:
             hint="make it readable for gen",
         )
 
-    for dirpath, _dirs, files in os.walk(root, onerror=unreadable):
+    top = os.fspath(root)
+    for dirpath, _dirs, files in os.walk(top, onerror=unreadable):
+        # os.walk's paths start with ``top``: what follows it is the relative folder (relpath per file
+        # was a third of a --check of a large estate)
+        folder = dirpath[len(top) :].lstrip(os.sep).replace(os.sep, "/")
+        prefix = folder + "/" if folder else ""
         for name in files:
-            yield os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/")
+            yield prefix + name
 
 
 def plan(out: Path, rendered: Iterable[OutFile], scope: Scope, *, force: bool = False) -> Plan:

@@ -161,12 +161,23 @@ def _build(out: Path, tmp: Path, result: Plan) -> None:
             for found in out.rglob(name):
                 rel = found.relative_to(out)
                 _link_or_copy(found, tmp / rel)
+    unchanged = set(result.unchanged)  # the same bytes are in ``out``: linked, not written again
+    folders: set[Path] = set()
     for path, f in result.files.items():
         target = tmp / path
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(target.parent)
+        entries[path] = index_entry(f)
+        if path in unchanged:  # a regular file (never a symlink someone put there) with the same bytes
+            try:
+                if stat.S_ISREG(os.lstat(out / path).st_mode):
+                    os.link(out / path, target)
+                    continue
+            except OSError:
+                pass
         with open(target, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(f.content)
-        entries[path] = index_entry(f)
     (tmp / INDEX).write_text(index_text(entries), encoding="utf-8")
 
 

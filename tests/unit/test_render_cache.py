@@ -242,3 +242,19 @@ def test_concurrent_renders_share_one_cache(fleet: Path, tmp_path: Path, cli: Ca
         for i in range(3):
             assert tree_digest(tmp_path / f"r{round_}-{i}") == cold
     assert not list(shared.rglob(".tmp-*"))
+
+
+def test_unchanged_files_are_linked_never_a_symlink_put_in_their_place(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    out = tmp_path / "out"
+    first = _render(cli, fleet, out)
+    path = out / "prod" / estate.namespace_names(3)[0] / "kustomization.yaml"
+    elsewhere = tmp_path / "elsewhere.yaml"
+    shutil.copy(path, elsewhere)
+    path.unlink()
+    path.symlink_to(elsewhere)  # the same bytes, through a link
+    edit(fleet / "environments" / "prod.yaml", "runbooks.acme.internal", "runbooks.example.org")
+    second = _render(cli, fleet, out)
+    assert second != first and second == _cold(cli, fleet, tmp_path / "cold")
+    assert not path.is_symlink() and path.read_bytes() == elsewhere.read_bytes()

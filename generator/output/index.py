@@ -204,14 +204,15 @@ def plan(out: Path, rendered: Iterable[OutFile], scope: Scope, *, force: bool = 
         else:
             result.kept[path] = entry
     result.extra.extend(p for p in unowned if p not in files)
+    top = os.fspath(out)  # strings: a Path per file was most of a --check
     for path, f in files.items():
-        target = out / path
-        if not target.is_file():
+        target = f"{top}/{path}"
+        if not os.path.isfile(target):
             result.missing.append(path)
-        elif target.read_bytes() != f.content.encode():
-            result.stale.append(path)
-        else:
-            result.unchanged.append(path)
+            continue
+        with open(target, "rb") as handle:
+            same = handle.read() == f.content.encode()
+        (result.unchanged if same else result.stale).append(path)
     result.extra.sort()
     result.missing.sort()
     result.stale.sort()

@@ -239,7 +239,7 @@ def _render_missed(
     env_level: bool,
 ) -> bool:
     """Render the units not in the cache (in workers when there are many) and store them."""
-    from generator.render import parallel
+    from generator.render import parallel, steps
 
     pairs = [(units[i].env, units[i].namespace) for i in missed]
     results: list[parallel.UnitResult] | None = None
@@ -257,7 +257,7 @@ def _render_missed(
         unit.files, unit.objects, unit.ctx = unit_files, unit_objects, ctx
         unit.key = keys.put(unit.ident, reads, (unit_files, unit_objects))
         if env_level and ctx is not None:
-            keys.store.put("c" + unit.key, parallel.strip_context(ctx, resolver))
+            keys.store.put("c" + unit.key, parallel.strip_context(steps.without_documents(ctx), resolver))
     return True
 
 

@@ -37,6 +37,7 @@ class _Work:
     units: tuple[tuple[str, str], ...]  # (env, namespace), in the order of a sequential run
     by_namespace: dict[str, list[str]]
     ship_contexts: bool
+    documents: bool = True  # ship the contexts with their documents (the caller asked for contexts)
 
 
 _WORK: _Work | None = None  # set before the fork; the workers inherit it
@@ -70,6 +71,8 @@ def _worker(index: int) -> bytes | None:
     if result is None:
         return None
     files, objects, ctx = result
+    if not work.documents:  # only for the environment renderers, which read no documents
+        ctx = steps.without_documents(ctx)
     shipped = strip_context(ctx, work.resolver) if work.ship_contexts else None
     try:
         return pickle.dumps((files, objects, shipped), protocol=pickle.HIGHEST_PROTOCOL)
@@ -95,7 +98,7 @@ def render(
         return None
     env_level = selection.namespace is None
     units = tuple((env, namespace) for env in envs for namespace in spaces)
-    work = _Work(resolver, selection, units, by_namespace, contexts or env_level)
+    work = _Work(resolver, selection, units, by_namespace, contexts or env_level, contexts)
     first = _render_unit(work, 0)
     if first is None:
         return None
@@ -178,7 +181,7 @@ def _unit_worker(index: int) -> bytes | None:
     if result is None:
         return None
     files, objects, ctx, reads = result
-    shipped = strip_context(ctx, work.resolver) if ship and ctx is not None else None
+    shipped = strip_context(steps.without_documents(ctx), work.resolver) if ship and ctx is not None else None
     try:
         return pickle.dumps((files, objects, shipped, reads), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:

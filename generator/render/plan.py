@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from generator.config.layers import ConfigRepo
 from generator.config.resolve import Effective, Resolver, iter_leaves
@@ -25,6 +26,9 @@ from generator.render import target as targets
 from generator.render.collisions import Placed
 from generator.render.context import NamespaceContext
 from generator.render.steps import Selection, env_files, namespace_context, namespace_files
+
+if TYPE_CHECKING:
+    from generator.output import Plan
 
 
 def environments(repo: ConfigRepo, selection: Selection) -> list[str]:
@@ -216,6 +220,28 @@ def render(
     return render_run(repo, resolver, selection, progress, jobs, contexts=False, cache=cache).files
 
 
+def changes(
+    repo: ConfigRepo,
+    resolver: Resolver,
+    selection: Selection,
+    out: Path,
+    cache: Cache | None = None,
+    jobs: int = 1,
+) -> tuple[list[OutFile], Plan]:
+    """Would a render change anything in ``out``? The files of the run and the plan of what a render
+    would change (``plan.drift``), writing nothing. With a ``cache`` and nothing changed since it was
+    filled, nothing is rendered: the answer comes from the layer files' digests, the index and the
+    files in ``out`` (``gen render --check``, and what ``gen diff`` asks of each side).
+
+    Takes the output folder's shared lock, so it never reads a folder a render is swapping."""
+    from generator import output
+
+    files = render(repo, resolver, selection, None, jobs, cache)
+    with output.locked(out, shared=True):
+        result = output.plan(out, files, selection.scope(repo, files), force=True)
+    return files, result
+
+
 def iter_effective(repo: ConfigRepo, resolver: Resolver, selection: Selection) -> Iterator[Effective]:
     """Every selected deployment's effective configuration."""
     for ctx in render_run(repo, resolver, selection).contexts:
@@ -228,6 +254,7 @@ __all__ = [
     "PARALLEL_MIN_UNITS",
     "RenderRun",
     "Selection",
+    "changes",
     "environments",
     "iter_effective",
     "namespaces",

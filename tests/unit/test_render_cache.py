@@ -258,3 +258,29 @@ def test_unchanged_files_are_linked_never_a_symlink_put_in_their_place(
     second = _render(cli, fleet, out)
     assert second != first and second == _cold(cli, fleet, tmp_path / "cold")
     assert not path.is_symlink() and path.read_bytes() == elsewhere.read_bytes()
+
+
+def test_changes_answers_whether_a_render_would_change_anything(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result], render_cache: Path, rendered_units: list[tuple[str, str]]
+) -> None:
+    """The function ``gen diff`` and ``--check`` rely on: in memory, with the cache, writing nothing."""
+    from generator.config.layers import ConfigRepo
+    from generator.config.resolve import Resolver
+    from generator.output.cache import Cache
+    from generator.render import plan
+
+    out = tmp_path / "out"
+    written = _render(cli, fleet, out)
+    rendered_units.clear()
+    repo = ConfigRepo(fleet)
+    files, result = plan.changes(repo, Resolver(repo), plan.Selection(), out, Cache(render_cache))
+    assert not result.drift and rendered_units == []
+    assert {f.path for f in files} | {"gen-index.json"} == set(written)
+    namespace = estate.namespace_names(3)[0]
+    deployment = sorted((fleet / "deployments" / namespace).glob("*.yaml"))[0]
+    edit(deployment, "--sink-topic out-", "--sink-topic changed-")
+    repo = ConfigRepo(fleet)
+    files, result = plan.changes(repo, Resolver(repo), plan.Selection(), out, Cache(render_cache))
+    assert result.drift and all(path.split("/")[1] == namespace for path in result.stale)
+    assert sorted(rendered_units) == [(env, namespace) for env in ("dev", "prod", "staging")]
+    assert tree_digest(out) == written  # nothing written

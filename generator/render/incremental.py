@@ -182,19 +182,22 @@ def render(
                 progress(done, len(units))
         if not env_level:
             continue
+        # keyed by its namespaces' keys and, like a unit, by any layer file the renderers read themselves
         ident = keys.ident("environment", env, tuple(u.key for u in env_units))
-        value = store.get(ident)
+        key = keys.key(ident)
+        value = store.get(key) if key is not None else None
         if value is None:
             ctxs = [_context(keys, u, resolver) for u in env_units]
             if any(c is None for c in ctxs):
                 return None
             problems: list[Any] = []
             env_objects: list[Placed] = []
-            found = steps.env_files(selection, env, [c for c in ctxs if c is not None], problems, env_objects)
+            with repo.recording() as reads:
+                found = steps.env_files(selection, env, [c for c in ctxs if c is not None], problems, env_objects)
             if problems:
                 return None
             value = (found, env_objects)
-            store.put(ident, value)
+            keys.put(ident, reads, value)
         files.extend(value[0])
         objects.extend(value[1])
     return files, objects

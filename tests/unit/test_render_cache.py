@@ -284,3 +284,14 @@ def test_changes_answers_whether_a_render_would_change_anything(
     assert result.drift and all(path.split("/")[1] == namespace for path in result.stale)
     assert sorted(rendered_units) == [(env, namespace) for env in ("dev", "prod", "staging")]
     assert tree_digest(out) == written  # nothing written
+
+
+def test_a_cache_folder_that_cannot_be_written_only_stores_nothing(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    cold = _cold(cli, fleet, tmp_path / "cold")
+    not_a_folder = tmp_path / "cache-is-a-file"
+    not_a_folder.write_text("")
+    result = cli("render", "-c", str(fleet), "-o", str(tmp_path / "o"), "--cache-dir", str(not_a_folder), "-j", "1")
+    assert result.code == 0, result.stderr
+    assert tree_digest(tmp_path / "o") == cold

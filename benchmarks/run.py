@@ -8,14 +8,20 @@ every worker it waited for (``os.wait4``); peak RSS is the largest resident set 
 those processes (``ru_maxrss``). Documents are counted in what gen wrote (its index), never
 assumed, so the table follows gen as it grows renderers.
 
-- render:   ``gen render`` of the whole estate into an empty folder (every environment)
-- check:    ``gen render --check`` with nothing changed
-- profile:  ``gen render --profile stateful-heavy --env prod`` into an empty folder
+- render:   ``gen render --no-cache`` of the whole estate into an empty folder (every environment): cold
+- fill:     the same with an empty cache (a cold render that also stores every document)
+- check:    ``gen render --check`` with nothing changed, the cache kept from the render before
+- deploy-1: ``gen render`` after one deployment file changed (the output folder and the cache kept)
+- profile-1: ``gen render`` after one profile changed (a label, so every deployment of it changes)
+- one-cpu:  ``gen render --no-cache --jobs 1`` on one CPU (``taskset``) into an empty folder
+- profile:  ``gen render --no-cache --profile stateful-heavy --env prod`` into an empty folder
 - help:     ``gen --help``
+- x10:      ``gen render --no-cache`` of an estate ten times as large (``--scale``), into an empty folder
 - floor:    a process that only serialises the same documents with PyYAML's C dumper
   (:mod:`benchmarks.floor`); ``x floor`` is gen's wall time over the floor's for as many documents
 - kapitan:  ``kapitan compile`` of an equivalent Jinja2 inventory (:mod:`benchmarks.kapitan_peer`),
-  in its own virtual environment (``benchmarks/.venv-kapitan``, made on first use)
+  in its own virtual environment (``benchmarks/.venv-kapitan``, made on first use); ``kapitan x`` is
+  Kapitan's wall time for as many documents (its rate on the estate) over gen's
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +62,7 @@ class Row:
     docs: int
     samples: list[Sample] = field(default_factory=list)
     floor: float | None = None  # the floor's median wall for as many documents
+    floor_cpu: float | None = None  # the floor's median CPU seconds for as many documents
 
     @property
     def wall(self) -> float:
@@ -113,29 +121,49 @@ def gen_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "generator"]
 
 
-def repeat(row: Row, runs: int, cmd: list[str], before: list[str | Path] | None = None, **kw: object) -> Row:
-    for _ in range(runs):
+def repeat(
+    row: Row,
+    runs: int,
+    cmd: list[str],
+    before: list[str | Path] | None = None,
+    prepare: Callable[[int], None] | None = None,
+    **kw: object,
+) -> Row:
+    for run in range(runs):
         for path in before or ():
             shutil.rmtree(path, ignore_errors=True)
+        if prepare is not None:
+            prepare(run)
         row.samples.append(measure(cmd, **kw))  # type: ignore[arg-type]
     return row
 
 
-def table(rows: list[Row]) -> str:
+def table(rows: list[Row], kapitan_rate: float | None = None) -> str:
+    """``kapitan_rate``: Kapitan's wall seconds per document on the estate (``kapitan x``)."""
     head = (
         f"{'command':<10} {'docs':>6} {'wall s':>7} {'(min-max)':>13} {'CPU s':>7} {'docs/s':>8} {'RSS MB':>7} "
-        f"{'x floor':>8}"
+        f"{'x floor':>8} {'CPU x fl':>8} {'kapitan x':>9}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
         walls = [s.wall for s in r.samples]
         rate = f"{r.docs / r.wall:8.0f}" if r.docs else f"{'-':>8}"
-        ratio = f"{r.wall / r.floor:8.1f}" if r.floor else f"{'-':>8}"
+        ratio = f"{r.wall / r.floor:8.2f}" if r.floor else f"{'-':>8}"
+        cpu_ratio = f"{r.cpu / r.floor_cpu:8.2f}" if r.floor_cpu else f"{'-':>8}"
+        peer = f"{kapitan_rate * r.docs / r.wall:9.1f}" if kapitan_rate and r.docs and r.floor else f"{'-':>9}"
         lines.append(
             f"{r.name:<10} {r.docs or '-':>6} {r.wall:7.3f} {f'({min(walls):.2f}-{max(walls):.2f})':>13} "
-            f"{r.cpu:7.2f} {rate} {r.rss:7.0f} {ratio}"
+            f"{r.cpu:7.2f} {rate} {r.rss:7.0f} {ratio} {cpu_ratio} {peer}"
         )
     return "\n".join(lines)
+
+
+def _rewrite(path: Path, pattern: str, replacement: str, append: str = "") -> None:
+    import re
+
+    text = path.read_text("utf-8")
+    new = re.sub(pattern, replacement, text, count=1, flags=re.M) if pattern else text
+    path.write_text((new if new != text else text) + append, "utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -147,6 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=0, help="gen render --jobs (0: one per CPU)")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help="scratch folder (replaced)")
     parser.add_argument("--gen", help="the gen command to time (default: the gen beside this Python)")
+    parser.add_argument("--scale", type=int, default=10, help="the large estate: this many times as large (0: none)")
+    parser.add_argument("--scale-runs", type=int, default=1)
     args = parser.parse_args(argv)
 
     # gen installed from a wheel runs from compiled bytecode; let the warm-up run write the .pyc
@@ -156,14 +186,17 @@ def main(argv: list[str] | None = None) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     config, out, out_profile = work / "estate", work / "out", work / "out-profile"
+    cache = work / "cache"
     estate.write(config, args.namespaces, args.deployments)
     gen = shlex.split(args.gen) if args.gen else gen_command()
-    render = [*gen, "render", "-c", str(config), "-o", str(out), "--jobs", str(args.jobs)]
+    render = [*gen, "render", "-c", str(config), "-o", str(out), "--jobs", str(args.jobs), "--cache-dir", str(cache)]
+    cold = [*render, "--no-cache"]
     profile = [*gen, "render", "-c", str(config), "-o", str(out_profile), "-p", "stateful-heavy", "-e", "prod"]
-    profile += ["--jobs", str(args.jobs)]
+    profile += ["--jobs", str(args.jobs), "--no-cache"]
+    one_cpu = ["taskset", "-c", "0", *gen, "render", "-c", str(config), "-o", str(out), "--jobs", "1", "--no-cache"]
     load_before = os.getloadavg()
 
-    measure(render)  # warm the page cache and the .pyc files; also the documents for the floor
+    measure(cold)  # warm the page cache and the .pyc files; also the documents for the floor
     docs = dump_docs(out, work / "docs.pickle")
     measure(profile)
     profile_docs = dump_docs(out_profile, work / "profile-docs.pickle")
@@ -171,21 +204,54 @@ def main(argv: list[str] | None = None) -> None:
     floor_cmd = [sys.executable, "-m", "benchmarks.floor"]
     floor = repeat(Row("floor", docs), args.runs, [*floor_cmd, str(work / "docs.pickle")])
     floor_profile = repeat(Row("floor-p", profile_docs), args.runs, [*floor_cmd, str(work / "profile-docs.pickle")])
-    rows = [
-        repeat(Row("render", docs, floor=floor.wall), args.runs, render, before=[out]),
-        repeat(Row("check", docs, floor=floor.wall), args.runs, [*render, "--check"]),
-        repeat(Row("profile", profile_docs, floor=floor_profile.wall), args.runs, profile, before=[out_profile]),
-        repeat(Row("help", 0), args.runs, [*gen, "--help"]),
-        floor,
-        floor_profile,
-    ]
+    fl = {"floor": floor.wall, "floor_cpu": floor.cpu}
+    deployment = sorted((config / "deployments").glob("*/*.yaml"))[0]
+    small = config / "profiles" / "small.yaml"
+    small_text = small.read_text("utf-8")
+
+    def edit_deployment(run: int) -> None:  # a change no earlier run made: never in the cache
+        _rewrite(deployment, r"--sink-topic \S+", f"--sink-topic bench-{run}-{time.time_ns()}")
+
+    def edit_profile(run: int) -> None:
+        small.write_text(small_text + f"metadata:\n  labels:\n    bench-edit: r{run}-{time.time_ns()}\n", "utf-8")
+
+    rows = [repeat(Row("render", docs, **fl), args.runs, cold, before=[out])]
+    rows.append(repeat(Row("fill", docs, **fl), args.runs, render, before=[out, cache]))
+    rows.append(repeat(Row("check", docs, **fl), args.runs, [*render, "--check"]))
+    rows.append(repeat(Row("deploy-1", docs, **fl), args.runs, render, prepare=edit_deployment))
+    rows.append(repeat(Row("profile-1", docs, **fl), args.runs, render, prepare=edit_profile))
+    small.write_text(small_text, "utf-8")
+    if shutil.which("taskset"):
+        rows.append(repeat(Row("one-cpu", docs, **fl), args.runs, one_cpu, before=[out]))
+    rows.append(
+        repeat(
+            Row("profile", profile_docs, floor=floor_profile.wall, floor_cpu=floor_profile.cpu),
+            args.runs,
+            profile,
+            before=[out_profile],
+        )
+    )
+    rows.append(repeat(Row("help", 0), args.runs, [*gen, "--help"]))
+    if args.scale:
+        big, big_out = work / "estate-x", work / "out-x"
+        estate.write(big, args.namespaces * args.scale, args.deployments * args.scale)
+        big_render = [*gen, "render", "-c", str(big), "-o", str(big_out), "--jobs", str(args.jobs), "--no-cache"]
+        measure(big_render)  # warm the page cache
+        big_docs = len(index_files(big_out))
+        scaled = {"floor": floor.wall * big_docs / docs, "floor_cpu": floor.cpu * big_docs / docs}
+        rows.append(repeat(Row(f"x{args.scale}", big_docs, **scaled), args.scale_runs, big_render, before=[big_out]))
+        shutil.rmtree(big_out, ignore_errors=True)
+    rows += [floor, floor_profile]
     kapitan_note = ""
+    kapitan_rate = None
     if args.kapitan_runs:
         from benchmarks import kapitan_peer
 
         project = kapitan_peer.build(config, out, work / "kapitan")
         peer = repeat(Row("kapitan", project.documents), args.kapitan_runs, project.command, cwd=project.root)
         peer.floor = floor.wall * project.documents / docs
+        peer.floor_cpu = floor.cpu * project.documents / docs
+        kapitan_rate = peer.wall / project.documents
         rows.append(peer)
         kapitan_note = (
             f"\nKapitan / gen render (wall): {peer.wall / rows[0].wall:.1f}x   "
@@ -199,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
         f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, load average "
         f"{load_before[0]:.2f} before, {load_after[0]:.2f} after"
     )
-    print(table(rows) + kapitan_note)
+    print(table(rows, kapitan_rate) + kapitan_note)
 
 
 if __name__ == "__main__":

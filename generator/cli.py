@@ -88,6 +88,17 @@ def render(
     fmt: Annotated[
         Format, typer.Option("--format", "-f", help="text or json (the files of the run, on stdout).")
     ] = Format.text,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir",
+            help="Cache of rendered documents (default: $GEN_CACHE_DIR, else $XDG_CACHE_HOME/gen or ~/.cache/gen).",
+            show_default=False,
+        ),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Render everything again; neither read nor write the cache.")
+    ] = False,
 ) -> None:
     """Render manifests into OUT/<env>/<namespace>/ (atomically; --check compares instead)."""
 
@@ -95,6 +106,7 @@ def render(
         from generator import output
         from generator.config.layers import ConfigRepo
         from generator.config.resolve import Resolver
+        from generator.output.cache import Cache, default_folder
         from generator.render.plan import Selection
         from generator.render.plan import render as render_files
 
@@ -105,8 +117,9 @@ def render(
         folder = out if out is not None else (choice.root / "out" if choice.found_upwards else Path("out"))
         resolver = Resolver(repo, sets or ())
         selection = Selection(env, profile, namespace, deployment, target)
+        store = None if no_cache else Cache(cache_dir if cache_dir is not None else default_folder())
         with _Progress() as progress:
-            files = render_files(repo, resolver, selection, progress, jobs or _cpus())
+            files = render_files(repo, resolver, selection, progress, jobs or _cpus(), store)
         if not files:
             _err("nothing selected: no deployment matches the options")
             if fmt is Format.json:

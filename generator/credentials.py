@@ -137,16 +137,25 @@ def _flag_value(text: str) -> bool:
 
 
 @cache
+def _enter_default_settings() -> None:
+    """detect-secrets' default settings, entered once for the rest of the process: entering and
+    leaving them around every scan cleared detect-secrets' caches twice per distinct string (an
+    eighth of the CPU of a cold render). gen is the only user of detect-secrets in its process,
+    and every scan ran with these same settings."""
+    default_settings().__enter__()
+
+
+@cache
 def scan_text(text: str) -> str | None:
     """What credential ``text`` holds (references blanked out first), or None."""
     blanked = blank_references(text)
     if len(blanked.strip()) < 4:
         return None
-    with default_settings():
-        for plugin in _plugins():
-            if any(True for _ in plugin.analyze_line(filename="value", line=blanked, line_number=1)):
-                name = type(plugin).__name__
-                return _DESCRIPTIONS.get(name, f"a {plugin.secret_type}")
+    _enter_default_settings()
+    for plugin in _plugins():
+        if any(True for _ in plugin.analyze_line(filename="value", line=blanked, line_number=1)):
+            name = type(plugin).__name__
+            return _DESCRIPTIONS.get(name, f"a {plugin.secret_type}")
     if "://" in blanked and re.search(r"://[^/@\s:]*:[^/@\s]+@", blanked):  # user:password@ in any URI
         return "a password in a URI"
     if re.search(r"[?&;](password|pwd|sslpassword|secret|token)=[^&;\s]+", blanked, re.IGNORECASE):
@@ -158,6 +167,7 @@ def scan_text(text: str) -> str | None:
     return None
 
 
+@cache  # pure; an estate asks about the same (key, value) pairs for every deployment
 def finding(key: str, value: str) -> str | None:
     """What is wrong with ``value`` under the key name ``key`` (a Flink option, an environment
     variable, a setting), or None when it holds no credential as text."""

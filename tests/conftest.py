@@ -50,6 +50,15 @@ def run_cli(*args: str) -> Result:
     return Result(result.exit_code, result.stdout, result.stderr)
 
 
+@pytest.fixture(autouse=True)
+def render_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test starts with an empty render cache of its own (never the user's ~/.cache/gen): a
+    second render in one test reuses the first one's documents, as in real use."""
+    folder = tmp_path_factory.mktemp("gen-cache")
+    monkeypatch.setenv("GEN_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def cli() -> Callable[..., Result]:
     return run_cli

@@ -11,9 +11,11 @@ Layout (the shipped example has the same one)::
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from generator.config.discover import (
     list_layers,
     near_miss_baseline,
 )
-from generator.config.yamlload import Document, Mark, Path_, YamlProblems, dotted, load_file
+from generator.config.yamlload import Document, Mark, Path_, YamlProblems, dotted, parse_text, read_text
 from generator.errors import InputError, Problem, UsageError
 from generator.flink import options
 
@@ -174,6 +176,11 @@ class ConfigRepo:
             )
         self._cache: dict[tuple[str, str], Layer] = {}
         self._listing: Listing | None = None  # the layer folders, listed once per process
+        # what each computation read, for the render cache: (kind, namespace/name) -> SHA-256 of the
+        # text parsed; every layer gen reads goes through layer(), which notes it in every recorder
+        self._digests: dict[tuple[str, str], str] = {}
+        self._recorders: list[dict[tuple[str, str], str]] = []
+        self._fresh: dict[tuple[str, str], str | None] = {}
 
     # -- discovery ---------------------------------------------------------------------------
     def _listed(self) -> Listing:
@@ -207,11 +214,50 @@ class ConfigRepo:
             return self.root / "deployments" / namespace / f"{name}.yaml"
         return self.root / FOLDERS[kind] / f"{name}.yaml"
 
+    def listing_digest(self) -> str:
+        """A digest of which layer files exist (a file added or removed anywhere changes it)."""
+        listed = self._listed()
+        text = repr((sorted(listed.names.items()), listed.deployments))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    # -- what a computation read -------------------------------------------------------------
+    @contextmanager
+    def recording(self) -> Iterator[dict[tuple[str, str], str]]:
+        """Note every layer file read inside the block (cached reads too), with the digest of its
+        text: the inputs of what the block computes, for the render cache."""
+        reads: dict[tuple[str, str], str] = {}
+        self._recorders.append(reads)
+        try:
+            yield reads
+        finally:
+            self._recorders.remove(reads)
+
+    def current_digest(self, kind: str, where: str) -> str | None:
+        """The digest the layer ``(kind, "namespace/name")`` would be recorded with if it were read
+        now, from the file as it is (read once per process); ``None`` if it could not be read."""
+        key = (kind, where)
+        if key in self._digests:
+            return self._digests[key]
+        if key not in self._fresh:
+            namespace, _, name = where.partition("/")
+            path = self.file_for(kind, name, namespace)
+            shown = _shown(path)
+            digest: str | None = None
+            if not self._check_path(path, shown):
+                try:
+                    digest = hashlib.sha256(read_text(path, shown).encode()).hexdigest()
+                except YamlProblems:
+                    digest = None
+            self._fresh[key] = digest
+        return self._fresh[key]
+
     # -- loading -----------------------------------------------------------------------------
     def layer(self, kind: str, name: str, namespace: str = "") -> Layer:
         cache_key = (kind, f"{namespace}/{name}")
         cached = self._cache.get(cache_key)
         if cached is not None:
+            for reads in self._recorders:
+                reads[cache_key] = self._digests[cache_key]
             return cached
         path = self.file_for(kind, name, namespace)
         shown = _shown(path)
@@ -243,7 +289,9 @@ class ConfigRepo:
         if problems:
             raise InputError(problems)
         try:
-            doc = load_file(path, shown)
+            text = read_text(path, shown)
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            doc = parse_text(text, shown)
         except YamlProblems as exc:
             raise InputError(exc.problems) from None
         if not isinstance(doc.data, dict):
@@ -261,6 +309,9 @@ class ConfigRepo:
         sections = envsections.split(doc)
         layer = Layer(kind, name, doc, label, meta, sections)
         self._cache[cache_key] = layer
+        self._digests[cache_key] = digest
+        for reads in self._recorders:
+            reads[cache_key] = digest
         return layer
 
     def _check_path(self, path: Path, shown: str) -> list[Problem]:

@@ -155,9 +155,14 @@ def _walk_files(root: Path) -> Iterator[str]:
             hint="make it readable for gen",
         )
 
-    for dirpath, _dirs, files in os.walk(root, onerror=unreadable):
+    top = os.fspath(root)
+    for dirpath, _dirs, files in os.walk(top, onerror=unreadable):
+        # os.walk's paths start with ``top``: what follows it is the relative folder (relpath per file
+        # was a third of a --check of a large estate)
+        folder = dirpath[len(top) :].lstrip(os.sep).replace(os.sep, "/")
+        prefix = folder + "/" if folder else ""
         for name in files:
-            yield os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/")
+            yield prefix + name
 
 
 def plan(out: Path, rendered: Iterable[OutFile], scope: Scope, *, force: bool = False) -> Plan:
@@ -199,14 +204,15 @@ def plan(out: Path, rendered: Iterable[OutFile], scope: Scope, *, force: bool = 
         else:
             result.kept[path] = entry
     result.extra.extend(p for p in unowned if p not in files)
+    top = os.fspath(out)  # strings: a Path per file was most of a --check
     for path, f in files.items():
-        target = out / path
-        if not target.is_file():
+        target = f"{top}/{path}"
+        if not os.path.isfile(target):
             result.missing.append(path)
-        elif target.read_bytes() != f.content.encode():
-            result.stale.append(path)
-        else:
-            result.unchanged.append(path)
+            continue
+        with open(target, "rb") as handle:
+            same = handle.read() == f.content.encode()
+        (result.unchanged if same else result.stale).append(path)
     result.extra.sort()
     result.missing.sort()
     result.stale.sort()

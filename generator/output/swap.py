@@ -156,17 +156,32 @@ def _build(out: Path, tmp: Path, result: Plan) -> None:
         if (out / path).is_file():
             _link_or_copy(out / path, tmp / path)
             entries[path] = entry
-    if out.exists():
-        for name in KEEP_UNOWNED:
-            for found in out.rglob(name):
-                rel = found.relative_to(out)
-                _link_or_copy(found, tmp / rel)
+    if out.exists():  # one walk of the previous tree for the files kept whoever wrote them
+        top = os.fspath(out)
+        for dirpath, _dirs, names in os.walk(top):
+            for name in KEEP_UNOWNED.intersection(names):
+                found = Path(dirpath, name)
+                _link_or_copy(found, tmp / found.relative_to(out))
+    unchanged = set(result.unchanged)  # the same bytes are in ``out``: linked, not written again
+    folders: set[str] = set()
+    out_s, tmp_s = os.fspath(out), os.fspath(tmp)  # strings: a Path per file was a third of the build
     for path, f in result.files.items():
-        target = tmp / path
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = f"{tmp_s}/{path}"
+        folder = target.rpartition("/")[0]
+        if folder not in folders:
+            os.makedirs(folder, exist_ok=True)
+            folders.add(folder)
+        entries[path] = index_entry(f)
+        if path in unchanged:  # a regular file (never a symlink someone put there) with the same bytes
+            source = f"{out_s}/{path}"
+            try:
+                if stat.S_ISREG(os.lstat(source).st_mode):
+                    os.link(source, target)
+                    continue
+            except OSError:
+                pass
         with open(target, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(f.content)
-        entries[path] = index_entry(f)
     (tmp / INDEX).write_text(index_text(entries), encoding="utf-8")
 
 

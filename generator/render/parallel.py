@@ -37,6 +37,7 @@ class _Work:
     units: tuple[tuple[str, str], ...]  # (env, namespace), in the order of a sequential run
     by_namespace: dict[str, list[str]]
     ship_contexts: bool
+    documents: bool = True  # ship the contexts with their documents (the caller asked for contexts)
 
 
 _WORK: _Work | None = None  # set before the fork; the workers inherit it
@@ -55,8 +56,9 @@ def _render_unit(work: _Work, index: int) -> tuple[list[OutFile], list[Placed], 
     return None if problems else (files, objects, ctx)
 
 
-def _strip(ctx: NamespaceContext, resolver: Resolver) -> tuple[NamespaceContext, tuple[str, ...]]:
-    """The context without references to the resolver (this process has the same one)."""
+def strip_context(ctx: NamespaceContext, resolver: Resolver) -> tuple[NamespaceContext, tuple[str, ...]]:
+    """The context without references to the resolver (this process has the same one), and the names
+    of the fields that held it."""
     names = tuple(f.name for f in fields(ctx) if getattr(ctx, f.name) is resolver)
     none: dict[str, Any] = dict.fromkeys(names)
     return replace(ctx, **none), names
@@ -69,7 +71,9 @@ def _worker(index: int) -> bytes | None:
     if result is None:
         return None
     files, objects, ctx = result
-    shipped = _strip(ctx, work.resolver) if work.ship_contexts else None
+    if not work.documents:  # only for the environment renderers, which read no documents
+        ctx = steps.without_documents(ctx)
+    shipped = strip_context(ctx, work.resolver) if work.ship_contexts else None
     try:
         return pickle.dumps((files, objects, shipped), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # a renderer put something unpicklable in the context
@@ -94,7 +98,7 @@ def render(
         return None
     env_level = selection.namespace is None
     units = tuple((env, namespace) for env in envs for namespace in spaces)
-    work = _Work(resolver, selection, units, by_namespace, contexts or env_level)
+    work = _Work(resolver, selection, units, by_namespace, contexts or env_level, contexts)
     first = _render_unit(work, 0)
     if first is None:
         return None
@@ -148,4 +152,76 @@ def _env_files(
     return True
 
 
-__all__ = ["render"]
+# one unit rendered for the cache: its files, objects, context (None if not asked for) and the layer
+# files it read with their digests (see ConfigRepo.recording)
+UnitResult = tuple[list[OutFile], list[Placed], NamespaceContext | None, dict[tuple[str, str], str]]
+
+
+def render_one(
+    resolver: Resolver, selection: steps.Selection, env: str, namespace: str, by_namespace: dict[str, list[str]]
+) -> UnitResult | None:
+    """One (environment, namespace) in this process, noting what it read; ``None`` on any problem."""
+    with resolver.repo.recording() as reads:
+        work = _Work(resolver, selection, ((env, namespace),), by_namespace, True)
+        result = _render_unit(work, 0)
+    if result is None:
+        return None
+    files, objects, ctx = result
+    return files, objects, ctx, dict(reads)
+
+
+_UNITS: tuple[_Work, bool] | None = None  # set before the fork; the workers inherit it
+
+
+def _unit_worker(index: int) -> bytes | None:
+    assert _UNITS is not None
+    work, ship = _UNITS
+    env, namespace = work.units[index]
+    result = render_one(work.resolver, work.selection, env, namespace, work.by_namespace)
+    if result is None:
+        return None
+    files, objects, ctx, reads = result
+    shipped = strip_context(steps.without_documents(ctx), work.resolver) if ship and ctx is not None else None
+    try:
+        return pickle.dumps((files, objects, shipped, reads), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return None
+
+
+def render_units(
+    resolver: Resolver,
+    selection: steps.Selection,
+    units: Sequence[tuple[str, str]],
+    by_namespace: dict[str, list[str]],
+    jobs: int,
+    contexts: bool,
+) -> list[UnitResult] | None:
+    """Several (environment, namespace) units: the first here (warming what the workers share), the
+    others in ``jobs`` forked workers; in order, or ``None`` on any problem."""
+    global _UNITS
+    if "fork" not in multiprocessing.get_all_start_methods() or not units:
+        return None
+    first = render_one(resolver, selection, *units[0], by_namespace)
+    if first is None:
+        return None
+    results: list[UnitResult] = [first]
+    _UNITS = (_Work(resolver, selection, tuple(units), by_namespace, contexts), contexts)
+    try:
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(units) - 1)) as pool:
+            for blob in pool.imap(_unit_worker, range(1, len(units)), chunksize=1):
+                if blob is None:
+                    pool.terminate()
+                    return None
+                files, objects, shipped, reads = pickle.loads(blob)
+                ctx = None
+                if shipped is not None:
+                    stripped, names = shipped
+                    restored: dict[str, Any] = dict.fromkeys(names, resolver)
+                    ctx = replace(stripped, **restored)
+                results.append((files, objects, ctx, reads))
+    finally:
+        _UNITS = None
+    return results
+
+
+__all__ = ["UnitResult", "render", "render_one", "render_units", "strip_context"]

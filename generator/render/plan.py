@@ -12,18 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from generator.config.layers import ConfigRepo
 from generator.config.resolve import Effective, Resolver, iter_leaves
 from generator.config.yamlload import dotted
 from generator.errors import InputError, Problem, UsageError
 from generator.output import OutFile
+from generator.output.cache import Cache
 from generator.render import collisions, kubernetes
 from generator.render import target as targets
 from generator.render.collisions import Placed
 from generator.render.context import NamespaceContext
 from generator.render.steps import Selection, env_files, namespace_context, namespace_files
+
+if TYPE_CHECKING:
+    from generator.output import Plan
 
 
 def environments(repo: ConfigRepo, selection: Selection) -> list[str]:
@@ -82,6 +87,7 @@ def render_run(
     jobs: int = 1,
     *,
     contexts: bool = True,
+    cache: Cache | None = None,
 ) -> RenderRun:
     """Render the selection; all input problems of the run are reported together.
 
@@ -92,7 +98,11 @@ def render_run(
     process, so the messages are exactly those of a sequential run.
 
     ``--set`` applies only to what the selection selects (:meth:`Selection.resolver`). Before
-    anything is written, no two rendered objects may be one object (:mod:`generator.render.collisions`)."""
+    anything is written, no two rendered objects may be one object (:mod:`generator.render.collisions`).
+
+    With a ``cache`` (and ``contexts=False``) every namespace and environment whose inputs did not
+    change since a render stored it is reused (:mod:`generator.render.incremental`): the same files,
+    byte for byte."""
     _check_selection(repo, selection)
     resolver = selection.resolver(resolver)
     envs = environments(repo, selection)
@@ -100,6 +110,16 @@ def render_run(
     by_namespace: dict[str, list[str]] = {}
     for namespace, name in repo.deployments():
         by_namespace.setdefault(namespace, []).append(name)
+    if cache is not None and not contexts and not _narrowed_set_problems(resolver, selection):
+        from generator.render import incremental
+
+        reused = incremental.render(
+            repo, resolver, selection, envs, spaces, by_namespace, progress, jobs, cache, PARALLEL_MIN_UNITS
+        )
+        if reused is not None:
+            run = _finish_run(repo, *reused, [])
+            cache.prune()
+            return run
     problems = _narrowed_set_problems(resolver, selection)
     problems += collisions.namespace_problems(repo, resolver, envs)  # the whole configuration
     if jobs > 1 and not problems:
@@ -193,8 +213,33 @@ def render(
     selection: Selection,
     progress: Callable[[int, int], None] | None = None,
     jobs: int = 1,
+    cache: Cache | None = None,
 ) -> list[OutFile]:
-    return render_run(repo, resolver, selection, progress, jobs, contexts=False).files
+    """The files of a run, in memory (nothing is written); with a ``cache``, reusing and storing the
+    documents of every namespace whose inputs are unchanged (what ``gen diff`` renders with)."""
+    return render_run(repo, resolver, selection, progress, jobs, contexts=False, cache=cache).files
+
+
+def changes(
+    repo: ConfigRepo,
+    resolver: Resolver,
+    selection: Selection,
+    out: Path,
+    cache: Cache | None = None,
+    jobs: int = 1,
+) -> tuple[list[OutFile], Plan]:
+    """Would a render change anything in ``out``? The files of the run and the plan of what a render
+    would change (``plan.drift``), writing nothing. With a ``cache`` and nothing changed since it was
+    filled, nothing is rendered: the answer comes from the layer files' digests, the index and the
+    files in ``out`` (``gen render --check``, and what ``gen diff`` asks of each side).
+
+    Takes the output folder's shared lock, so it never reads a folder a render is swapping."""
+    from generator import output
+
+    files = render(repo, resolver, selection, None, jobs, cache)
+    with output.locked(out, shared=True):
+        result = output.plan(out, files, selection.scope(repo, files), force=True)
+    return files, result
 
 
 def iter_effective(repo: ConfigRepo, resolver: Resolver, selection: Selection) -> Iterator[Effective]:
@@ -209,6 +254,7 @@ __all__ = [
     "PARALLEL_MIN_UNITS",
     "RenderRun",
     "Selection",
+    "changes",
     "environments",
     "iter_effective",
     "namespaces",

@@ -15,7 +15,7 @@ every file its kustomization lists. ``--set`` reaches only the selected deployme
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from generator import kinds
 from generator.config.layers import ConfigRepo
@@ -116,13 +116,16 @@ def env_files(
     objects: list[Placed] | None = None,
 ) -> list[OutFile]:
     """The validated files of one environment's renderers (Helm values), per target, then its GitOps
-    wiring (:mod:`generator.render.delivery`)."""
+    wiring (:mod:`generator.render.delivery`).
+
+    The renderers get the namespace contexts without their documents: they read configurations, and
+    an incremental render keeps no more of the namespaces it reuses (:mod:`generator.render.incremental`)."""
     objects = [] if objects is None else objects
     files: list[OutFile] = []
     rendered: list[Doc] = []
     names = sorted({c.target for c in env_contexts}) or [selection.target or "vvp"]
     for target in names:
-        env_ctx = EnvContext(env, tuple(c for c in env_contexts if c.target == target))
+        env_ctx = EnvContext(env, tuple(without_documents(c) for c in env_contexts if c.target == target))
         try:
             env_docs = targets.get(target).environment_docs(env_ctx)
         except InputError as exc:
@@ -136,6 +139,11 @@ def env_files(
     for doc in rendered:
         files.append(_out_file(env, doc, Owner(env, ""), env, objects))
     return files
+
+
+def without_documents(ctx: NamespaceContext) -> NamespaceContext:
+    """The context as environment renderers see it: configurations, no rendered documents."""
+    return replace(ctx, documents={}) if ctx.documents else ctx
 
 
 def namespace_context(

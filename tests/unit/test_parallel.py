@@ -48,18 +48,18 @@ def test_parallel_render_writes_the_same_bytes(
     fleet: Path, tmp_path: Path, cli: Callable[..., Result], spy: list[bool]
 ) -> None:
     assert DEPLOYMENTS * 3 >= plan.PARALLEL_MIN_UNITS
-    one = cli("render", "-c", str(fleet), "-o", str(tmp_path / "one"), "--jobs", "1")
+    one = cli("render", "-c", str(fleet), "-o", str(tmp_path / "one"), "--jobs", "1", "--no-cache")
     assert one.code == 0, one.stderr
     assert spy == []
-    two = cli("render", "-c", str(fleet), "-o", str(tmp_path / "two"), "--jobs", "2")
+    two = cli("render", "-c", str(fleet), "-o", str(tmp_path / "two"), "--jobs", "2", "--no-cache")
     assert two.code == 0, two.stderr
     assert spy == [True], "the parallel render fell back to one process"
     sequential, in_parallel = tree_digest(tmp_path / "one"), tree_digest(tmp_path / "two")
     assert len(sequential) > DEPLOYMENTS * 3
     assert in_parallel == sequential
     for selection in (["-e", "prod"], ["-p", "stateful-heavy"]):
-        a = cli("render", "-c", str(fleet), "-o", str(tmp_path / "a"), "--jobs", "1", *selection)
-        b = cli("render", "-c", str(fleet), "-o", str(tmp_path / "b"), "--jobs", "3", *selection)
+        a = cli("render", "-c", str(fleet), "-o", str(tmp_path / "a"), "--jobs", "1", "--no-cache", *selection)
+        b = cli("render", "-c", str(fleet), "-o", str(tmp_path / "b"), "--jobs", "3", "--no-cache", *selection)
         assert (a.code, b.code) == (0, 0), a.stderr + b.stderr
         assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
     check = cli("render", "-c", str(fleet), "-o", str(tmp_path / "one"), "--jobs", "2", "--check")

@@ -27,10 +27,12 @@ def product_files() -> list[Path]:
     files = [ROOT / "README.md", ROOT / "baseline.yaml"]
     for top in PRODUCT:
         files += [p for p in sorted((ROOT / top).rglob("*")) if p.is_file() and p.suffix in SUFFIXES]
+    # the benchmarks' git-ignored scratch folders (Kapitan's virtual environment, estates) are not ours
+    scratch = {"__pycache__", ".venv-kapitan", ".work"}
     return [
         p
         for p in files
-        if "__pycache__" not in p.parts and p.resolve() != SELF and not any(p.is_relative_to(v) for v in VENDORED)
+        if not scratch.intersection(p.parts) and p.resolve() != SELF and not any(p.is_relative_to(v) for v in VENDORED)
     ]
 
 

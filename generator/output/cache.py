@@ -1,0 +1,162 @@
+"""The cache of rendered documents: a folder of entries, each written atomically and checked when read.
+
+An entry is a value stored under a key (a hex digest that its caller computed from every input the
+value depends on, see :mod:`generator.render.incremental`). What is stored is only ever a copy of what
+a render computed; a wrong, damaged or foreign entry must never be used, so every entry carries:
+
+- a magic line and the format version (a file of another format, or of another program, is ignored);
+- the key it was stored under (an entry copied or renamed to another key is ignored);
+- the SHA-256 of its payload (a truncated or corrupted file is ignored).
+
+Anything that does not check out is a miss: the value is computed again and stored anew. Entries are
+written to a temporary file in the same folder and renamed into place (:func:`os.replace`), so a
+reader sees a whole entry or none, and concurrent runs sharing one cache folder never see each
+other's half-written files; two runs storing the same key store the same value. The cache is bounded:
+when a run stored entries, the least recently used ones (by modification time, which a hit renews)
+are removed until the folder holds at most :func:`limit_bytes`.
+
+Where it lives: ``--cache-dir``, else ``$GEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/gen``, else
+``~/.cache/gen`` (:func:`default_folder`). The payload is a pickle: the cache folder must be as
+trusted as the configuration itself (a CI cache of the same repository, a developer's home folder).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+FORMAT = b"gen-render-cache 1\n"
+ENV_DIR = "GEN_CACHE_DIR"
+ENV_LIMIT = "GEN_CACHE_MAX_MB"
+DEFAULT_LIMIT_MB = 1024
+_SUFFIX = ".entry"
+
+
+def default_folder() -> Path:
+    """``$GEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/gen``, else ``~/.cache/gen``."""
+    explicit = os.environ.get(ENV_DIR)
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "gen"
+
+
+def limit_bytes() -> int:
+    """The size the cache folder is pruned to: ``$GEN_CACHE_MAX_MB`` megabytes (default 1024)."""
+    try:
+        mb = int(os.environ.get(ENV_LIMIT, DEFAULT_LIMIT_MB))
+    except ValueError:
+        mb = DEFAULT_LIMIT_MB
+    return max(mb, 1) << 20
+
+
+class Cache:
+    """A cache folder. ``get`` answers ``None`` for anything it cannot vouch for; ``put`` never
+    fails a render (a read-only or full disk only means nothing is stored)."""
+
+    def __init__(self, folder: Path, limit: int | None = None) -> None:
+        self.folder = folder
+        self.limit = limit_bytes() if limit is None else limit
+        self.stored = 0  # entries this process wrote
+        self.hits = 0
+        self.misses = 0
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / (key + _SUFFIX)
+
+    def get(self, key: str) -> Any | None:
+        path = self._path(key)
+        try:
+            with open(path, "rb") as handle:
+                blob = handle.read()
+        except OSError:
+            self.misses += 1
+            return None
+        value = _decode(blob, key)
+        if value is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: pruned last
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        try:
+            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # something a renderer made that cannot be stored: it is simply not cached
+            return
+        blob = FORMAT + key.encode() + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=_SUFFIX)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(blob)
+                os.replace(tmp, path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except OSError:
+            return
+        self.stored += 1
+
+    def prune(self) -> None:
+        """Remove the least recently used entries while the folder holds more than the limit (down
+        to 80 % of it, so that a full cache is not pruned on every run)."""
+        if not self.stored:
+            return
+        entries: list[tuple[float, int, str]] = []
+        total = 0
+        try:
+            with os.scandir(self.folder) as shards:
+                for shard in shards:
+                    if not shard.is_dir(follow_symlinks=False):
+                        continue
+                    with os.scandir(shard.path) as files:
+                        for entry in files:
+                            if not entry.name.endswith(_SUFFIX):
+                                continue
+                            info = entry.stat(follow_symlinks=False)
+                            entries.append((info.st_mtime, info.st_size, entry.path))
+                            total += info.st_size
+        except OSError:
+            return
+        if total <= self.limit:
+            return
+        goal = self.limit * 4 // 5
+        for _, size, path in sorted(entries):
+            if total <= goal:
+                break
+            try:
+                os.unlink(path)
+            except OSError:
+                continue
+            total -= size
+
+
+def _decode(blob: bytes, key: str) -> Any | None:
+    """The value of an entry, or ``None`` if it is not a whole entry gen stored under ``key``."""
+    if not blob.startswith(FORMAT):
+        return None
+    head = len(FORMAT)
+    key_end = blob.find(b"\n", head)
+    sum_end = blob.find(b"\n", key_end + 1) if key_end >= 0 else -1
+    if sum_end < 0 or blob[head:key_end] != key.encode():
+        return None
+    payload = memoryview(blob)[sum_end + 1 :]
+    if hashlib.sha256(payload).hexdigest().encode() != blob[key_end + 1 : sum_end]:
+        return None
+    try:
+        return pickle.loads(payload)
+    except Exception:
+        return None
+
+
+__all__ = ["ENV_DIR", "ENV_LIMIT", "Cache", "default_folder", "limit_bytes"]

@@ -1,0 +1,267 @@
+"""Incremental renders: reuse what an earlier render computed from the same inputs, byte for byte.
+
+The unit of reuse is the unit of a parallel render: one namespace in one environment (its
+deployments' documents and the namespace's own, validated and serialised), plus the environment's
+documents and the check that no two namespaces share a Kubernetes namespace. Each is stored in the
+cache (:mod:`generator.output.cache`) under a key computed from everything it can depend on:
+
+- gen itself (:func:`code_identity`): the source of every module, the templates and schemas it
+  ships, the versions of Python and of the libraries that shape the output;
+- the run: which layer files exist, the selection, ``--set``, the configuration folder as messages
+  name it;
+- the unit: its environment, namespace and deployments, and **the text of every layer file its
+  computation read**. Those are not listed here: while a unit is computed the configuration records
+  every layer it reads (:meth:`ConfigRepo.recording`), and the key is made of those files' digests.
+  A new kind of layer, a profile a deployment starts to extend, a namespace view with a profile:
+  whatever is read is in the key, without this module knowing about it.
+
+A lookup therefore has two steps: a small entry for the unit says which layer files it read last
+time; their current digests give the key of the unit's documents. An environment's documents are
+keyed by the keys of its namespaces (the environment renderers read nothing else); a namespace whose
+documents were reused provides its context for them from the cache.
+
+Only successful computations are stored. A run that meets any problem is rendered again without
+the cache (:func:`render` returns ``None``), so every message is a cold run's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import cache as memoize
+from pathlib import Path
+from typing import Any
+
+from generator.config.layers import ConfigRepo
+from generator.config.resolve import Resolver
+from generator.output.cache import Cache
+from generator.render.collisions import Placed
+from generator.render.context import NamespaceContext
+from generator.render.steps import Selection
+
+FORMAT = "incremental 1"
+# the distributions whose behaviour shapes rendered bytes or which documents pass validation
+_LIBRARIES = ("pyyaml", "jinja2", "jsonschema", "jsonschema-rs", "kubernetes-validate", "detect-secrets", "referencing")
+
+
+@memoize
+def code_identity() -> str:
+    """A digest of the gen that is running: every file of the package (modules, templates, schemas),
+    the Python version and the versions of the libraries it renders and validates with."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from generator import data
+
+    digest = hashlib.sha256(FORMAT.encode())
+    digest.update(sys.version.encode())
+    for name in _LIBRARIES:
+        try:
+            digest.update(f"{name}={version(name)};".encode())
+        except PackageNotFoundError:
+            digest.update(f"{name}=none;".encode())
+    package = Path(__file__).resolve().parent.parent
+    roots = [(package, False), (data.data_dir() / "schemas", True), (data.data_dir() / "templates", True)]
+    for root, follow in roots:
+        for folder, dirs, files in os.walk(root, followlinks=follow):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not (d == "_data" and not follow))
+            for name in sorted(files):
+                if not follow and not name.endswith(".py"):
+                    continue
+                path = os.path.join(folder, name)
+                with open(path, "rb") as handle:
+                    content = handle.read()
+                digest.update(os.path.relpath(path, root).encode() + b"\0" + hashlib.sha256(content).digest())
+    return digest.hexdigest()
+
+
+def _hash(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+class RenderCache:
+    """The keys of one run's units, and their entries in a :class:`Cache`."""
+
+    def __init__(self, store: Cache, repo: ConfigRepo, resolver: Resolver, selection: Selection) -> None:
+        from generator.config.layers import _shown
+
+        self.store = store
+        self.repo = repo
+        cli = resolver.cli
+        sets = None if cli is None else (repr(cli.data), cli.file)
+        self.base = _hash(code_identity(), repo.listing_digest(), _shown(repo.root), sets, selection)
+
+    def ident(self, *parts: object) -> str:
+        return _hash(self.base, *parts)
+
+    def _key(self, ident: str, reads: Sequence[tuple[tuple[str, str], str]]) -> str:
+        return _hash(ident, tuple(reads))
+
+    def key(self, ident: str) -> str | None:
+        """The key of a unit's value from the layer files it read last time, as they are now; ``None``
+        when the unit was never stored or one of those files cannot be read."""
+        read = self.store.get("r" + ident)
+        if not isinstance(read, tuple):
+            return None
+        reads = []
+        for kind, where in read:
+            digest = self.repo.current_digest(kind, where)
+            if digest is None:
+                return None
+            reads.append(((kind, where), digest))
+        return self._key(ident, reads)
+
+    def put(self, ident: str, reads: dict[tuple[str, str], str], value: Any) -> str:
+        """Store a value computed from ``reads``; return its key."""
+        ordered = sorted(reads.items())
+        key = self._key(ident, ordered)
+        self.store.put(key, value)
+        self.store.put("r" + ident, tuple(name for name, _ in ordered))
+        return key
+
+
+@dataclass
+class _Unit:
+    env: str
+    namespace: str
+    ident: str
+    key: str | None = None
+    files: list[Any] | None = None
+    objects: list[Placed] | None = None
+    ctx: NamespaceContext | None = None
+
+
+def render(
+    repo: ConfigRepo,
+    resolver: Resolver,
+    selection: Selection,
+    envs: Sequence[str],
+    spaces: Sequence[str],
+    by_namespace: dict[str, list[str]],
+    progress: Callable[[int, int], None] | None,
+    jobs: int,
+    store: Cache,
+    parallel_min: int,
+) -> tuple[list[Any], list[Placed]] | None:
+    """(files, objects) of the run as :func:`plan.render_run` computes them, reusing the cache;
+    ``None`` when anything in the run has a problem (the caller renders cold and reports it)."""
+    from generator.render import steps
+
+    keys = RenderCache(store, repo, resolver, selection)
+    if not _namespaces_apart(keys, repo, resolver, envs):
+        return None
+    units = [
+        _Unit(env, ns, keys.ident("unit", env, ns, tuple(by_namespace.get(ns, ())))) for env in envs for ns in spaces
+    ]
+    missed: list[int] = []
+    for i, unit in enumerate(units):
+        unit.key = keys.key(unit.ident)
+        value = store.get(unit.key) if unit.key is not None else None
+        if value is None:
+            missed.append(i)
+        else:
+            unit.files, unit.objects = value
+    env_level = selection.namespace is None
+    many = sum(len(by_namespace.get(units[i].namespace, ())) for i in missed) >= parallel_min
+    workers = jobs if many else 1
+    if missed and not _render_missed(keys, resolver, selection, units, missed, by_namespace, workers, env_level):
+        return None
+    files: list[Any] = []
+    objects: list[Placed] = []
+    done = 0
+    for env in envs:
+        env_units = [u for u in units if u.env == env]
+        for unit in env_units:
+            assert unit.files is not None and unit.objects is not None
+            files.extend(unit.files)
+            objects.extend(unit.objects)
+            done += 1
+            if progress is not None:
+                progress(done, len(units))
+        if not env_level:
+            continue
+        # keyed by its namespaces' keys and, like a unit, by any layer file the renderers read themselves
+        ident = keys.ident("environment", env, tuple(u.key for u in env_units))
+        key = keys.key(ident)
+        value = store.get(key) if key is not None else None
+        if value is None:
+            ctxs = [_context(keys, u, resolver) for u in env_units]
+            if any(c is None for c in ctxs):
+                return None
+            problems: list[Any] = []
+            env_objects: list[Placed] = []
+            with repo.recording() as reads:
+                found = steps.env_files(selection, env, [c for c in ctxs if c is not None], problems, env_objects)
+            if problems:
+                return None
+            value = (found, env_objects)
+            keys.put(ident, reads, value)
+        files.extend(value[0])
+        objects.extend(value[1])
+    return files, objects
+
+
+def _namespaces_apart(keys: RenderCache, repo: ConfigRepo, resolver: Resolver, envs: Sequence[str]) -> bool:
+    """Whether no two namespaces render into one Kubernetes namespace (cached like a unit)."""
+    from generator.render import collisions
+
+    ident = keys.ident("namespaces apart", tuple(envs))
+    key = keys.key(ident)
+    if key is not None and keys.store.get(key) is True:
+        return True
+    with repo.recording() as reads:
+        problems = collisions.namespace_problems(repo, resolver, envs)
+    if problems:
+        return False
+    keys.put(ident, reads, True)
+    return True
+
+
+def _context(keys: RenderCache, unit: _Unit, resolver: Resolver) -> NamespaceContext | None:
+    if unit.ctx is not None:
+        return unit.ctx
+    shipped = keys.store.get("c" + str(unit.key))
+    if shipped is None:
+        return None
+    stripped, names = shipped
+    restored: dict[str, Any] = dict.fromkeys(names, resolver)
+    ctx: NamespaceContext = replace(stripped, **restored)
+    return ctx
+
+
+def _render_missed(
+    keys: RenderCache,
+    resolver: Resolver,
+    selection: Selection,
+    units: list[_Unit],
+    missed: list[int],
+    by_namespace: dict[str, list[str]],
+    jobs: int,
+    env_level: bool,
+) -> bool:
+    """Render the units not in the cache (in workers when there are many) and store them."""
+    from generator.render import parallel, steps
+
+    pairs = [(units[i].env, units[i].namespace) for i in missed]
+    results: list[parallel.UnitResult] | None = None
+    if jobs > 1 and len(missed) > 1:
+        results = parallel.render_units(resolver, selection, pairs, by_namespace, jobs, env_level)
+    if results is None:
+        results = []
+        for env, namespace in pairs:
+            result = parallel.render_one(resolver, selection, env, namespace, by_namespace)
+            if result is None:
+                return False
+            results.append(result)
+    for i, (unit_files, unit_objects, ctx, reads) in zip(missed, results, strict=True):
+        unit = units[i]
+        unit.files, unit.objects, unit.ctx = unit_files, unit_objects, ctx
+        unit.key = keys.put(unit.ident, reads, (unit_files, unit_objects))
+        if env_level and ctx is not None:
+            keys.store.put("c" + unit.key, parallel.strip_context(steps.without_documents(ctx), resolver))
+    return True
+
+
+__all__ = ["FORMAT", "RenderCache", "code_identity", "render"]

@@ -1,0 +1,297 @@
+"""The render cache never changes a byte: a render that reuses documents writes what a cold render
+writes, a damaged, foreign or other version's entry is ignored, concurrent renders may share one
+cache, and only what an edit reaches is rendered again. (The random-edit property test is in
+tests/properties/test_incremental.py; benchmarks/ times the cache.)"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks import estate
+from generator.output import cache as cache_module
+from generator.render import incremental, parallel, steps
+from tests.conftest import Result, edit, tree_digest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def fleet_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fleet") / "config"
+    estate.write(root, 3, 9)
+    return root
+
+
+@pytest.fixture
+def fleet(fleet_source: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "config"
+    shutil.copytree(fleet_source, root)
+    return root
+
+
+@pytest.fixture
+def rendered_units(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """The (environment, namespace) units rendered (not reused) in this process."""
+    calls: list[tuple[str, str]] = []
+    real = parallel.render_one
+
+    def spy(resolver: Any, selection: Any, env: str, namespace: str, by_namespace: Any) -> Any:
+        calls.append((env, namespace))
+        return real(resolver, selection, env, namespace, by_namespace)
+
+    monkeypatch.setattr(parallel, "render_one", spy)
+    return calls
+
+
+def _cold(cli: Callable[..., Result], config: Path, out: Path, *args: str) -> dict[str, str]:
+    result = cli("render", "-c", str(config), "-o", str(out), "--no-cache", "-j", "1", *args)
+    assert result.code == 0, result.stderr
+    return tree_digest(out)
+
+
+def _render(cli: Callable[..., Result], config: Path, out: Path, *args: str) -> dict[str, str]:
+    result = cli("render", "-c", str(config), "-o", str(out), "-j", "1", *args)
+    assert result.code == 0, result.stderr
+    return tree_digest(out)
+
+
+def _entries(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.entry"))
+
+
+def test_reused_documents_are_the_cold_render_byte_for_byte(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result], render_cache: Path, rendered_units: list[tuple[str, str]]
+) -> None:
+    out = tmp_path / "out"
+    first = _render(cli, fleet, out)
+    assert len(rendered_units) == 9  # 3 environments x 3 namespaces, all rendered
+    assert first == _cold(cli, fleet, tmp_path / "cold0")
+    rendered_units.clear()
+    assert _render(cli, fleet, out) == first
+    assert rendered_units == []  # nothing changed: every unit reused
+
+    # one deployment file: its namespace in each environment, nothing else
+    namespace = estate.namespace_names(3)[1]
+    deployment = sorted((fleet / "deployments" / namespace).glob("*.yaml"))[0]
+    edit(deployment, "--sink-topic out-", "--sink-topic changed-")
+    rendered_units.clear()
+    after = _render(cli, fleet, out)
+    assert sorted(rendered_units) == [(env, namespace) for env in ("dev", "prod", "staging")]
+    assert after == _cold(cli, fleet, tmp_path / "cold1") != first
+
+    # one environment file: every namespace of that environment
+    edit(fleet / "environments" / "prod.yaml", "runbooks.acme.internal", "runbooks.example.org")
+    rendered_units.clear()
+    assert _render(cli, fleet, out) == _cold(cli, fleet, tmp_path / "cold2")
+    assert sorted(rendered_units) == [("prod", ns) for ns in sorted(estate.namespace_names(3))]
+
+    # a profile: every unit with a deployment of that profile (here all of them)
+    edit(fleet / "profiles" / "small.yaml", "cpu: 0.5", "cpu: 1")
+    rendered_units.clear()
+    assert _render(cli, fleet, out) == _cold(cli, fleet, tmp_path / "cold3")
+    assert len(rendered_units) == 9
+
+    # a new deployment file and a removed one (the listing of layer files is part of every key)
+    shutil.copy(deployment, deployment.with_name("copy-of-a-job.yaml"))
+    other = sorted((fleet / "deployments" / estate.namespace_names(3)[2]).glob("*.yaml"))[0]
+    other.unlink()
+    assert _render(cli, fleet, out, "--allow-delete") == _cold(cli, fleet, tmp_path / "cold4")
+
+
+def test_selections_and_set_are_part_of_the_key(fleet: Path, tmp_path: Path, cli: Callable[..., Result]) -> None:
+    for i, args in enumerate(
+        (
+            ["-e", "prod"],
+            ["-p", "small"],
+            ["-t", "flink-operator"],
+            ["--set", "metadata.labels.cost-center=cc-x"],
+            ["--set", "metadata.labels.cost-center=cc-y"],
+            ["-n", estate.namespace_names(3)[0], "-e", "dev"],
+            [],
+        )
+    ):
+        cold = _cold(cli, fleet, tmp_path / f"cold{i}", *args)
+        assert _render(cli, fleet, tmp_path / f"warm{i}", *args) == cold
+        assert _render(cli, fleet, tmp_path / f"again{i}", *args) == cold
+
+
+def test_a_damaged_or_foreign_entry_is_ignored(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result], render_cache: Path
+) -> None:
+    cold = _cold(cli, fleet, tmp_path / "cold")
+    _render(cli, fleet, tmp_path / "warm")
+    entries = _entries(render_cache)
+    assert len(entries) > 9
+    for i, path in enumerate(entries):  # truncated, a flipped byte, empty, another entry's content
+        blob = path.read_bytes()
+        if i % 4 == 0:
+            path.write_bytes(blob[: len(blob) // 2])
+        elif i % 4 == 1:
+            path.write_bytes(blob[:-1] + bytes([blob[-1] ^ 1]))
+        elif i % 4 == 2:
+            path.write_bytes(b"")
+        else:
+            path.write_bytes(entries[(i + 1) % len(entries)].read_bytes())
+    assert _render(cli, fleet, tmp_path / "after-damage") == cold
+    for path in _entries(render_cache):  # garbage of another program under gen's names
+        path.write_bytes(b"\x80\x04not an entry of gen")
+    assert _render(cli, fleet, tmp_path / "after-garbage") == cold
+    assert _render(cli, fleet, tmp_path / "repaired") == cold
+
+
+def test_decode_refuses_what_it_did_not_store(tmp_path: Path) -> None:
+    store = cache_module.Cache(tmp_path)
+    store.put("ab" * 32, {"value": 1})
+    assert store.get("ab" * 32) == {"value": 1}
+    path = next(tmp_path.rglob("*.entry"))
+    moved = tmp_path / "cd" / ("cd" * 32 + ".entry")
+    moved.parent.mkdir()
+    shutil.copy(path, moved)
+    assert store.get("cd" * 32) is None  # stored under another key
+    assert store.get("ef" * 32) is None  # never stored
+
+
+def test_a_cache_of_another_gen_version_is_not_used(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries written by a gen whose code differs (here: one that writes a comment into every
+    document) are never reused by this gen."""
+    cold = _cold(cli, fleet, tmp_path / "cold")
+    with monkeypatch.context() as other:
+        real_dump = steps.dump_yaml
+        other.setattr(steps, "dump_yaml", lambda data: "# another gen\n" + real_dump(data))
+        other.setattr(incremental, "code_identity", lambda: "another gen version")
+        other_tree = _render(cli, fleet, tmp_path / "other")
+    assert other_tree != cold
+    assert _render(cli, fleet, tmp_path / "this") == cold
+    # and the code identity changes with any file of the package
+    assert len(incremental.code_identity()) == 64
+
+
+def test_no_cache_neither_reads_nor_writes(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result], render_cache: Path
+) -> None:
+    _cold(cli, fleet, tmp_path / "cold")
+    assert _entries(render_cache) == []
+    elsewhere = tmp_path / "chosen-cache"
+    result = cli("render", "-c", str(fleet), "-o", str(tmp_path / "o"), "--cache-dir", str(elsewhere), "-j", "1")
+    assert result.code == 0, result.stderr
+    assert _entries(elsewhere) and _entries(render_cache) == []
+
+
+def test_check_with_nothing_changed_renders_nothing(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result], rendered_units: list[tuple[str, str]]
+) -> None:
+    out = tmp_path / "out"
+    _render(cli, fleet, out)
+    rendered_units.clear()
+    check = cli("render", "-c", str(fleet), "-o", str(out), "--check")
+    assert check.code == 0, check.stderr
+    assert rendered_units == []
+    (out / "prod" / estate.namespace_names(3)[0] / "kustomization.yaml").write_text("edited by hand\n")
+    check = cli("render", "-c", str(fleet), "-o", str(out), "--check")
+    assert check.code == 1 and "stale:" in check.stdout
+    assert rendered_units == []
+
+
+def test_a_problem_is_reported_as_a_cold_render_reports_it(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    _render(cli, fleet, tmp_path / "warm")
+    deployment = sorted((fleet / "deployments" / estate.namespace_names(3)[0]).glob("*.yaml"))[0]
+    edit(deployment, "spec:\n", "spec:\n  bogusKey: 1\n")
+    warm = cli("render", "-c", str(fleet), "-o", str(tmp_path / "w2"), "-j", "1")
+    cold = cli("render", "-c", str(fleet), "-o", str(tmp_path / "w2"), "-j", "1", "--no-cache")
+    assert warm.code == cold.code == 2
+    assert warm.stderr == cold.stderr and "bogusKey" in warm.stderr
+
+
+def test_the_cache_is_bounded(tmp_path: Path) -> None:
+    store = cache_module.Cache(tmp_path, limit=200_000)
+    for i in range(40):
+        store.put(f"{i:064x}", "x" * 20_000)
+    store.prune()
+    total = sum(p.stat().st_size for p in _entries(tmp_path))
+    assert total <= 200_000
+    assert store.get(f"{39:064x}") is not None  # the most recent entries stay
+    assert not list(tmp_path.rglob(".tmp-*"))  # every write was renamed into place
+
+
+def test_concurrent_renders_share_one_cache(fleet: Path, tmp_path: Path, cli: Callable[..., Result]) -> None:
+    cold = _cold(cli, fleet, tmp_path / "cold")
+    shared = tmp_path / "shared-cache"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GEN_CACHE_DIR": str(shared)}
+
+    def start(out: str) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "generator", "render", "-c", str(fleet), "-o", str(tmp_path / out), "-j", "2"]
+        return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    for round_ in range(2):  # both start with an empty cache, then both reuse it
+        runs = [start(f"r{round_}-{i}") for i in range(3)]
+        for run in runs:
+            _, err = run.communicate(timeout=300)
+            assert run.returncode == 0, err.decode()
+        for i in range(3):
+            assert tree_digest(tmp_path / f"r{round_}-{i}") == cold
+    assert not list(shared.rglob(".tmp-*"))
+
+
+def test_unchanged_files_are_linked_never_a_symlink_put_in_their_place(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    out = tmp_path / "out"
+    first = _render(cli, fleet, out)
+    path = out / "prod" / estate.namespace_names(3)[0] / "kustomization.yaml"
+    elsewhere = tmp_path / "elsewhere.yaml"
+    shutil.copy(path, elsewhere)
+    path.unlink()
+    path.symlink_to(elsewhere)  # the same bytes, through a link
+    edit(fleet / "environments" / "prod.yaml", "runbooks.acme.internal", "runbooks.example.org")
+    second = _render(cli, fleet, out)
+    assert second != first and second == _cold(cli, fleet, tmp_path / "cold")
+    assert not path.is_symlink() and path.read_bytes() == elsewhere.read_bytes()
+
+
+def test_changes_answers_whether_a_render_would_change_anything(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result], render_cache: Path, rendered_units: list[tuple[str, str]]
+) -> None:
+    """The function ``gen diff`` and ``--check`` rely on: in memory, with the cache, writing nothing."""
+    from generator.config.layers import ConfigRepo
+    from generator.config.resolve import Resolver
+    from generator.output.cache import Cache
+    from generator.render import plan
+
+    out = tmp_path / "out"
+    written = _render(cli, fleet, out)
+    rendered_units.clear()
+    repo = ConfigRepo(fleet)
+    files, result = plan.changes(repo, Resolver(repo), plan.Selection(), out, Cache(render_cache))
+    assert not result.drift and rendered_units == []
+    assert {f.path for f in files} | {"gen-index.json"} == set(written)
+    namespace = estate.namespace_names(3)[0]
+    deployment = sorted((fleet / "deployments" / namespace).glob("*.yaml"))[0]
+    edit(deployment, "--sink-topic out-", "--sink-topic changed-")
+    repo = ConfigRepo(fleet)
+    files, result = plan.changes(repo, Resolver(repo), plan.Selection(), out, Cache(render_cache))
+    assert result.drift and all(path.split("/")[1] == namespace for path in result.stale)
+    assert sorted(rendered_units) == [(env, namespace) for env in ("dev", "prod", "staging")]
+    assert tree_digest(out) == written  # nothing written
+
+
+def test_a_cache_folder_that_cannot_be_written_only_stores_nothing(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    cold = _cold(cli, fleet, tmp_path / "cold")
+    not_a_folder = tmp_path / "cache-is-a-file"
+    not_a_folder.write_text("")
+    result = cli("render", "-c", str(fleet), "-o", str(tmp_path / "o"), "--cache-dir", str(not_a_folder), "-j", "1")
+    assert result.code == 0, result.stderr
+    assert tree_digest(tmp_path / "o") == cold

@@ -232,12 +232,38 @@ class ConfigRepo:
         finally:
             self._recorders.remove(reads)
 
+    def folder_digest(self, relative: str) -> str:
+        """A digest of a folder of the configuration that is read other than as layers (``resources/``):
+        every path below it with the bytes of each file (an unreadable entry by its error)."""
+        h = hashlib.sha256()
+        for top, folders, files in os.walk(self.root / relative, onerror=lambda e: h.update(repr(e).encode())):
+            folders.sort()
+            for name in sorted(files):
+                path = Path(top, name)
+                h.update(repr(path.relative_to(self.root)).encode())
+                try:
+                    h.update(hashlib.sha256(path.read_bytes()).digest())
+                except OSError as exc:
+                    h.update(repr(exc).encode())
+        return h.hexdigest()
+
+    def note_folder(self, relative: str) -> None:
+        """Record a folder read other than through :meth:`layer` as an input of every computation
+        being recorded, so the render cache keys them by its content too."""
+        key = ("folder", relative)
+        if key not in self._digests:
+            self._digests[key] = self.folder_digest(relative)
+        for reads in self._recorders:
+            reads[key] = self._digests[key]
+
     def current_digest(self, kind: str, where: str) -> str | None:
         """The digest the layer ``(kind, "namespace/name")`` would be recorded with if it were read
         now, from the file as it is (read once per process); ``None`` if it could not be read."""
         key = (kind, where)
         if key in self._digests:
             return self._digests[key]
+        if kind == "folder":
+            return self._fresh.setdefault(key, self.folder_digest(where))
         if key not in self._fresh:
             namespace, _, name = where.partition("/")
             path = self.file_for(kind, name, namespace)

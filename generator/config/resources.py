@@ -141,6 +141,7 @@ def folder_problems(repo: ConfigRepo) -> list[Problem]:
 def own_resources(repo: ConfigRepo, namespace: str, env: str) -> list[OwnResource]:
     """The objects of ``resources/<namespace>/`` for ``env``: the common ones, each replaced by the
     file of the same name in ``resources/<namespace>/<env>/``, sorted by file name."""
+    repo.note_folder(FOLDER)  # an input of the namespace's render: the cache keys it by its content
     problems = folder_problems(repo)
     environments = repo.names("environment")
     folder = repo.root / FOLDER / namespace

@@ -295,3 +295,29 @@ def test_a_cache_folder_that_cannot_be_written_only_stores_nothing(
     result = cli("render", "-c", str(fleet), "-o", str(tmp_path / "o"), "--cache-dir", str(not_a_folder), "-j", "1")
     assert result.code == 0, result.stderr
     assert tree_digest(tmp_path / "o") == cold
+
+
+def test_own_resources_are_inputs_of_the_cache_key(fleet: Path, tmp_path: Path, cli: Callable[..., Result]) -> None:
+    """The files of resources/ are read outside the layer files: an edit, an added or a removed one
+    still renders what a cold render writes."""
+    namespace = estate.namespace_names(3)[0]
+    folder = fleet / "resources" / namespace
+    folder.mkdir(parents=True)
+    pdb = folder / "pdb.yaml"
+    pdb.write_text(
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: jobs\n"
+        "spec:\n  maxUnavailable: 1\n  selector:\n    matchLabels:\n      app: jobs\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    first = _render(cli, fleet, out)
+    assert first == _cold(cli, fleet, tmp_path / "cold0")
+    edit(pdb, "maxUnavailable: 1", "maxUnavailable: 2")
+    second = _render(cli, fleet, out)
+    assert second == _cold(cli, fleet, tmp_path / "cold1") != first
+    (folder / "prod").mkdir()
+    shutil.copy(pdb, folder / "prod" / "pdb.yaml")
+    edit(folder / "prod" / "pdb.yaml", "maxUnavailable: 2", "maxUnavailable: 3")
+    assert _render(cli, fleet, out) == _cold(cli, fleet, tmp_path / "cold2") != second
+    shutil.rmtree(folder / "prod")
+    assert _render(cli, fleet, out) == second

@@ -68,8 +68,8 @@ def code_identity() -> str:
         for folder, dirs, files in os.walk(root, followlinks=follow):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not (d == "_data" and not follow))
             for name in sorted(files):
-                if not follow and not name.endswith(".py"):
-                    continue
+                if not follow and name.endswith((".pyc", ".pyo")):
+                    continue  # the package's own files: modules and data (the Flink option catalogue)
                 path = os.path.join(folder, name)
                 with open(path, "rb") as handle:
                     content = handle.read()

@@ -13,9 +13,9 @@ configuration with problems.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Decimal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
 from generator import kinds, model, units
@@ -32,6 +32,7 @@ from generator.render.located import problem_at, problem_in_layers
 LABELS = {"app.kubernetes.io/managed-by": "gen", "app.kubernetes.io/part-of": "flink"}
 DEFAULT_HEADROOM = 0.25
 DEFAULT_CONTAINER = {"cpu": 0.1, "memory": "128m"}
+DEFAULT_EPHEMERAL_STORAGE = "1Gi"  # a container that declares none, once the quota counts ephemeral storage
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 # settings that describe the namespace, not a deployment: a profile or deployment must not change them
 NAMESPACE_WIDE: tuple[Path_, ...] = (
@@ -205,56 +206,121 @@ def network_docs(
 # -- ResourceQuota and LimitRange --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Footprint:
-    """Requests and limits, CPU in millicores and memory in bytes."""
+    """Requests and limits, CPU in millicores, memory and ephemeral storage in bytes."""
 
     cpu_request: int = 0
     memory_request: int = 0
     cpu_limit: int = 0
     memory_limit: int = 0
     pods: int = 0
+    storage_request: int = 0
+    storage_limit: int = 0
 
     def __add__(self, other: Footprint) -> Footprint:
         return Footprint(*(a + b for a, b in zip(self.astuple(), other.astuple(), strict=True)))
 
-    def astuple(self) -> tuple[int, int, int, int, int]:
-        return (self.cpu_request, self.memory_request, self.cpu_limit, self.memory_limit, self.pods)
+    def astuple(self) -> tuple[int, int, int, int, int, int, int]:
+        return (
+            self.cpu_request,
+            self.memory_request,
+            self.cpu_limit,
+            self.memory_limit,
+            self.pods,
+            self.storage_request,
+            self.storage_limit,
+        )
 
     def scaled(self, count: int) -> Footprint:
         return Footprint(*(value * count for value in self.astuple()))
 
+    def most(self, other: Footprint) -> Footprint:
+        return Footprint(*(max(a, b) for a, b in zip(self.astuple(), other.astuple(), strict=True)))
 
-def _ceil(value: Decimal) -> int:
-    return int(value.to_integral_value(rounding=ROUND_CEILING))
 
-
-def _factor(eff: Effective, component: str, resource: str, problems: list[Problem]) -> Decimal:
-    key = f"kubernetes.{component}.{resource}.limit-factor"
-    text = model.of(eff).conf.get(key, "1.0")
-    try:
-        factor = Decimal(text)
-    except ArithmeticError:
-        problems.append(problem_at(eff, (*keys.FLINK_CONF, key), f"'{text}' is not a number"))
-        return Decimal(1)
-    if not factor.is_finite() or factor < 1:
-        problems.append(problem_at(eff, (*keys.FLINK_CONF, key), f"{text} is below 1: a limit below the request"))
-        return Decimal(1)
-    return factor
+_ceil = pods._ceil
+cpu_quantity = pods.cpu_quantity
+memory_quantity = pods.memory_quantity
 
 
 def container(eff: Effective, component: str, problems: list[Problem]) -> Footprint:
     """One JobManager or TaskManager container: the requests are the resources, the limits the
-    requests times Flink's kubernetes.<component>.{cpu,memory}.limit-factor."""
-    resources = model.of(eff).resources[component]
-    cpu = Decimal(str(1 if resources.cpu is None else resources.cpu))
-    memory = units.parse_memory("1g" if resources.memory is None else resources.memory)
-    cpu_m = _ceil(cpu * 1000)
+    requests times Flink's kubernetes.<component>.{cpu,memory}.limit-factor (on VVP, gen writes
+    these limits into the pod templates, so the platform applies them)."""
+    size = pods.container_size(eff, component, problems)
     return Footprint(
-        cpu_request=cpu_m,
-        memory_request=memory,
-        cpu_limit=_ceil(cpu_m * _factor(eff, component, "cpu", problems)),
-        memory_limit=_ceil(memory * _factor(eff, component, "memory", problems)),
+        cpu_request=size.cpu_request,
+        memory_request=size.memory_request,
+        cpu_limit=size.cpu_limit,
+        memory_limit=size.memory_limit,
         pods=1,
+        storage_request=size.ephemeral_storage,
+        storage_limit=size.ephemeral_storage,
     )
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """What the LimitRange gives a container that declares nothing (init containers, sidecars)."""
+
+    cpu: int
+    memory: int
+    storage: int  # 0: no default
+
+
+def _declared(container: Mapping[str, Any], defaults: Defaults, where: Callable[[str, str], None]) -> Footprint:
+    """An extra container (a sidecar or an init container) as the LimitRange completes it."""
+    resources = container.get("resources") or {}
+    requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+
+    def amount(kind: str, section: str, fallback: Mapping[str, Any], default: int) -> int:
+        source = requests if section == "requests" else limits
+        value = source.get(kind, fallback.get(kind))
+        if value is None:
+            return default
+        try:
+            if kind == "cpu":
+                return _ceil(Decimal(str(units.parse_cpu(str(value)))) * 1000)
+            return pods.quantity_bytes(value)
+        except (ValueError, units.UnitError):
+            where(f"{section}.{kind}", f"{value!r} is not a Kubernetes quantity")
+            return default
+
+    return Footprint(
+        cpu_request=amount("cpu", "requests", limits, defaults.cpu),
+        memory_request=amount("memory", "requests", limits, defaults.memory),
+        cpu_limit=amount("cpu", "limits", {}, defaults.cpu),
+        memory_limit=amount("memory", "limits", {}, defaults.memory),
+        storage_request=amount("ephemeral-storage", "requests", limits, defaults.storage),
+        storage_limit=amount("ephemeral-storage", "limits", {}, defaults.storage),
+    )
+
+
+def pod(eff: Effective, component: str, defaults: Defaults, problems: list[Problem]) -> Footprint:
+    """One JobManager or TaskManager pod: the Flink container, the sidecars of the user's pod
+    template (containers with an image of their own), and its init containers (Kubernetes reserves
+    the larger of the init containers and the sum of the others)."""
+    m = model.of(eff)
+    total = container(eff, component, problems)
+    if not total.storage_request:  # a Flink container without ephemeral storage gets the LimitRange's default
+        total = replace(total, storage_request=defaults.storage, storage_limit=defaults.storage)
+    spec = m.pod_templates.get(component, {}).get("spec") or {}
+
+    def located(field: str, index: int) -> Callable[[str, str], None]:
+        def where(key: str, message: str) -> None:
+            path = (*keys.POD_TEMPLATES[component], "spec", field, index, "resources", *key.split(".", 1))
+            problems.append(m.problem(path, message, "write a quantity such as 500m (CPU) or 256Mi"))
+
+        return where
+
+    for index, extra in enumerate(spec.get("containers") or []):
+        if isinstance(extra, Mapping) and extra.get("image"):
+            total = total + _declared(extra, defaults, located("containers", index))
+    init = Footprint()
+    for index, extra in enumerate(spec.get("initContainers") or []):
+        if isinstance(extra, Mapping):
+            init = init.most(_declared(extra, defaults, located("initContainers", index)))
+    effective = total.most(init)
+    return Footprint(*effective.astuple()[:4], 1, *effective.astuple()[5:])
 
 
 def replicas(eff: Effective, component: str) -> int:
@@ -265,30 +331,20 @@ def replicas(eff: Effective, component: str) -> int:
 @dataclass(frozen=True)
 class Sizing:
     total: Footprint  # every pod of every running deployment
-    largest: Footprint  # per resource, the largest single Flink pod (one Flink container each)
+    largest: Footprint  # per resource, the largest single Flink pod
 
 
-def sizing(deployments: Sequence[Effective], problems: list[Problem]) -> Sizing:
+def sizing(deployments: Sequence[Effective], problems: list[Problem], defaults: Defaults | None = None) -> Sizing:
+    defaults = defaults or Defaults(0, 0, 0)
     total, largest = Footprint(), Footprint()
     for eff in deployments:
         if not model.of(eff).running:
             continue  # a suspended or cancelled deployment runs no pods
         for component in pods.COMPONENTS:
-            one = container(eff, component, problems)
+            one = pod(eff, component, defaults, problems)
             total = total + one.scaled(replicas(eff, component))
-            largest = Footprint(*(max(a, b) for a, b in zip(largest.astuple(), one.astuple(), strict=True)))
+            largest = largest.most(one)
     return Sizing(total, largest)
-
-
-def cpu_quantity(millicores: int) -> str:
-    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
-
-
-def memory_quantity(nbytes: int) -> str:
-    for suffix, factor in (("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
-        if nbytes % factor == 0:
-            return f"{nbytes // factor}{suffix}"
-    return str(nbytes)
 
 
 def quota_docs(ctx: NamespaceContext, namespace: str, problems: list[Problem]) -> list[dict[str, Any]]:
@@ -297,7 +353,14 @@ def quota_docs(ctx: NamespaceContext, namespace: str, problems: list[Problem]) -
     defaults = {**DEFAULT_CONTAINER, **platform.quota_container_defaults}
     default_cpu = _ceil(Decimal(str(units.parse_cpu(defaults["cpu"]))) * 1000)
     default_memory = units.parse_memory(defaults["memory"])
-    size = sizing(ctx.deployments, problems)
+    storage = str(defaults.get("ephemeralStorage") or DEFAULT_EPHEMERAL_STORAGE)
+    default_storage = pods.storage_bytes(storage)
+    counts_storage = any(
+        model.of(eff).resources[c].ephemeral_storage for eff in ctx.deployments for c in pods.COMPONENTS
+    ) or bool(platform.quota_container_defaults.get("ephemeralStorage"))
+    size = sizing(
+        ctx.deployments, problems, Defaults(default_cpu, default_memory, default_storage if counts_storage else 0)
+    )
     total, largest = size.total, size.largest
 
     def hard(value: int, one: int) -> int:
@@ -317,9 +380,19 @@ def quota_docs(ctx: NamespaceContext, namespace: str, problems: list[Problem]) -
         "memory": memory_quantity(max(largest.memory_limit, default_memory)),
     }
     default = {"cpu": cpu_quantity(default_cpu), "memory": memory_quantity(default_memory)}
+    if counts_storage:
+        # a quota on ephemeral storage makes every container declare it: the LimitRange gives the default
+        spec_hard["limits.ephemeral-storage"] = memory_quantity(hard(total.storage_limit, largest.storage_limit))
+        spec_hard["requests.ephemeral-storage"] = memory_quantity(hard(total.storage_request, largest.storage_request))
+        limit_max["ephemeral-storage"] = memory_quantity(max(largest.storage_limit, default_storage))
+        default["ephemeral-storage"] = memory_quantity(default_storage)
     return [
         render_template(
-            "k8s/ResourceQuota.yaml.j2", name="flink", namespace=namespace, labels=_labels(), hard=spec_hard
+            "k8s/ResourceQuota.yaml.j2",
+            name="flink",
+            namespace=namespace,
+            labels=_labels(),
+            hard=dict(sorted(spec_hard.items())),
         ),
         render_template(
             "k8s/LimitRange.yaml.j2",

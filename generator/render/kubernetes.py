@@ -13,6 +13,7 @@ configuration with problems.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -219,16 +220,8 @@ class Footprint:
     def __add__(self, other: Footprint) -> Footprint:
         return Footprint(*(a + b for a, b in zip(self.astuple(), other.astuple(), strict=True)))
 
-    def astuple(self) -> tuple[int, int, int, int, int, int, int]:
-        return (
-            self.cpu_request,
-            self.memory_request,
-            self.cpu_limit,
-            self.memory_limit,
-            self.pods,
-            self.storage_request,
-            self.storage_limit,
-        )
+    def astuple(self) -> tuple[int, ...]:
+        return dataclasses.astuple(self)
 
     def scaled(self, count: int) -> Footprint:
         return Footprint(*(value * count for value in self.astuple()))
@@ -319,8 +312,7 @@ def pod(eff: Effective, component: str, defaults: Defaults, problems: list[Probl
     for index, extra in enumerate(spec.get("initContainers") or []):
         if isinstance(extra, Mapping):
             init = init.most(_declared(extra, defaults, located("initContainers", index)))
-    effective = total.most(init)
-    return Footprint(*effective.astuple()[:4], 1, *effective.astuple()[5:])
+    return replace(total.most(init), pods=1)
 
 
 def replicas(eff: Effective, component: str) -> int:

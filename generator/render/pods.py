@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
@@ -32,6 +32,7 @@ from generator.config.yamlload import Path_
 from generator.errors import InputError, Problem
 from generator.model import keys
 from generator.validate import kubernetes as k8s
+from generator.validate import vvp_schemas
 
 COMPONENTS = ("jobmanager", "taskmanager")
 METRICS_PORT_NAME = "metrics"
@@ -52,9 +53,15 @@ class PodSettings:
     needs_api: frozenset[str] = frozenset()
     # the platform takes container limits (and ephemeral storage) only from the pod template (VVP)
     container_resources: bool = False
+    # the platform's own schema of a pod template, where it has one: path inside the template, message
+    platform_check: Callable[[Mapping[str, Any]], list[tuple[tuple[str | int, ...], str]]] | None = None
 
 
-VVP_PODS = PodSettings({"jobmanager": "flink-jobmanager", "taskmanager": "flink-taskmanager"}, container_resources=True)
+VVP_PODS = PodSettings(
+    {"jobmanager": "flink-jobmanager", "taskmanager": "flink-taskmanager"},
+    container_resources=True,
+    platform_check=vvp_schemas.pod_template_problems,
+)
 OPERATOR_PODS = PodSettings({"jobmanager": "flink-main-container", "taskmanager": "flink-main-container"})
 OPERATOR_NATIVE_PODS = PodSettings(OPERATOR_PODS.container_names, frozenset({"jobmanager"}))
 
@@ -247,8 +254,12 @@ class _Building:
             node[key] = value
 
 
-def user_template(eff: Effective, component: str, main: str, problems: list[Problem]) -> tuple[dict[str, Any], bool]:
-    """The user's pod for one component (a deep copy) and whether it came from ``pods``."""
+def user_template(
+    eff: Effective, component: str, settings: PodSettings, problems: list[Problem]
+) -> tuple[dict[str, Any], bool]:
+    """The user's pod for one component (a deep copy) and whether it came from ``pods``, checked
+    strictly as a Kubernetes PodTemplateSpec and against the platform's schema where it has one."""
+    main = settings.container_names[component]
     m = model.of(eff)
     own = m.pod_templates.get(component)
     if own is None:
@@ -256,7 +267,10 @@ def user_template(eff: Effective, component: str, main: str, problems: list[Prob
     template = copy.deepcopy(dict(own))
     checked = {**template, "spec": dict(template.get("spec") or {})}
     checked["spec"].setdefault("containers", [{"name": main}])  # gen adds the Flink container when none is written
-    for path, message in k8s.pod_template_problems(checked):
+    found = k8s.pod_template_problems(checked)
+    if settings.platform_check is not None and not found:
+        found = settings.platform_check(checked)
+    for path, message in found:
         problems.append(m.problem((*keys.POD_TEMPLATES[component], *path), message))
     template.setdefault("metadata", {})
     template.setdefault("spec", {})
@@ -408,8 +422,7 @@ def pod_template(eff: Effective, component: str, settings: PodSettings) -> dict[
     """A Kubernetes PodTemplateSpec for one component of one deployment: the user's, with gen's
     settings merged in. Raises :class:`InputError` (located) on an invalid or contradicting template."""
     problems: list[Problem] = list(exclusivity_problems(eff))
-    main = settings.container_names[component]
-    template, from_options = user_template(eff, component, main, problems)
+    template, from_options = user_template(eff, component, settings, problems)
     if from_options:
         problems.extend(options_problems(eff))
     size = container_size(eff, component, problems) if settings.container_resources else None

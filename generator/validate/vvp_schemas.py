@@ -154,6 +154,19 @@ def _validator_for(uri: str) -> Validator:
     return Draft202012Validator(resolved.contents, registry=vvp_registry())
 
 
+@cache
+def _pod_template_validator() -> Validator:
+    schema = {"$ref": vvp_schema_uri("_defs.json") + "#/$defs/podTemplate"}
+    return Draft202012Validator(schema, registry=vvp_registry())
+
+
+def pod_template_problems(template: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Where the schema of a VVP pod template (``_defs.json#/$defs/podTemplate``) refuses ``template``:
+    the path inside it and a message."""
+    validator = _pod_template_validator()
+    return [(tuple(error.absolute_path), _message(error)) for error in validator.iter_errors(template)]
+
+
 def check_helm_values(values: Mapping[str, Any]) -> list[str]:
     """Problems of a Ververica Platform Helm values document, including its
     ``vvp.globalDeploymentDefaults`` string (YAML of ``{spec: DeploymentSpec}``)."""

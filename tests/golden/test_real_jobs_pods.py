@@ -479,3 +479,13 @@ def test_a_literal_double_brace_is_written_as_a_jinja_string(tmp_path: Path) -> 
     doc = next(yaml.safe_load(f.content) for f in files if f.path.endswith("flinkdeployment-volumes-configmap.yaml"))
     annotations = doc["spec"]["jobManager"]["podTemplate"]["metadata"]["annotations"]
     assert annotations == {"acme.io/note": "{{not a template}}", "acme.io/env": "prod"}
+
+
+# -- production grade: gen check passes every shape ---------------------------------------------------------
+@pytest.mark.parametrize("case", ALL_CASES, ids=[case_id(c) for c in ALL_CASES])
+def test_every_shape_passes_the_readiness_check_in_prod(tmp_path: Path, case: tuple[str, str, str]) -> None:
+    shape, file, target = case
+    config = place(tmp_path, shape, file)
+    result = run_cli("check", "--config", str(config), "-e", "prod", "-t", target, "-d", shape)
+    assert result.code == 0, result.stdout + result.stderr
+    assert "0 failed, 0 with warnings" in result.stdout, result.stdout

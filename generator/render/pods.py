@@ -20,6 +20,7 @@ strictly against the Kubernetes OpenAPI schema, located, before anything renders
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -224,6 +225,11 @@ def _options_path(path: tuple[str | int, ...]) -> Path_:
     return keys.PODS
 
 
+def _shown(value: Any) -> str:
+    """A value as YAML flow text would show it (true, "text", {cpu: 1})."""
+    return json.dumps(value, sort_keys=True)
+
+
 @dataclass
 class _Building:
     """One component's pod template while gen merges into it: where each user field was written."""
@@ -242,7 +248,7 @@ class _Building:
     def conflict(self, path: tuple[str | int, ...], what: str, theirs: Any, ours: Any, hint: str) -> None:
         self.problems.append(
             model.of(self.eff).problem(
-                self.where(path), f"{what} is {theirs!r} here; gen renders {ours!r} for it", hint
+                self.where(path), f"{what} is {_shown(theirs)} here; gen renders {_shown(ours)} for it", hint
             )
         )
 

@@ -522,3 +522,12 @@ def test_every_shape_passes_the_readiness_check_in_prod(tmp_path: Path, case: tu
     result = run_cli("check", "--config", str(config), "-e", "prod", "-t", target, "-d", shape)
     assert result.code == 0, result.stdout + result.stderr
     assert "0 failed, 0 with warnings" in result.stdout, result.stdout
+
+
+def test_the_default_ephemeral_storage_of_undeclaring_containers_is_configurable(tmp_path: Path) -> None:
+    repo = ConfigRepo(place(tmp_path, "ephemeral-storage", "deployment.yaml"))
+    sets = ("platform.kubernetes.quota.containerDefaults.ephemeralStorage=3Gi",)
+    files = render(repo, Resolver(repo, sets), Selection(env="prod", target="vvp", namespace="analytics"))
+    docs = [yaml.safe_load(f.content) for f in files if f.path.endswith(".yaml")]
+    limits = next(d for d in docs if d.get("kind") == "LimitRange")["spec"]["limits"][0]
+    assert limits["default"]["ephemeral-storage"] == limits["defaultRequest"]["ephemeral-storage"] == "3Gi"

@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 
 from generator import units
-from generator.config import integers, paths, schema, secrets
+from generator.config import integers, paths, schema, secrets, verbatim
 from generator.config.effective import ARTIFACT, RESOURCES, Effective
 from generator.config.layers import FLINK_CONF, ConfigRepo, Layer
 from generator.config.merge import DELETED, Merged, Origin, Provenance, merge_layer, nearest_origin
@@ -95,7 +95,7 @@ def _templated_leaves(value: Any, path: Path_ = ()) -> Iterator[tuple[Path_, str
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _templated_leaves(item, (*path, index))
-    elif isinstance(value, str) and _HAS_TEMPLATE.search(value):
+    elif isinstance(value, str) and _HAS_TEMPLATE.search(value) and not verbatim.is_verbatim(path):
         yield path, value
 
 
@@ -136,7 +136,7 @@ def _render_strings(
         return {k: _render_strings(v, (*path, k), context, provenance, problems) for k, v in value.items()}
     if isinstance(value, list):
         return [_render_strings(v, (*path, i), context, provenance, problems) for i, v in enumerate(value)]
-    if isinstance(value, str) and _HAS_TEMPLATE.search(value):
+    if isinstance(value, str) and _HAS_TEMPLATE.search(value) and not verbatim.is_verbatim(path):
         try:
             return _TEMPLATES.render(value, context)
         except jinja2.TemplateSyntaxError as exc:

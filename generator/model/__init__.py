@@ -126,6 +126,8 @@ class Deployment:
     labels: Mapping[str, Any]  # metadata.labels
     template_annotations: Mapping[str, Any]
     pods: Mapping[str, Any]  # spec.template.spec.kubernetes.pods, the user's pod options
+    # component -> spec.template.spec.kubernetes.{jobManager,taskManager}PodTemplate (exclusive with pods)
+    pod_templates: Mapping[str, Mapping[str, Any]]
     loggers: Mapping[str, Any]  # spec.template.spec.logging.log4jLoggers
     # the platform around it
     kubernetes: Kubernetes
@@ -209,6 +211,7 @@ def _build(eff: Effective) -> Deployment:
         labels=_map(eff.get((*keys.METADATA, "labels"))),
         template_annotations=_map(eff.get(keys.TEMPLATE_ANNOTATIONS)),
         pods=_map(eff.get(keys.PODS)),
+        pod_templates={c: _map(eff.get(path)) for c, path in keys.POD_TEMPLATES.items() if eff.get(path)},
         loggers=_map(eff.get(keys.LOGGERS)),
         kubernetes=Kubernetes.of(eff),
         monitoring=Monitoring.of(eff),

@@ -65,13 +65,16 @@ class ComponentResources:
     cpu: Any
     memory: str | None
     raw: Mapping[str, Any]
+    ephemeral_storage: str | None = None  # a Kubernetes quantity (10Gi)
 
 
 def component_resources(eff: Effective) -> dict[str, ComponentResources]:
     found: dict[str, ComponentResources] = {}
     for component in COMPONENTS:
         raw = _map(eff.get((*keys.RESOURCES, component)))
-        found[component] = ComponentResources(raw.get("cpu"), _text(raw.get("memory")), raw)
+        found[component] = ComponentResources(
+            raw.get("cpu"), _text(raw.get("memory")), raw, _text(raw.get("ephemeralStorage")) or None
+        )
     return found
 
 
@@ -164,6 +167,8 @@ class FlinkOperator:
     checkpoint_trigger_nonce: Any = None
     savepoint_redeploy_nonce: Any = None
     autoscaler_reset_nonce: Any = None
+    ingress: Mapping[str, Any] = field(default_factory=dict)  # spec.ingress of every FlinkDeployment
+    log_configuration: Mapping[str, Any] = field(default_factory=dict)  # file name -> its whole text
 
     @staticmethod
     def of(eff: Effective) -> FlinkOperator:
@@ -184,6 +189,8 @@ class FlinkOperator:
             checkpoint_trigger_nonce=raw.get("checkpointTriggerNonce"),
             savepoint_redeploy_nonce=raw.get("savepointRedeployNonce"),
             autoscaler_reset_nonce=raw.get("autoscalerResetNonce"),
+            ingress=_map(raw.get("ingress")),
+            log_configuration=_map(raw.get("logConfiguration")),
         )
 
 

@@ -39,6 +39,11 @@ class Pod:
         return [c for c in self.spec.get("containers", []) if isinstance(c, Mapping)]
 
     @property
+    def flink_containers(self) -> list[Mapping[str, Any]]:
+        """The Flink container: the platform brings its image, so it has none (a sidecar names its own)."""
+        return [c for c in self.containers if not c.get("image")]
+
+    @property
     def service_account(self) -> str:
         """``serviceAccountName``; the operator's FlinkDeployment names it once in ``spec.serviceAccount``."""
         named = self.spec.get("serviceAccountName") or self.spec.get("serviceAccount")

@@ -98,7 +98,7 @@ def container_limit(subject: Subject) -> Iterator[Violation]:
         for pod in documents.all_pods(subject.documents):
             if pod.component not in (component, ""):
                 continue
-            for container in pod.containers:
+            for container in pod.flink_containers:  # a sidecar's limit is its own business
                 limit_text = ((container.get("resources") or {}).get("limits") or {}).get("memory")
                 limit = documents.quantity_bytes(limit_text) if limit_text is not None else None
                 if limit is not None and limit < process:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from typing import Any
 
 from generator import kinds, model, units
@@ -27,11 +27,20 @@ from generator.render import monitoring, network, pods
 from generator.render import target as targets
 from generator.render.context import Doc, NamespaceContext
 from generator.render.engine import render_template
+from generator.render.footprint import (
+    Defaults,
+    Footprint,
+    cpu_quantity,
+    deployment_target,
+    memory_quantity,
+    sizing,
+)
 from generator.render.located import problem_at, problem_in_layers
 
 LABELS = {"app.kubernetes.io/managed-by": "gen", "app.kubernetes.io/part-of": "flink"}
 DEFAULT_HEADROOM = 0.25
 DEFAULT_CONTAINER = {"cpu": 0.1, "memory": "128m"}
+DEFAULT_EPHEMERAL_STORAGE = "1Gi"  # a container that declares none, once the quota counts ephemeral storage
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 # settings that describe the namespace, not a deployment: a profile or deployment must not change them
 NAMESPACE_WIDE: tuple[Path_, ...] = (
@@ -49,11 +58,6 @@ def _labels(**extra: str) -> dict[str, str]:
 
 
 # -- which pods call the Kubernetes API ----------------------------------------------------------------
-def deployment_target(ctx: NamespaceContext, eff: Effective) -> str:
-    """The deployment's target; a --target on the command line overrides every deployment's."""
-    return ctx.target if ctx.target != ctx.effective.target else eff.target
-
-
 def api_components(eff: Effective, target: str) -> frozenset[str]:
     """Components whose pods call the Kubernetes API: both with Kubernetes HA (leader election and HA
     metadata in ConfigMaps), and what the platform adds (a native-mode JobManager creates its TaskManagers)."""
@@ -203,97 +207,7 @@ def network_docs(
 
 
 # -- ResourceQuota and LimitRange --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Footprint:
-    """Requests and limits, CPU in millicores and memory in bytes."""
-
-    cpu_request: int = 0
-    memory_request: int = 0
-    cpu_limit: int = 0
-    memory_limit: int = 0
-    pods: int = 0
-
-    def __add__(self, other: Footprint) -> Footprint:
-        return Footprint(*(a + b for a, b in zip(self.astuple(), other.astuple(), strict=True)))
-
-    def astuple(self) -> tuple[int, int, int, int, int]:
-        return (self.cpu_request, self.memory_request, self.cpu_limit, self.memory_limit, self.pods)
-
-    def scaled(self, count: int) -> Footprint:
-        return Footprint(*(value * count for value in self.astuple()))
-
-
-def _ceil(value: Decimal) -> int:
-    return int(value.to_integral_value(rounding=ROUND_CEILING))
-
-
-def _factor(eff: Effective, component: str, resource: str, problems: list[Problem]) -> Decimal:
-    key = f"kubernetes.{component}.{resource}.limit-factor"
-    text = model.of(eff).conf.get(key, "1.0")
-    try:
-        factor = Decimal(text)
-    except ArithmeticError:
-        problems.append(problem_at(eff, (*keys.FLINK_CONF, key), f"'{text}' is not a number"))
-        return Decimal(1)
-    if not factor.is_finite() or factor < 1:
-        problems.append(problem_at(eff, (*keys.FLINK_CONF, key), f"{text} is below 1: a limit below the request"))
-        return Decimal(1)
-    return factor
-
-
-def container(eff: Effective, component: str, problems: list[Problem]) -> Footprint:
-    """One JobManager or TaskManager container: the requests are the resources, the limits the
-    requests times Flink's kubernetes.<component>.{cpu,memory}.limit-factor."""
-    resources = model.of(eff).resources[component]
-    cpu = Decimal(str(1 if resources.cpu is None else resources.cpu))
-    memory = units.parse_memory("1g" if resources.memory is None else resources.memory)
-    cpu_m = _ceil(cpu * 1000)
-    return Footprint(
-        cpu_request=cpu_m,
-        memory_request=memory,
-        cpu_limit=_ceil(cpu_m * _factor(eff, component, "cpu", problems)),
-        memory_limit=_ceil(memory * _factor(eff, component, "memory", problems)),
-        pods=1,
-    )
-
-
-def replicas(eff: Effective, component: str, target: str | None = None) -> int:
-    """The pods of ``component`` that run for one deployment: the JobManager pods are what its platform
-    runs (:meth:`Target.jobmanager_pods`), not what a Flink option asks for."""
-    facts = model.of(eff)
-    if component == "jobmanager":
-        return targets.get(target or facts.target).jobmanager_pods(eff)
-    return facts.task_managers
-
-
-@dataclass(frozen=True)
-class Sizing:
-    total: Footprint  # every pod of every running deployment
-    largest: Footprint  # per resource, the largest single Flink pod (one Flink container each)
-
-
-def sizing(deployments: Sequence[Effective], problems: list[Problem], ctx: NamespaceContext | None = None) -> Sizing:
-    total, largest = Footprint(), Footprint()
-    for eff in deployments:
-        if not model.of(eff).running:
-            continue  # a suspended or cancelled deployment runs no pods
-        target = deployment_target(ctx, eff) if ctx is not None else None
-        for component in pods.COMPONENTS:
-            one = container(eff, component, problems)
-            total = total + one.scaled(replicas(eff, component, target))
-            largest = Footprint(*(max(a, b) for a, b in zip(largest.astuple(), one.astuple(), strict=True)))
-    return Sizing(total, largest)
-
-
-def cpu_quantity(millicores: int) -> str:
-    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
-
-
-def memory_quantity(nbytes: int) -> str:
-    for suffix, factor in (("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
-        if nbytes % factor == 0:
-            return f"{nbytes // factor}{suffix}"
-    return str(nbytes)
+_ceil = pods._ceil
 
 
 def quota_docs(ctx: NamespaceContext, namespace: str, problems: list[Problem]) -> list[dict[str, Any]]:
@@ -302,7 +216,14 @@ def quota_docs(ctx: NamespaceContext, namespace: str, problems: list[Problem]) -
     defaults = {**DEFAULT_CONTAINER, **platform.quota_container_defaults}
     default_cpu = _ceil(Decimal(str(units.parse_cpu(defaults["cpu"]))) * 1000)
     default_memory = units.parse_memory(defaults["memory"])
-    size = sizing(ctx.deployments, problems, ctx)
+    storage = str(defaults.get("ephemeralStorage") or DEFAULT_EPHEMERAL_STORAGE)
+    default_storage = pods.storage_bytes(storage)
+    counts_storage = any(
+        model.of(eff).resources[c].ephemeral_storage for eff in ctx.deployments for c in pods.COMPONENTS
+    ) or bool(platform.quota_container_defaults.get("ephemeralStorage"))
+    size = sizing(
+        ctx.deployments, problems, ctx, Defaults(default_cpu, default_memory, default_storage if counts_storage else 0)
+    )
     total, largest = size.total, size.largest
 
     def hard(value: int, one: int) -> int:
@@ -322,9 +243,19 @@ def quota_docs(ctx: NamespaceContext, namespace: str, problems: list[Problem]) -
         "memory": memory_quantity(max(largest.memory_limit, default_memory)),
     }
     default = {"cpu": cpu_quantity(default_cpu), "memory": memory_quantity(default_memory)}
+    if counts_storage:
+        # a quota on ephemeral storage makes every container declare it: the LimitRange gives the default
+        spec_hard["limits.ephemeral-storage"] = memory_quantity(hard(total.storage_limit, largest.storage_limit))
+        spec_hard["requests.ephemeral-storage"] = memory_quantity(hard(total.storage_request, largest.storage_request))
+        limit_max["ephemeral-storage"] = memory_quantity(max(largest.storage_limit, default_storage))
+        default["ephemeral-storage"] = memory_quantity(default_storage)
     return [
         render_template(
-            "k8s/ResourceQuota.yaml.j2", name="flink", namespace=namespace, labels=_labels(), hard=spec_hard
+            "k8s/ResourceQuota.yaml.j2",
+            name="flink",
+            namespace=namespace,
+            labels=_labels(),
+            hard=dict(sorted(spec_hard.items())),
         ),
         render_template(
             "k8s/LimitRange.yaml.j2",

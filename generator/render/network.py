@@ -286,7 +286,9 @@ def rest_clients(eff: Effective, target: str) -> tuple[Peer, ...]:
         for p in model.of(eff).kubernetes.rest_clients
     ]
     peers.extend(targets.get(target).rest_clients(eff))
-    return tuple(sorted(set(peers), key=lambda p: (p.namespace, p.name)))
+    # one rule per set of pods: a client declared twice (by the environment and by the target) is one
+    unique = {(p.namespace, p.pod_labels): p for p in sorted(peers, key=lambda p: p.name, reverse=True)}
+    return tuple(sorted(unique.values(), key=lambda p: (p.namespace, p.name)))
 
 
 def _uses_object_store(eff: Effective) -> tuple[str, str] | None:

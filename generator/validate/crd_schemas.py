@@ -25,6 +25,7 @@ from jsonschema.protocols import Validator
 
 from generator.config.fastcheck import accelerate
 from generator.config.schemafiles import schema_folder
+from generator.validate import kubernetes
 
 __all__ = ["CRD_KINDS", "check_crd", "load_crd_validators", "parse_duration_ms"]
 
@@ -257,6 +258,17 @@ def _check_flink_deployment(doc: Mapping[str, Any]) -> Iterator[tuple[_Path, str
     job = spec.get("job")
     if isinstance(job, Mapping):
         yield from _check_job_state_dirs(job, conf)
+
+    # every pod template is a Kubernetes PodTemplateSpec, checked strictly (the CRD leaves it open; the
+    # operator's examples also write the Pod's apiVersion and kind, which it ignores)
+    for where in (("podTemplate",), ("jobManager", "podTemplate"), ("taskManager", "podTemplate")):
+        node: Any = spec
+        for key in where:
+            node = _mapping(node).get(key)
+        if isinstance(node, Mapping):
+            template = {k: v for k, v in node.items() if k not in ("apiVersion", "kind")}
+            for path, message in kubernetes.pod_template_problems(template):
+                yield ("spec", *where, *path), message
 
 
 def _check_forbidden_keys(conf: Mapping[str, Any]) -> Iterator[tuple[_Path, str]]:

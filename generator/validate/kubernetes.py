@@ -375,3 +375,28 @@ def problems(doc: Mapping[str, Any]) -> list[str]:
     if doc.get("kind") == "NetworkPolicy":
         found.extend(_network_policy_problems(doc))
     return sorted(set(found))
+
+
+#: a PodTemplateSpec is checked as the ``template`` of a PodTemplate object
+_POD_TEMPLATE_PREFIX = ("template",)
+
+
+def pod_template_problems(template: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Violations of a Kubernetes PodTemplateSpec (strict, every claimed version), each as the path
+    inside the template and a message; label keys and values are checked as the API server does."""
+    doc = {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "pod-template"}, "template": template}
+    found: dict[tuple[tuple[str | int, ...], str], None] = {}
+    for group in schema_groups("v1", "PodTemplate"):
+        compiled = validator(group[0], "v1", "PodTemplate")
+        if compiled is None:  # pragma: no cover - every claimed version has PodTemplate
+            continue
+        for error in compiled.iter_errors(doc):
+            error = _deepest(error)
+            path = tuple(error.absolute_path)
+            if path[: len(_POD_TEMPLATE_PREFIX)] == _POD_TEMPLATE_PREFIX:
+                found[(path[len(_POD_TEMPLATE_PREFIX) :], error.message)] = None
+    metadata = template.get("metadata")
+    if isinstance(metadata, Mapping):
+        for message in _label_problems("metadata.labels", metadata.get("labels")):
+            found[(("metadata", "labels"), message)] = None
+    return list(found)

@@ -14,7 +14,7 @@ and the DeploymentDefaults YAML string inside it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -25,6 +25,7 @@ from referencing import Registry
 
 from generator.config.fastcheck import accelerate
 from generator.config.schemafiles import SCHEMA_BASE, schema_folder
+from generator.validate import kubernetes
 
 __all__ = [
     "HELM_VALUES",
@@ -153,6 +154,19 @@ def _validator_for(uri: str) -> Validator:
     return Draft202012Validator(resolved.contents, registry=vvp_registry())
 
 
+@cache
+def _pod_template_validator() -> Validator:
+    schema = {"$ref": vvp_schema_uri("_defs.json") + "#/$defs/podTemplate"}
+    return Draft202012Validator(schema, registry=vvp_registry())
+
+
+def pod_template_problems(template: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Where the schema of a VVP pod template (``_defs.json#/$defs/podTemplate``) refuses ``template``:
+    the path inside it and a message."""
+    validator = _pod_template_validator()
+    return [(tuple(error.absolute_path), _message(error)) for error in validator.iter_errors(template)]
+
+
 def check_helm_values(values: Mapping[str, Any]) -> list[str]:
     """Problems of a Ververica Platform Helm values document, including its
     ``vvp.globalDeploymentDefaults`` string (YAML of ``{spec: DeploymentSpec}``)."""
@@ -174,6 +188,24 @@ def check_helm_values(values: Mapping[str, Any]) -> list[str]:
     return [*found, *(f"vvp.globalDeploymentDefaults: {line}" for line in inner)]
 
 
+_POD_TEMPLATE_KEYS = ("jobManagerPodTemplate", "taskManagerPodTemplate")
+
+
+def _pod_templates(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Every VVP pod template in a resource, wherever its kind nests it."""
+    if isinstance(value, Mapping):
+        for key, sub in value.items():
+            if key in _POD_TEMPLATE_KEYS and isinstance(sub, Mapping):
+                yield (*path, key), sub
+            else:
+                yield from _pod_templates(sub, (*path, key))
+
+
 def check_vvp(doc: Mapping[str, Any]) -> list[str]:
-    """Schema violations of one rendered VVP resource (REST resource or VvpDeployment)."""
-    return error_messages(_build_validators()[str(doc.get("kind"))], doc)
+    """Schema violations of one rendered VVP resource (REST resource or VvpDeployment); its pod
+    templates are checked strictly as Kubernetes PodTemplateSpecs too."""
+    found = error_messages(_build_validators()[str(doc.get("kind"))], doc)
+    for where, template in _pod_templates(doc):
+        for path, message in kubernetes.pod_template_problems(template):
+            found.append(f"{format_path((*where, *path))}: {message}")
+    return found

@@ -26,7 +26,10 @@ TARGET = "flink-operator"
 VVP_ONLY_KEYS = {"kubernetes.jobmanager.replicas"}
 # The operator target adds the TaskManager account (its spec.serviceAccount is the JobManager's) and
 # the operator-only keys of platform.flinkOperator.flinkConfiguration (kubernetes.operator.*).
+# Flink's limit factors: read by Flink's native mode; on VVP they become the pod templates' container limits
+LIMIT_FACTORS = {f"kubernetes.{c}.{r}.limit-factor" for c in ("jobmanager", "taskmanager") for r in ("cpu", "memory")}
 OPERATOR_ONLY_KEYS = {"kubernetes.taskmanager.service-account"}
+NOT_IN_VVP_CONFIGURATION = OPERATOR_ONLY_KEYS | LIMIT_FACTORS
 OPERATOR_ONLY_PREFIX = "kubernetes.operator."
 # TLS: VVP provisions it through an annotation, the operator target sets Flink's keys itself
 # (platform.flinkOperator.tls); values read from the environment move into the start commands.
@@ -81,7 +84,7 @@ def test_effective_flink_configuration_equals_the_vvp_targets_key_by_key(profile
         shared_op = {
             k: v
             for k, v in configuration_as_flink_reads_it(op_conf).items()
-            if k not in OPERATOR_ONLY_KEYS and not k.startswith((OPERATOR_ONLY_PREFIX, *TLS_PREFIXES))
+            if k not in NOT_IN_VVP_CONFIGURATION and not k.startswith((OPERATOR_ONLY_PREFIX, *TLS_PREFIXES))
         }
         for key in sorted(set(shared_vvp) | set(shared_op)):
             assert shared_op.get(key) == shared_vvp.get(key), f"{env}/{name}: {key}"
@@ -89,6 +92,14 @@ def test_effective_flink_configuration_equals_the_vvp_targets_key_by_key(profile
         assert spec["jobManager"]["replicas"] == int(vvp_conf["kubernetes.jobmanager.replicas"])
         assert op_conf["kubernetes.taskmanager.service-account"] == "flink-taskmanager"
         assert spec["serviceAccount"] == "flink-jobmanager"
+        # the CPU limit factor the operator's Flink applies is the CPU limit VVP's pod templates carry
+        for component, key in (("jobmanager", "jobManagerPodTemplate"), ("taskmanager", "taskManagerPodTemplate")):
+            pod = deployment["spec"]["template"]["spec"]["kubernetes"][key]
+            limits = pod["spec"]["containers"][0]["resources"]["limits"]
+            cpu = float(spec[f"{'jobManager' if component == 'jobmanager' else 'taskManager'}"]["resource"]["cpu"])
+            factor = float(op_conf[f"kubernetes.{component}.cpu.limit-factor"])
+            expected = cpu * factor
+            assert limits["cpu"] == (str(int(expected)) if expected == int(expected) else f"{int(expected * 1000)}m")
 
 
 def test_older_flink_versions_get_the_keys_they_read_on_both_targets() -> None:
@@ -103,7 +114,7 @@ def test_older_flink_versions_get_the_keys_they_read_on_both_targets() -> None:
     assert {
         k: v
         for k, v in configuration_as_flink_reads_it(conf).items()
-        if k not in OPERATOR_ONLY_KEYS and not k.startswith(TLS_PREFIXES)
+        if k not in NOT_IN_VVP_CONFIGURATION and not k.startswith(TLS_PREFIXES)
     } == {k: v for k, v in vvp_conf.items() if k not in VVP_ONLY_KEYS}
 
 

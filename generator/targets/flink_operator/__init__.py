@@ -18,6 +18,7 @@ from generator.render.context import Doc, EnvContext, NamespaceContext, Peer
 from generator.targets.flink_operator import documents, fields, helm
 
 DEFAULT_OPERATOR_NAMESPACE = "flink-operator"
+DEFAULT_INGRESS_NAMESPACE = "ingress-nginx"
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,16 @@ class FlinkOperator:
 
     def rest_clients(self, eff: Effective) -> tuple[Peer, ...]:
         # the operator polls every JobManager's REST API and triggers savepoints through it
-        namespace = model.of(eff).operator.operator_namespace or DEFAULT_OPERATOR_NAMESPACE
-        return (Peer("flink-operator", namespace),)
+        operator = model.of(eff).operator
+        peers = [Peer("flink-operator", operator.operator_namespace or DEFAULT_OPERATOR_NAMESPACE)]
+        if operator.ingress:
+            # spec.ingress: the ingress controller forwards the UI and REST API to the JobManager's REST port
+            labels = operator.ingress.get("controllerPodLabels") or {}
+            namespace = str(operator.ingress.get("controllerNamespace") or DEFAULT_INGRESS_NAMESPACE)
+            peers.append(
+                Peer("ingress-controller", namespace, tuple(sorted((str(k), str(v)) for k, v in labels.items())))
+            )
+        return tuple(peers)
 
 
 TARGET = FlinkOperator()

@@ -118,8 +118,9 @@ def check_cluster(eff: Effective) -> list[Problem]:
             problem_at(
                 eff,
                 logging_template,
-                "a VVP logging template cannot configure the operator's pods",
-                "set the levels in spec.template.spec.logging.log4jLoggers instead",
+                "a VVP logging template (Twig) cannot configure the operator's pods",
+                "set the levels in spec.template.spec.logging.log4jLoggers, or write the whole configuration "
+                "in platform.flinkOperator.logConfiguration",
             )
         )
     image(eff, m.operator.image, (*FLINK_OPERATOR, "image"), problems, flink_version=version or None)

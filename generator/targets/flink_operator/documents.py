@@ -22,7 +22,7 @@ from generator import model
 from generator.config.resolve import Effective
 from generator.errors import InputError, Problem
 from generator.flink import options
-from generator.model.keys import FLINK_CONF, FLINK_OPERATOR, SESSION_CLUSTER
+from generator.model.keys import FLINK_CONF, FLINK_OPERATOR, LOGGERS, SESSION_CLUSTER
 from generator.render import pods
 from generator.render.context import Doc, NamespaceContext
 from generator.render.engine import render_template, template
@@ -81,12 +81,24 @@ def taskmanager_replicas(eff: Effective) -> int | None:
 
 
 def resource(eff: Effective, component: str) -> dict[str, Any]:
+    """The operator's ``resource`` of a component; ``ephemeralStorage`` is a field of it (the
+    operator writes it as the container's request and limit)."""
     spec = model.of(eff).resources[component].raw
-    return {key: spec[key] for key in ("cpu", "memory") if key in spec}
+    return {key: spec[key] for key in ("cpu", "memory", "ephemeralStorage") if key in spec}
+
+
+def ingress(eff: Effective) -> dict[str, Any]:
+    """The operator's ``spec.ingress`` (its URL template passes through verbatim), or nothing."""
+    raw = model.of(eff).operator.ingress
+    return {key: raw[key] for key in ("template", "className", "annotations", "labels", "tls") if raw.get(key)}
 
 
 def log_configuration(eff: Effective) -> dict[str, str]:
-    """``log4jLoggers`` as the pods' log4j-console.properties; nothing when they are Flink's default."""
+    """``platform.flinkOperator.logConfiguration`` as written (a whole logging configuration), else
+    ``log4jLoggers`` as the pods' log4j-console.properties; nothing when they are Flink's default."""
+    own = model.of(eff).operator.log_configuration
+    if own:
+        return {str(name): str(text) for name, text in sorted(own.items())}
     loggers = model.of(eff).loggers
     named = sorted((name, level) for name, level in loggers.items() if name)
     root = str(loggers.get("", "INFO"))
@@ -96,6 +108,22 @@ def log_configuration(eff: Effective) -> dict[str, str]:
         root_level=root, loggers=[{"name": n, "level": lvl} for n, lvl in named]
     )
     return {"log4j-console.properties": text}
+
+
+def logging_problems(eff: Effective) -> list[Problem]:
+    """Logger levels next to a whole logging configuration that would silently replace them."""
+    m = model.of(eff)
+    named = any(name for name in m.loggers) or str(m.loggers.get("", "INFO")) != "INFO"
+    if m.operator.log_configuration and named:
+        return [
+            m.problem(
+                LOGGERS,
+                "log4jLoggers would be ignored: platform.flinkOperator.logConfiguration replaces the whole "
+                "logging configuration",
+                "set the levels inside logConfiguration, or leave logConfiguration out",
+            )
+        ]
+    return []
 
 
 def job_spec(eff: Effective) -> dict[str, Any]:
@@ -139,6 +167,8 @@ def flink_deployment(eff: Effective, name: str, job: Mapping[str, Any] | None) -
     tls = tls_of(eff)
     if tls is not None:
         jobmanager_pod, taskmanager_pod = tls.add_to(jobmanager_pod), tls.add_to(taskmanager_pod)
+        pods.check_additions(eff, "jobmanager", jobmanager_pod)
+        pods.check_additions(eff, "taskmanager", taskmanager_pod)
     return render_template(
         "flink-operator/FlinkDeployment.yaml.j2",
         name=name,
@@ -158,6 +188,7 @@ def flink_deployment(eff: Effective, name: str, job: Mapping[str, Any] | None) -
         taskmanager_resource=resource(eff, "taskmanager"),
         taskmanager_pod=taskmanager_pod,
         job=job,
+        ingress=ingress(eff),
         restart_nonce=m.operator.restart_nonce if job is not None else None,
     )
 
@@ -237,6 +268,7 @@ def deployment_docs(eff: Effective) -> list[Doc]:
         + check_cluster(eff)
         + check_job(eff)
         + check_secrets(eff, m.conf)
+        + logging_problems(eff)
     )
     if problems:
         raise InputError(problems)
@@ -276,6 +308,7 @@ def session_cluster_docs(ctx: NamespaceContext) -> list[Doc]:
             check_keys(ctx.effective)
             + check_cluster(ctx.effective)
             + check_secrets(ctx.effective, model.of(ctx.effective).conf)
+            + logging_problems(ctx.effective)
         )
         problems.extend(found)
         if not found:

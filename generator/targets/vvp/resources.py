@@ -29,6 +29,7 @@ from generator.targets.vvp.spec import (
     problem,
     raise_problems,
     session_problems,
+    vvp_resources,
 )
 
 
@@ -114,6 +115,8 @@ def _session_clusters(ctx: NamespaceContext, problems: list[Problem]) -> list[di
     for key in ("numberOfTaskManagers", "resources", "logging"):
         if key in cluster.template_spec:
             spec[key] = cluster.template_spec[key]
+    if "resources" in spec:
+        spec["resources"] = vvp_resources(spec["resources"])
     spec["flinkConfiguration"] = flink_configuration(eff, cluster=True)
     spec["kubernetes"] = pod_templates(replace(eff, deployment=""))
     for job in map(model.of, ctx.deployments):

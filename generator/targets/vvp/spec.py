@@ -152,13 +152,23 @@ def pod_templates(eff: Effective) -> dict[str, Any]:
 
 def flink_configuration(eff: Effective, *, cluster: bool | None = None) -> dict[str, str]:
     """The Flink configuration as the target version reads it; ``cluster`` keeps only cluster-level
-    (True) or job-level (False) options."""
+    (True) or job-level (False) options. Flink's limit factors are not passed on: VVP documents
+    container limits from pod templates only, so gen writes the limits there (:mod:`generator.render.pods`)."""
     m = model.of(eff)
     version = options.parse_version(m.flink_version)
     return {
         options.emit_key(key, version): value
         for key, value in sorted(m.conf.items())
-        if cluster is None or is_cluster_option(key) == cluster
+        if (cluster is None or is_cluster_option(key) == cluster) and key not in pods.LIMIT_FACTOR_KEYS
+    }
+
+
+def vvp_resources(resources: Any) -> dict[str, Any]:
+    """``resources`` as VVP's ResourceSpec has them (cpu, memory): ephemeral storage has no field
+    there, gen writes it as container resources into the pod templates (:mod:`generator.render.pods`)."""
+    return {
+        component: {k: v for k, v in spec.items() if k != "ephemeralStorage"}
+        for component, spec in dict(resources).items()
     }
 
 
@@ -186,6 +196,8 @@ def deployment_spec(eff: Effective) -> dict[str, Any]:
         for key in ("numberOfTaskManagers", "resources", "logging"):
             if key in m.template_spec:
                 target[key] = m.template_spec[key]
+        if "resources" in target:
+            target["resources"] = vvp_resources(target["resources"])
     target["flinkConfiguration"] = flink_configuration(eff, cluster=False if session else None)
     if not session:
         target["kubernetes"] = pod_templates(eff)

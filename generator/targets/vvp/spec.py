@@ -20,7 +20,7 @@ from generator.config.resolve import Effective
 from generator.config.yamlload import Path_, dotted
 from generator.errors import InputError, Problem
 from generator.flink import options
-from generator.model import keys
+from generator.model import images, keys
 from generator.render import pods
 
 IMAGE_FIELDS = ("flinkImageRegistry", "flinkImageRepository", "flinkImageTag")
@@ -100,16 +100,73 @@ def invariant_problems(eff: Effective) -> list[Problem]:
                 "use Flink's Kubernetes HA: high-availability.type: kubernetes with high-availability.storageDir",
             )
         )
-    if (m.artifact.flink_image_tag or "").lower() == "latest":
-        found.append(
+    found.extend(image_problems(eff))
+    return found
+
+
+def image_problems(eff: Effective) -> list[Problem]:
+    """The artifact's image: an official Flink repository's tag names the deployment's Flink
+    release; an application image has its own tag, written next to its repository; VVP has no
+    digest field, so a moving tag is refused (in every environment for ``latest``, in production
+    for the others)."""
+    m = model.of(eff)
+    artifact = m.artifact
+    tag, repository = artifact.flink_image_tag, artifact.flink_image_repository
+    tag_path, repo_path = (*keys.ARTIFACT, "flinkImageTag"), (*keys.ARTIFACT, "flinkImageRepository")
+    if not tag:
+        if repository and not images.is_official_flink(repository):
+            return [
+                problem(
+                    eff,
+                    repo_path,
+                    f"application image '{repository}' has no tag",
+                    "set spec.template.spec.artifact.flinkImageTag to the application's release",
+                )
+            ]
+        return []
+    if tag.lower() == "latest":
+        return [
             problem(
                 eff,
-                (*keys.ARTIFACT, "flinkImageTag"),
+                tag_path,
                 "the image tag 'latest' is not pinned",
                 "name the exact image tag, e.g. 1.20.0-stream1-scala_2.12-java11",
             )
-        )
-    return found
+        ]
+    if repository is None or images.is_official_flink(repository):
+        release = images.flink_release(tag)
+        if release is not None and release[0] != m.flink_version:
+            return [
+                problem(
+                    eff,
+                    tag_path,
+                    f"tag '{tag}' is Flink {release[0]}, but the deployment runs flinkVersion {m.flink_version}",
+                    "keep the Flink image and spec.template.spec.artifact.flinkVersion on the same release",
+                )
+            ]
+        return []
+    repo_origin, tag_origin = eff.origin(repo_path), eff.origin(tag_path)
+    if repo_origin and tag_origin and images.layer_rank(tag_origin.layer) < images.layer_rank(repo_origin.layer):
+        return [
+            problem(
+                eff,
+                repo_path,
+                f"application image '{repository}' has no tag of its own: tag '{tag}' (at {tag_origin.where()}) "
+                "was written for another image",
+                "set spec.template.spec.artifact.flinkImageTag (the application's release) next to the repository",
+            )
+        ]
+    if images.is_moving_tag(tag) and m.tolerance == "production":
+        return [
+            problem(
+                eff,
+                tag_path,
+                f"tag '{tag}' moves with every push: a restart in production can pull different code "
+                "(VVP's artifact has no digest field to pin it)",
+                "name the application's release",
+            )
+        ]
+    return []
 
 
 def session_problems(eff: Effective) -> list[Problem]:

@@ -92,7 +92,11 @@ def test_effective_flink_configuration_equals_the_vvp_targets_key_by_key(profile
 
 
 def test_older_flink_versions_get_the_keys_they_read_on_both_targets() -> None:
-    sets = ('spec.template.spec.artifact.flinkVersion="1.18"', "platform.flinkOperator.image.tag=1.18.1-java11")
+    sets = (
+        'spec.template.spec.artifact.flinkVersion="1.18"',
+        "spec.template.spec.artifact.flinkImageTag=1.18.1-stream1-scala_2.12-java11",
+        "platform.flinkOperator.image.tag=1.18.1-java11",
+    )
     operator = of_kind(docs(None, "prod", *sets, deployment="fraud-scoring"), "FlinkDeployment")["fraud-scoring"]
     vvp = of_kind(docs(None, "prod", *sets, target="vvp", deployment="fraud-scoring"), "Deployment")["fraud-scoring"]
     conf = operator["spec"]["flinkConfiguration"]

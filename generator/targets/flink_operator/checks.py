@@ -6,14 +6,15 @@ the pinned image. Each problem is located at the value that breaks the rule."""
 from __future__ import annotations
 
 import re
-import shlex
 
 from generator import model
 from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
 from generator.errors import Problem
+from generator.model.artifacts import artifact_problems as model_artifact_problems
 from generator.model.keys import ARTIFACT, FLINK_CONF, FLINK_OPERATOR, RESOURCES, RESTORE_STRATEGY, TEMPLATE_SPEC
 from generator.render import pods
+from generator.targets.flink_operator.artifacts import artifact_problems
 from generator.targets.flink_operator.images import image
 from generator.targets.flink_operator.settings import (
     CHECKPOINT_DIR_KEY,
@@ -225,16 +226,9 @@ def check_job(eff: Effective) -> list[Problem]:
                 )
             )
     artifact = m.artifact
-    if artifact.kind != "JAR":
-        problems.append(
-            problem_at(
-                eff,
-                (*ARTIFACT, "kind"),
-                f"the flink-operator target runs JAR artifacts, not {artifact.kind}",
-                "package the job as a JAR",
-            )
-        )
-    elif not _SCHEME.match(artifact.jar_uri or ""):
+    problems.extend(model_artifact_problems(m))
+    problems.extend(artifact_problems(eff, session=m.session))
+    if (artifact.kind or "JAR") == "JAR" and not _SCHEME.match(artifact.jar_uri or ""):
         problems.append(
             problem_at(
                 eff,
@@ -242,20 +236,5 @@ def check_job(eff: Effective) -> list[Problem]:
                 "the operator needs a jar URI with a scheme",
                 "e.g. local:///opt/flink/usrlib/job.jar or s3://bucket/job.jar",
             )
-        )
-    if artifact.additional_dependencies:
-        problems.append(
-            problem_at(
-                eff,
-                (*ARTIFACT, "additionalDependencies"),
-                "the operator's job spec has a single jar URI: additional dependencies cannot be passed",
-                "bundle them into the job jar or the image",
-            )
-        )
-    try:
-        shlex.split(artifact.main_args or "")
-    except ValueError as exc:
-        problems.append(
-            problem_at(eff, (*ARTIFACT, "mainArgs"), f"cannot split into arguments: {exc}", "balance the quotes")
         )
     return problems

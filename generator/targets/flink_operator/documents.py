@@ -13,7 +13,6 @@ anything renders and reported as problems located at the value that breaks them.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -26,6 +25,7 @@ from generator.model.keys import FLINK_CONF, FLINK_OPERATOR, SESSION_CLUSTER
 from generator.render import pods
 from generator.render.context import Doc, NamespaceContext
 from generator.render.engine import render_template, template
+from generator.targets.flink_operator import artifacts
 from generator.targets.flink_operator.checks import check_cluster, check_job, check_keys, check_name
 from generator.targets.flink_operator.images import image
 from generator.targets.flink_operator.secrets import check_secrets, dynamic_properties, tls_of
@@ -100,16 +100,12 @@ def log_configuration(eff: Effective) -> dict[str, str]:
 
 def job_spec(eff: Effective) -> dict[str, Any]:
     m = model.of(eff)
-    artifact = m.artifact
     job: dict[str, Any] = {
-        "jarURI": artifact.jar_uri,
-        "args": shlex.split(artifact.main_args or ""),
+        **artifacts.job_fields(eff),
         "parallelism": m.parallelism,
         "upgradeMode": upgrade_mode(m),
         "state": job_state(m),
     }
-    if artifact.entry_class:
-        job["entryClass"] = artifact.entry_class
     if m.allow_non_restored_state is not None:
         job["allowNonRestoredState"] = bool(m.allow_non_restored_state)
     per_job = job_settings(m)
@@ -139,6 +135,8 @@ def flink_deployment(eff: Effective, name: str, job: Mapping[str, Any] | None) -
     tls = tls_of(eff)
     if tls is not None:
         jobmanager_pod, taskmanager_pod = tls.add_to(jobmanager_pod), tls.add_to(taskmanager_pod)
+    if job is not None and m.artifact.kind == "SQLSCRIPT":
+        jobmanager_pod = artifacts.mount_sql_script(eff, jobmanager_pod)
     return render_template(
         "flink-operator/FlinkDeployment.yaml.j2",
         name=name,
@@ -240,7 +238,10 @@ def deployment_docs(eff: Effective) -> list[Doc]:
     )
     if problems:
         raise InputError(problems)
-    return [Doc(flink_deployment(eff, m.name, job_spec(eff)))]
+    docs = [Doc(flink_deployment(eff, m.name, job_spec(eff)))]
+    if m.artifact.kind == "SQLSCRIPT":
+        docs.append(Doc(artifacts.sql_config_map(eff)))
+    return docs
 
 
 def session_clusters(ctx: NamespaceContext) -> dict[str, Effective]:

@@ -39,8 +39,25 @@ def deployment(eff: Effective) -> dict[str, Any]:
     return render_template("vvp/Deployment.yaml.j2", metadata=deployment_metadata(eff), spec=deployment_spec(eff))
 
 
+def python_problems(eff: Effective) -> list[Problem]:
+    """VVP 2 runs JAR and SQLSCRIPT artifacts: its Deployment API (AppManager 2.4) has no Python
+    fields and its Artifacts page documents JARs and SQL scripts only
+    (https://docs.ververica.com/vvp/user-guide/application-operations/deployments/artifacts)."""
+    if model.of(eff).artifact.kind != "PYTHON":
+        return []
+    return [
+        problem(
+            eff,
+            (*keys.ARTIFACT, "kind"),
+            "Ververica Platform 2 runs JAR and SQLSCRIPT artifacts only: its Deployment API documents no Python "
+            "artifact",
+            "run the Python job on VVP 3 (target vvp-operator) or on the flink-operator target",
+        )
+    ]
+
+
 def deployment_docs(eff: Effective) -> list[Doc]:
-    raise_problems([*invariant_problems(eff), *session_problems(eff)])
+    raise_problems([*invariant_problems(eff), *session_problems(eff), *python_problems(eff)])
     return [Doc(deployment(eff))]
 
 

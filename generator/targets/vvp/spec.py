@@ -21,6 +21,7 @@ from generator.config.yamlload import Path_, dotted
 from generator.errors import InputError, Problem
 from generator.flink import options
 from generator.model import images, keys
+from generator.model.artifacts import artifact_problems
 from generator.render import pods
 
 IMAGE_FIELDS = ("flinkImageRegistry", "flinkImageRepository", "flinkImageTag")
@@ -101,6 +102,7 @@ def invariant_problems(eff: Effective) -> list[Problem]:
             )
         )
     found.extend(image_problems(eff))
+    found.extend(artifact_problems(m))
     return found
 
 

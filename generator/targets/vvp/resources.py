@@ -16,11 +16,11 @@ from generator import model
 from generator.config import secrets
 from generator.config.resolve import Effective
 from generator.errors import InputError, Problem
-from generator.model import keys
+from generator.model import keys, session
+from generator.model.session import IMAGE_FIELDS
 from generator.render.context import Doc, NamespaceContext
 from generator.render.engine import render_template
 from generator.targets.vvp.spec import (
-    IMAGE_FIELDS,
     deployment_metadata,
     deployment_spec,
     flink_configuration,
@@ -148,6 +148,7 @@ def _session_clusters(ctx: NamespaceContext, problems: list[Problem]) -> list[di
             )
     docs = []
     for name in names:
+        problems.extend(session.capacity_problems(cluster, name, map(model.of, ctx.deployments)))
         metadata = _rest_metadata(ctx, name)
         ssl = cluster.template_annotations.get(SSL_ANNOTATION)
         if ssl is not None:

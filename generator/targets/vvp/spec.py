@@ -20,37 +20,11 @@ from generator.config.resolve import Effective
 from generator.config.yamlload import Path_, dotted
 from generator.errors import InputError, Problem
 from generator.flink import options
-from generator.model import images, keys
+from generator.model import images, keys, session
 from generator.model.artifacts import artifact_problems
+from generator.model.session import IMAGE_FIELDS, is_cluster_option
 from generator.render import pods
 
-IMAGE_FIELDS = ("flinkImageRegistry", "flinkImageRepository", "flinkImageTag")
-# Fields of spec.template.spec that configure the Flink cluster, not the job.
-CLUSTER_FIELDS = ("numberOfTaskManagers", "resources", "logging", "kubernetes")
-# Flink options read when a cluster starts: in session mode they belong to the SessionCluster.
-CLUSTER_OPTION_PREFIXES = (
-    "high-availability",
-    "kubernetes.",
-    "jobmanager.",
-    "taskmanager.",
-    "metrics.",
-    "rest.",
-    "blob.",
-    "security.",
-    "akka.",
-    "pekko.",
-    "env.",
-    "containerized.",
-    "cluster.",
-    "io.tmp.dirs",
-    "queryable-state.",
-    "web.",
-    "resourcemanager.",
-    "slot.",
-    "heartbeat.",
-    "s3.",
-    "fs.",
-)
 _SPEC_FIELDS = (
     "state",
     "deploymentTargetName",
@@ -61,11 +35,6 @@ _SPEC_FIELDS = (
     "maxJobCreationAttempts",
     "jobFailureExpirationTime",
 )
-_EXPLICIT_LAYERS = ("deployment ", "command line")
-
-
-def is_cluster_option(key: str) -> bool:
-    return key.startswith(CLUSTER_OPTION_PREFIXES)
 
 
 def problem(eff: Effective, path: Path_, message: str, hint: str = "") -> Problem:
@@ -73,13 +42,6 @@ def problem(eff: Effective, path: Path_, message: str, hint: str = "") -> Proble
     if origin is None:
         return Problem("<configuration>", 1, 1, dotted(path), message, hint)
     return Problem(origin.file, origin.line, origin.col, dotted(path), message, hint)
-
-
-def set_explicitly(eff: Effective, path: Path_) -> bool:
-    """Whether the deployment's own file (or --set) set ``path`` or something below it."""
-    n = len(path)
-    chains = [chain for key, chain in eff.provenance.items() if key[:n] == path and chain]
-    return any(chain[-1].layer.startswith(_EXPLICIT_LAYERS) for chain in chains)
 
 
 def raise_problems(problems: list[Problem]) -> None:
@@ -172,42 +134,9 @@ def image_problems(eff: Effective) -> list[Problem]:
 
 
 def session_problems(eff: Effective) -> list[Problem]:
-    """In session mode the deployment's own file must not size or configure the cluster."""
-    m = model.of(eff)
-    if not m.session:
-        return []
-    found: list[Problem] = []
-    for field in CLUSTER_FIELDS:
-        if set_explicitly(eff, (*keys.TEMPLATE_SPEC, field)):
-            found.append(
-                problem(
-                    eff,
-                    (*keys.TEMPLATE_SPEC, field),
-                    f"{field} configures the session cluster, not a session-mode deployment",
-                    "set it for the namespace (the SessionCluster) or run this deployment in application mode",
-                )
-            )
-    for field in IMAGE_FIELDS:
-        if set_explicitly(eff, (*keys.ARTIFACT, field)):
-            found.append(
-                problem(
-                    eff,
-                    (*keys.ARTIFACT, field),
-                    "the session cluster's image runs every session-mode job",
-                    "set the image in the namespace defaults",
-                )
-            )
-    for key in m.conf:
-        if is_cluster_option(key) and set_explicitly(eff, (*keys.FLINK_CONF, key)):
-            found.append(
-                problem(
-                    eff,
-                    (*keys.FLINK_CONF, key),
-                    "a cluster-level Flink option has no effect on one job of a session cluster",
-                    "set it in the namespace defaults, where it configures the SessionCluster",
-                )
-            )
-    return found
+    """In session mode the deployment's own file must not size or configure the cluster (the rule
+    every target applies, :mod:`generator.model.session`)."""
+    return session.session_problems(model.of(eff))
 
 
 # -- building blocks -------------------------------------------------------------------------------

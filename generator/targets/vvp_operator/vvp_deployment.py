@@ -18,17 +18,16 @@ from generator import model
 from generator.config.resolve import Effective
 from generator.errors import Problem
 from generator.model import keys
+from generator.model.session import IMAGE_FIELDS, set_explicitly
 from generator.render.context import Doc
 from generator.render.engine import render_template
 from generator.targets.vvp.spec import (
-    IMAGE_FIELDS,
     deployment_metadata,
     deployment_spec,
     invariant_problems,
     problem,
     raise_problems,
     session_problems,
-    set_explicitly,
 )
 
 OWNER_LABEL = "ververica.platform/owner"

@@ -159,7 +159,7 @@ def flink_deployment(eff: Effective, name: str, job: Mapping[str, Any] | None) -
         taskmanager_resource=resource(eff, "taskmanager"),
         taskmanager_pod=taskmanager_pod,
         job=job,
-        restart_nonce=m.operator.restart_nonce if job is not None else None,
+        restart_nonce=job_settings(m).get("restartNonce") if job is not None else None,
     )
 
 
@@ -220,7 +220,7 @@ def session_job(eff: Effective) -> dict[str, Any]:
         deployment_name=m.session_cluster,
         flink_configuration=session_job_configuration(eff),
         job=job_spec(eff),
-        restart_nonce=m.operator.restart_nonce,
+        restart_nonce=job_settings(m).get("restartNonce"),
     )
 
 

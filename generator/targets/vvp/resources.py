@@ -21,6 +21,7 @@ from generator.model.session import IMAGE_FIELDS
 from generator.render.context import Doc, NamespaceContext
 from generator.render.engine import render_template
 from generator.targets.vvp.spec import (
+    cross_target_problems,
     deployment_metadata,
     deployment_spec,
     flink_configuration,
@@ -57,8 +58,32 @@ def python_problems(eff: Effective) -> list[Problem]:
 
 
 def deployment_docs(eff: Effective) -> list[Doc]:
-    raise_problems([*invariant_problems(eff), *session_problems(eff), *python_problems(eff)])
+    raise_problems(
+        [
+            *invariant_problems(eff),
+            *session_problems(eff),
+            *python_problems(eff),
+            *cross_target_problems(eff),
+            *_vvp_operator_nonces(eff),
+        ]
+    )
     return [Doc(deployment(eff))]
+
+
+def _vvp_operator_nonces(eff: Effective) -> list[Problem]:
+    """The VVP 3 operator's nonces are fields of its VvpDeployment: the REST resources have none."""
+    m = model.of(eff)
+    return [
+        problem(
+            eff,
+            (*keys.VVP_OPERATOR, nonce),
+            f"{nonce} is a field of the VVP 3 operator's VvpDeployment (target vvp-operator): the REST Deployment "
+            "has no nonce",
+            "trigger it through the REST API (a Savepoint POST, a state change), or render for vvp-operator",
+        )
+        for nonce in ("savepointNonce", "restartNonce")
+        if m.vvp.operator.get(nonce) is not None
+    ]
 
 
 # -- per namespace ---------------------------------------------------------------------------------

@@ -139,6 +139,66 @@ def session_problems(eff: Effective) -> list[Problem]:
     return session.session_problems(model.of(eff))
 
 
+#: The Flink operator's per-job settings (platform.flinkOperator), as the VVP targets see them.
+OPERATOR_JOB_SETTINGS = (
+    "restartNonce",
+    "savepointTriggerNonce",
+    "checkpointTriggerNonce",
+    "savepointRedeployNonce",
+    "autoscalerResetNonce",
+    "initialSavepointPath",
+)
+INITIAL_SAVEPOINT_REASON = (
+    "Ververica Platform starts a deployment from a given savepoint through a Savepoint resource (POST "
+    "/api/v1/namespaces/{namespace}/savepoints with spec.savepointLocation) that names the deployment's id "
+    "(metadata.deploymentId), which the platform assigns when it creates the Deployment: no Deployment field "
+    "can say it, so gen cannot render it"
+)
+_NO_EQUIVALENT = {
+    "restartNonce": "the REST Deployment has no restart nonce (VVP restarts a job when its state or spec changes)",
+    "savepointTriggerNonce": "the REST Deployment has no savepoint nonce (VVP takes a savepoint when one is "
+    "POSTed to /api/v1/namespaces/{namespace}/savepoints)",
+    "checkpointTriggerNonce": "Ververica Platform has no manual checkpoint trigger",
+    "savepointRedeployNonce": "Ververica Platform has no redeploy-from-savepoint nonce",
+    "autoscalerResetNonce": "Ververica Platform does not run the Flink operator's autoscaler",
+    "initialSavepointPath": INITIAL_SAVEPOINT_REASON,
+}
+
+
+def operator_job_settings(m: model.Deployment) -> dict[str, Any]:
+    """The per-job settings of platform.flinkOperator this deployment sets."""
+    operator = m.operator
+    values = {
+        "restartNonce": operator.restart_nonce,
+        "savepointTriggerNonce": operator.savepoint_trigger_nonce,
+        "checkpointTriggerNonce": operator.checkpoint_trigger_nonce,
+        "savepointRedeployNonce": operator.savepoint_redeploy_nonce,
+        "autoscalerResetNonce": operator.autoscaler_reset_nonce,
+        "initialSavepointPath": operator.initial_savepoint_path,
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def cross_target_problems(eff: Effective, mapped: tuple[str, ...] = ()) -> list[Problem]:
+    """An intent written for the Flink operator target is never dropped here: a per-job setting of
+    platform.flinkOperator that this VVP target does not map (``mapped``) is refused where it was
+    written, with the reason."""
+    m = model.of(eff)
+    found: list[Problem] = []
+    for key in operator_job_settings(m):
+        if key in mapped:
+            continue
+        found.append(
+            problem(
+                eff,
+                (*keys.FLINK_OPERATOR, key),
+                f"{key} has no equivalent on Ververica Platform: {_NO_EQUIVALENT[key]}",
+                "remove it for this target (it is a setting of target flink-operator)",
+            )
+        )
+    return found
+
+
 # -- building blocks -------------------------------------------------------------------------------
 def pod_templates(eff: Effective) -> dict[str, Any]:
     """JobManager and TaskManager pod templates; a namespace's templates carry no deployment labels."""

@@ -22,9 +22,11 @@ from generator.model.session import IMAGE_FIELDS, set_explicitly
 from generator.render.context import Doc
 from generator.render.engine import render_template
 from generator.targets.vvp.spec import (
+    cross_target_problems,
     deployment_metadata,
     deployment_spec,
     invariant_problems,
+    operator_job_settings,
     problem,
     raise_problems,
     session_problems,
@@ -35,6 +37,8 @@ APIKEY_ANNOTATION = "apikeySecretName"
 DEFAULT_SYNCING_MODE = "PATCH"
 DEFAULT_INIT_FIELDS = ("resources", "logging")
 DEFAULT_INITIAL_STATE = "CANCELLED"
+#: The VvpDeployment's nonces and the Flink operator target's field with the same intent.
+FLINK_OPERATOR_NONCES = {"savepointNonce": "savepointTriggerNonce", "restartNonce": "restartNonce"}
 
 
 def _operator(m: model.Deployment, key: str, default: Any = None) -> Any:
@@ -78,7 +82,8 @@ def _operator_problems(eff: Effective) -> list[Problem]:
                 f'map "{version}" to an engine named vera-<x.y>-flink-{version}',
             )
         )
-    for nonce in ("savepointNonce", "restartNonce"):
+    flink_operator = operator_job_settings(m)
+    for nonce, equivalent in FLINK_OPERATOR_NONCES.items():
         path = (*keys.VVP_OPERATOR, nonce)
         if _operator(m, nonce) is not None and not set_explicitly(eff, path):
             found.append(
@@ -89,7 +94,36 @@ def _operator_problems(eff: Effective) -> list[Problem]:
                     "set it in the deployment's own file",
                 )
             )
+        other = flink_operator.get(equivalent)
+        other_path = (*keys.FLINK_OPERATOR, equivalent)
+        if other is None:
+            continue
+        if _operator(m, nonce) is not None and _operator(m, nonce) != other:
+            found.append(
+                problem(
+                    eff,
+                    other_path,
+                    f"{equivalent} {other} is this target's {nonce}, which is set to {_operator(m, nonce)}",
+                    "keep one of them",
+                )
+            )
+        elif not set_explicitly(eff, other_path):
+            found.append(
+                problem(
+                    eff,
+                    other_path,
+                    f"{equivalent} triggers an operation on one deployment; a shared layer would trigger it on all",
+                    "set it in the deployment's own file",
+                )
+            )
+    found.extend(cross_target_problems(eff, tuple(FLINK_OPERATOR_NONCES.values())))
     return found
+
+
+def _nonce(m: model.Deployment, nonce: str) -> Any:
+    """A nonce of the VvpDeployment: its own, else the Flink operator's equivalent (the same intent)."""
+    own = _operator(m, nonce)
+    return own if own is not None else operator_job_settings(m).get(FLINK_OPERATOR_NONCES[nonce])
 
 
 def vvp_deployment(eff: Effective) -> dict[str, Any]:
@@ -115,9 +149,9 @@ def vvp_deployment(eff: Effective) -> dict[str, Any]:
     }
     if init_fields:
         cr_spec["initFields"] = {"spec": {"template": {"spec": init_fields}}}
-    for nonce in ("savepointNonce", "restartNonce"):
-        if _operator(m, nonce) is not None:
-            cr_spec[nonce] = _operator(m, nonce)
+    for nonce in FLINK_OPERATOR_NONCES:
+        if _nonce(m, nonce) is not None:
+            cr_spec[nonce] = _nonce(m, nonce)
     labels = {
         OWNER_LABEL: str(_operator(m, "instanceId")),
         "app.kubernetes.io/name": "flink",

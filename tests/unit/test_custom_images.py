@@ -136,11 +136,23 @@ def test_a_digest_does_not_bypass_the_version_check(config: Path) -> None:
 
 
 # -- VVP ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("target", ["vvp", "vvp-operator"])
-def test_vvp_application_image_keeps_its_tag(config: Path, target: str) -> None:
+def test_vvp_application_image_keeps_its_tag(config: Path) -> None:
     vvp_image(config, "flinkImageRepository: acme/events-ingest\nflinkImageTag: 1.0.0")
-    result = render(config, target)
+    result = render(config, "vvp")
     assert result.code == 0, result.stderr
+    artifact = rendered(config, "deployment-events-ingest.yaml")["spec"]["template"]["spec"]["artifact"]  # type: ignore[index]
+    assert (artifact["flinkImageRepository"], artifact["flinkImageTag"], artifact["flinkVersion"]) == (
+        "acme/events-ingest",
+        "1.0.0",
+        "1.20",
+    )
+
+
+def test_an_application_image_cannot_run_on_vvp_3(config: Path) -> None:
+    # a VvpDeployment names an engine (engineVersionName), not an image: the custom image is refused, not dropped
+    path = vvp_image(config, "flinkImageRepository: acme/events-ingest\nflinkImageTag: 1.0.0")
+    result = render(config, "vvp-operator")
+    assert_located(result, path, line_of(path, "flinkImageRepository: acme"), "cannot run on VVP 3")
 
 
 def test_vvp_application_image_without_its_own_tag_is_refused(config: Path) -> None:

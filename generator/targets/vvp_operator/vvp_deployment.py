@@ -17,7 +17,7 @@ from typing import Any
 from generator import model
 from generator.config.resolve import Effective
 from generator.errors import Problem
-from generator.model import keys
+from generator.model import images, keys
 from generator.model.session import IMAGE_FIELDS, set_explicitly
 from generator.render.context import Doc
 from generator.render.engine import render_template
@@ -117,6 +117,17 @@ def _operator_problems(eff: Effective) -> list[Problem]:
                 )
             )
     found.extend(cross_target_problems(eff, tuple(FLINK_OPERATOR_NONCES.values())))
+    repository = m.artifact.flink_image_repository
+    if repository and not images.is_official_flink(repository):
+        found.append(
+            problem(
+                eff,
+                (*keys.ARTIFACT, "flinkImageRepository"),
+                f"application image '{repository}' cannot run on VVP 3: a VvpDeployment names its engine with "
+                "artifact.engineVersionName, which picks the image",
+                "run the jar from the artifact (jarUri) on an approved engine, or render for vvp or flink-operator",
+            )
+        )
     return found
 
 

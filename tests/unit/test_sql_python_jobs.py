@@ -161,3 +161,13 @@ def test_sql_and_python_session_jobs_are_refused_on_the_operator(config: Path, l
     edit(path, "      parallelism: 8\n      numberOfTaskManagers: 4\n", "      parallelism: 1\n")
     result = render(config, "flink-operator")
     assert_located(result, path, line_of(path, f"kind: {kind}"), "application mode")
+
+
+def test_a_script_larger_than_a_config_map_is_refused(config: Path) -> None:
+    platform = "flinkOperator:\n  sql:\n    runnerJarUri: local:///opt/flink/usrlib/runner.jar"
+    statement = "INSERT INTO sink SELECT * FROM source; -- " + "x" * 200
+    script = "\n".join(f"  {statement}" for _ in range(5000))  # about 1.2 MB
+    path = artifact(config, f"kind: SQLSCRIPT\nsqlScript: |\n{script}", platform)
+    result = render(config, "flink-operator")
+    assert_located(result, path, line_of(path, "sqlScript"), "larger than a ConfigMap can hold")
+    assert render(config, "vvp").code == 0  # VVP takes the script in the Deployment itself

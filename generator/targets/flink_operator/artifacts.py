@@ -34,6 +34,9 @@ PYTHON_DRIVER_JAR = "local:///opt/flink/opt/flink-python-{release}.jar"
 SQL_VOLUME = "sql-script"
 SQL_FILE = "script.sql"
 DEFAULT_SQL_MOUNT = "/opt/flink/sql"
+#: A ConfigMap holds at most 1 MiB (https://kubernetes.io/docs/concepts/configuration/configmap/);
+#: this leaves room for its metadata.
+MAX_SCRIPT_BYTES = 1_000_000
 #: URIs of files in the image: Flink's local:// and the file:// VVP uses for bundled artifacts
 LOCAL_SCHEMES = ("local://", "file://")
 
@@ -105,7 +108,16 @@ def artifact_problems(eff: Effective, *, session: bool) -> list[Problem]:
                     "run the SQL job in application mode (deploymentTargetName) on this target",
                 )
             )
-        elif not m.operator.sql.get("runnerJarUri"):
+        elif len((artifact.sql_script or "").encode()) > MAX_SCRIPT_BYTES:
+            found.append(
+                problem_at(
+                    eff,
+                    (*keys.ARTIFACT, "sqlScript"),
+                    f"the script is larger than a ConfigMap can hold ({MAX_SCRIPT_BYTES} bytes of its 1 MiB)",
+                    "build the script into the image and pass its path to the runner jar as a JAR job",
+                )
+            )
+        if not session and not m.operator.sql.get("runnerJarUri"):
             found.append(
                 problem_at(
                     eff,

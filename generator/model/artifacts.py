@@ -1,7 +1,7 @@
 """The one rule every target applies to a job's artifact before rendering it: each kind takes its
 own fields (VVP's artifact kinds, https://docs.ververica.com/vvp/user-guide/application-operations/deployments/artifacts).
 
-``JAR`` runs ``jarUri``; ``SQLSCRIPT`` runs ``sqlScript``; ``PYTHON`` runs ``pythonArtifactUri``
+``JAR`` runs ``jarUri`` (and ``entryClass``); ``SQLSCRIPT`` runs ``sqlScript``; ``PYTHON`` runs ``pythonArtifactUri``
 (with ``entryModule``, ``additionalPythonLibraries`` and ``additionalPythonArchives``). A Python
 artifact with a ``jarUri`` is a shape no VVP version documents, and Python fields on another kind
 would be ignored: both are refused where they were written.
@@ -33,6 +33,15 @@ def artifact_problems(m: Deployment) -> list[Problem]:
                 )
                 hint = "set pythonArtifactUri (and entryModule) instead, or kind: JAR for a jar"
             found.append(m.problem((*keys.ARTIFACT, field), message, hint))
+    if kind != "JAR" and "entryClass" in raw:
+        found.append(
+            m.problem(
+                (*keys.ARTIFACT, "entryClass"),
+                f"entryClass belongs to artifacts of kind JAR, this one is kind {kind}"
+                + (" (it runs entryModule)" if kind == "PYTHON" else ""),
+                "remove it (null it in this file if a shared layer sets it)",
+            )
+        )
     if kind != "PYTHON":
         for field in PYTHON_FIELDS[1:]:
             if field in raw:

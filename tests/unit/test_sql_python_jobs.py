@@ -171,3 +171,9 @@ def test_a_script_larger_than_a_config_map_is_refused(config: Path) -> None:
     result = render(config, "flink-operator")
     assert_located(result, path, line_of(path, "sqlScript"), "larger than a ConfigMap can hold")
     assert render(config, "vvp").code == 0  # VVP takes the script in the Deployment itself
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_an_entry_class_on_a_python_artifact_is_refused_everywhere(config: Path, target: str) -> None:
+    path = artifact(config, PYTHON + "\nentryClass: com.acme.Main")
+    assert_located(render(config, target), path, line_of(path, "entryClass"), "belongs to artifacts of kind JAR")

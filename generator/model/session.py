@@ -104,10 +104,16 @@ def capacity_problems(cluster: Deployment, name: str, jobs: Iterable[Deployment]
     for job in jobs:
         if job.session_cluster != name or job.parallelism is None or job.parallelism <= capacity:
             continue
+        parallelism = (*keys.TEMPLATE_SPEC, "parallelism")
+        # the line that decided: the job's own parallelism, else the line that put it on this cluster
+        own = set_explicitly(job.effective, parallelism) or not set_explicitly(job.effective, keys.SESSION_CLUSTER)
+        origin = job.origin(parallelism)
         found.append(
             job.problem(
-                (*keys.TEMPLATE_SPEC, "parallelism"),
-                f"parallelism {job.parallelism} needs {job.parallelism} slots, but session cluster '{name}' has "
+                parallelism if own else keys.SESSION_CLUSTER,
+                f"parallelism {job.parallelism}"
+                + ("" if own or origin is None else f" (set at {origin.where()})")
+                + f" needs {job.parallelism} slots, but session cluster '{name}' has "
                 f"{cluster.task_managers} TaskManagers x {cluster.slots} slots = {capacity}",
                 "lower the parallelism, or size the session cluster (numberOfTaskManagers, "
                 "taskmanager.numberOfTaskSlots) in the namespace defaults",

@@ -175,3 +175,11 @@ def test_vvp_moving_application_tag_is_refused_in_production(config: Path) -> No
     path = vvp_image(config, "flinkImageRepository: acme/events-ingest\nflinkImageTag: latest-1.20")
     assert_located(render(config, "vvp"), path, line_of(path, "flinkImageTag: latest"), "moves with every push")
     assert render(config, "vvp", "dev").code == 0
+
+
+@pytest.mark.parametrize("target", ["vvp", "flink-operator"])
+def test_a_flink_version_changed_after_the_image_is_blamed_where_it_changed(config: Path, target: str) -> None:
+    # the baseline's images are Flink 1.20; the deployment's own file moves the job to 1.19
+    path = vvp_image(config, 'flinkVersion: "1.19"')
+    result = render(config, target)
+    assert_located(result, path, line_of(path, "flinkVersion"), "Flink 1.20")

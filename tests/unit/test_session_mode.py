@@ -195,3 +195,16 @@ def test_restricted_hosts_allowed_when_the_operator_allows_them(config: Path) ->
     session_job(config, jar="https://10.1.2.3/router.jar")
     result = render(config, "flink-operator")
     assert result.code == 0, result.stderr
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_profile_parallelism_too_large_for_the_cluster_is_blamed_on_the_choice_of_cluster(
+    config: Path, target: str
+) -> None:
+    # the job's own file puts it on the cluster; its parallelism (2) is its profile's
+    path = session_job(config)
+    edit(path, "      parallelism: 1\n", "")
+    result = render(config, target)
+    assert_located(
+        result, path, line_of(path, "sessionClusterName"), "parallelism 2 (set at", "1 TaskManagers x 1 slots"
+    )

@@ -126,6 +126,18 @@ def _check_tag(eff: Effective, path: Path_, tag: str, flink_version: str | None,
     version, patch = release
     if flink_version is not None and version != flink_version:
         artifact = (*keys.ARTIFACT, "flinkVersion")
+        tag_origin, version_origin = eff.origin(path), eff.origin(artifact)
+        if version_origin and tag_origin and layer_rank(version_origin.layer) > layer_rank(tag_origin.layer):
+            # the later of the two lines broke the agreement: blame flinkVersion
+            return [
+                problem_at(
+                    eff,
+                    artifact,
+                    f"flinkVersion {flink_version} is not the Flink release of the image: tag '{tag}' (at "
+                    f"{tag_origin.where()}) is Flink {version}",
+                    f"set {dotted(path)} to a Flink {flink_version} image next to it",
+                )
+            ]
         return [
             problem_at(
                 eff,

@@ -100,11 +100,20 @@ def image_problems(eff: Effective) -> list[Problem]:
     if repository is None or images.is_official_flink(repository):
         release = images.flink_release(tag)
         if release is not None and release[0] != m.flink_version:
+            # blamed on the later of the two lines: the one that broke the agreement
+            version_path = (*keys.ARTIFACT, "flinkVersion")
+            tag_origin, version_origin = eff.origin(tag_path), eff.origin(version_path)
+            later = (
+                version_origin is not None
+                and tag_origin is not None
+                and images.layer_rank(version_origin.layer) > images.layer_rank(tag_origin.layer)
+            )
+            at = f" (at {tag_origin.where()})" if later and tag_origin else ""
             return [
                 problem(
                     eff,
-                    tag_path,
-                    f"tag '{tag}' is Flink {release[0]}, but the deployment runs flinkVersion {m.flink_version}",
+                    version_path if later else tag_path,
+                    f"tag '{tag}'{at} is Flink {release[0]}, but the deployment runs flinkVersion {m.flink_version}",
                     "keep the Flink image and spec.template.spec.artifact.flinkVersion on the same release",
                 )
             ]

@@ -101,7 +101,9 @@ def object_kind(
     folder: str = "",
     file: str | None = None,
 ) -> Kind:
-    return register(Kind(object_key(api_version, kind), validator, owner, listed, folder, file, api_version, kind))
+    return register(
+        Kind(object_key(api_version, kind), validator, owner, listed, folder, file, api_version, kind)
+    )
 
 
 def file_kind(key: str, validator: str, owner: Owner, file: str, *, listed: bool = False) -> Kind:

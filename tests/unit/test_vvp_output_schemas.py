@@ -277,9 +277,10 @@ VVP2_ENGINE_FIELDS = ("flinkVersion", "flinkImageRegistry", "flinkImageRepositor
 # The VVP 3 operator docs ( "Use initFields"): the engine of a VVP 3 deployment is named by
 # artifact.engineVersionName, e.g. "vera-4.1-flink-1.20"; the 2.4 API has flinkVersion + images instead.
 VVP3_ENGINE_FIELD: SchemaPath = (*ARTIFACT_PATH, "engineVersionName")
-# VVP 3 runs Python deployments; their artifact fields (Ververica's PythonArtifact:
-# https://www.alibabacloud.com/help/en/flink/realtime-flink/developer-reference/api-ververica-2022-07-18-struct-pythonartifact)
-# are not in the 2.4 API, whose artifacts are JARs and SQL scripts only.
+# VVP 3 runs Python deployments (https://docs.ververica.com/vvp3/); their artifact fields (the
+# PythonArtifact of Ververica's deployment API: pythonArtifactUri, entryModule, mainArgs,
+# additionalPythonLibraries, additionalPythonArchives) are not in the 2.4 API, whose artifacts are
+# JARs and SQL scripts only.
 VVP3_PYTHON_FIELDS: frozenset[SchemaPath] = frozenset(
     {
         (*ARTIFACT_PATH, "pythonArtifactUri"),

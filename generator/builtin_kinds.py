@@ -18,6 +18,8 @@ for _api, _kind in (
     ("networking.k8s.io/v1", "NetworkPolicy"),
 ):
     object_kind(_api, _kind, KUBERNETES, Owner.NAMESPACE)
+# a deployment's own ConfigMap (the SQL script of a SQLSCRIPT job on the flink-operator target)
+object_kind("v1", "ConfigMap", KUBERNETES, Owner.DEPLOYMENT)
 
 # Prometheus Operator custom resources
 object_kind("monitoring.coreos.com/v1", "PodMonitor", CRD, Owner.NAMESPACE)

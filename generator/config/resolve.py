@@ -281,7 +281,8 @@ def _semantic_checks(eff: Effective, problems: list[Problem], fallback: str) -> 
     parallelism = template_spec.get("parallelism")
     tms = template_spec.get("numberOfTaskManagers")
     slots_text = conf.get("taskmanager.numberOfTaskSlots", "1")
-    if isinstance(parallelism, int) and isinstance(tms, int) and slots_text.isdigit():
+    # a session-mode job runs on the session cluster's slots: each target checks it against that cluster
+    if isinstance(parallelism, int) and isinstance(tms, int) and slots_text.isdigit() and not session:
         slots = int(slots_text)
         if parallelism > tms * slots:
             problems.append(

@@ -39,6 +39,11 @@ class Artifact:
     entry_class: str | None = None
     main_args: str | None = None
     additional_dependencies: Sequence[Any] = ()
+    sql_script: str | None = None
+    python_artifact_uri: str | None = None  # kind PYTHON
+    entry_module: str | None = None
+    additional_python_libraries: Sequence[Any] = ()
+    additional_python_archives: Sequence[Any] = ()
 
     @staticmethod
     def of(eff: Effective) -> Artifact:
@@ -54,6 +59,11 @@ class Artifact:
             entry_class=_text(raw.get("entryClass")),
             main_args=_text(raw.get("mainArgs")),
             additional_dependencies=_list(raw.get("additionalDependencies")),
+            sql_script=_text(raw.get("sqlScript")),
+            python_artifact_uri=_text(raw.get("pythonArtifactUri")),
+            entry_module=_text(raw.get("entryModule")),
+            additional_python_libraries=_list(raw.get("additionalPythonLibraries")),
+            additional_python_archives=_list(raw.get("additionalPythonArchives")),
         )
 
 
@@ -169,6 +179,8 @@ class FlinkOperator:
     autoscaler_reset_nonce: Any = None
     ingress: Mapping[str, Any] = field(default_factory=dict)  # spec.ingress of every FlinkDeployment
     log_configuration: Mapping[str, Any] = field(default_factory=dict)  # file name -> its whole text
+    python: Mapping[str, Any] = field(default_factory=dict)  # kind PYTHON: driverJarUri, clientExecutable
+    sql: Mapping[str, Any] = field(default_factory=dict)  # kind SQLSCRIPT: runnerJarUri, entryClass, mountPath
 
     @staticmethod
     def of(eff: Effective) -> FlinkOperator:
@@ -191,6 +203,8 @@ class FlinkOperator:
             autoscaler_reset_nonce=raw.get("autoscalerResetNonce"),
             ingress=_map(raw.get("ingress")),
             log_configuration=_map(raw.get("logConfiguration")),
+            python=_map(raw.get("python")),
+            sql=_map(raw.get("sql")),
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from generator.model import keys
+from generator.model.images import is_moving_tag
 from generator.policy import documents
 from generator.policy.model import Location, Priority, Subject, Violation
 from generator.policy.registry import rule
@@ -78,9 +79,6 @@ def approved_registry(subject: Subject) -> Iterator[Violation]:
             )
 
 
-_FLOATING = {"latest", "stable", "edge", "nightly", "main", "master", "dev", "current", "release"}
-
-
 def _tag(image: str) -> str | None:
     if "@sha256:" in image:
         return None
@@ -93,14 +91,14 @@ def _tag(image: str) -> str | None:
     item="Pinned image tag",
     section="Governance and compliance (artifact versioning)",
     priority=Priority.REQUIRED,
-    checks="every image has a fixed tag or a digest (no missing tag, no latest/stable/nightly/...-SNAPSHOT)",
+    checks="every image has a fixed tag or a digest (no missing tag, no latest/latest-*/nightly/v1/...-SNAPSHOT)",
 )
 def pinned_tag(subject: Subject) -> Iterator[Violation]:
     for image, location in _images(subject, "flinkImageTag"):
         tag = _tag(image)
         if tag is None:
             continue
-        if not tag or tag.lower() in _FLOATING or "snapshot" in tag.lower():
+        if not tag or is_moving_tag(tag):
             yield Violation(
                 f"image {image} has {'no tag' if not tag else 'the floating tag ' + tag}: a restart can pull "
                 "different code",

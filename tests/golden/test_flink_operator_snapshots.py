@@ -3,6 +3,7 @@ application and in session mode (reviewed like code, never regenerated blindly).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,18 @@ def session_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = tmp_path_factory.mktemp("session") / "config"
     copy_example(config)
     path = config / "namespaces/analytics.yaml"
-    path.write_text(path.read_text().replace('deploymentTargetName: "{{ namespace }}"', "sessionClusterName: shared"))
+    path.write_text(
+        path.read_text().replace(
+            'deploymentTargetName: "{{ namespace }}"',
+            # the shared cluster offers 2 TaskManagers x 1 slot: room for each job's parallelism 2
+            "sessionClusterName: shared\n  template:\n    spec:\n      numberOfTaskManagers: 2",
+        )
+    )
+    # a session job sizes nothing (the same rule as on VVP) and fits the shared cluster's slots
+    for name in ("events-ingest", "fraud-scoring"):
+        job = config / f"deployments/analytics/{name}.yaml"
+        text = re.sub(r"      numberOfTaskManagers: \d+\n", "", job.read_text())
+        job.write_text(re.sub(r"      parallelism: \d+\n", "      parallelism: 2\n", text))
     return config
 
 

@@ -57,7 +57,11 @@ def session_repo(tmp_path_factory: pytest.TempPathFactory) -> ConfigRepo:
     copy_example(root)
     namespace = root / "namespaces/analytics.yaml"
     namespace.write_text(
-        namespace.read_text().replace('  deploymentTargetName: "{{ namespace }}"\n', "  sessionClusterName: shared\n")
+        namespace.read_text().replace(
+            '  deploymentTargetName: "{{ namespace }}"\n',
+            # the shared cluster offers 2 TaskManagers x 1 slot: room for each job's parallelism 2
+            "  sessionClusterName: shared\n  template:\n    spec:\n      numberOfTaskManagers: 2\n",
+        )
     )
     for name in ("events-ingest", "fraud-scoring"):
         path = root / f"deployments/analytics/{name}.yaml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -12,6 +13,7 @@ import yaml
 
 from generator.config.layers import ConfigRepo, example_config_dir
 from generator.config.resolve import Resolver
+from generator.model.session import is_cluster_option
 from generator.render.plan import Selection, render
 from generator.targets.flink_operator import settings
 from generator.validate import outputs
@@ -103,7 +105,11 @@ def test_effective_flink_configuration_equals_the_vvp_targets_key_by_key(profile
 
 
 def test_older_flink_versions_get_the_keys_they_read_on_both_targets() -> None:
-    sets = ('spec.template.spec.artifact.flinkVersion="1.18"', "platform.flinkOperator.image.tag=1.18.1-java11")
+    sets = (
+        'spec.template.spec.artifact.flinkVersion="1.18"',
+        "spec.template.spec.artifact.flinkImageTag=1.18.1-stream1-scala_2.12-java11",
+        "platform.flinkOperator.image.tag=1.18.1-java11",
+    )
     operator = of_kind(docs(None, "prod", *sets, deployment="fraud-scoring"), "FlinkDeployment")["fraud-scoring"]
     vvp = of_kind(docs(None, "prod", *sets, target="vvp", deployment="fraud-scoring"), "Deployment")["fraud-scoring"]
     conf = operator["spec"]["flinkConfiguration"]
@@ -287,7 +293,17 @@ def test_operator_keys_and_log_levels(config: Path) -> None:
 
 # -- session mode --------------------------------------------------------------------------------
 def _session_mode(config: Path) -> None:
-    edit(config / "namespaces/analytics.yaml", 'deploymentTargetName: "{{ namespace }}"', "sessionClusterName: shared")
+    edit(
+        config / "namespaces/analytics.yaml",
+        'deploymentTargetName: "{{ namespace }}"',
+        # the shared cluster offers 2 TaskManagers x 1 slot: room for each job's parallelism 2
+        "sessionClusterName: shared\n  template:\n    spec:\n      numberOfTaskManagers: 2",
+    )
+    # a session job sizes nothing (the same rule as on VVP) and fits the shared cluster's slots
+    for name in ("events-ingest", "fraud-scoring"):
+        path = config / f"deployments/analytics/{name}.yaml"
+        text = re.sub(r"      numberOfTaskManagers: \d+\n", "", path.read_text())
+        path.write_text(re.sub(r"      parallelism: \d+\n", "      parallelism: 2\n", text))
 
 
 def test_session_mode_renders_a_session_cluster_and_one_session_job_per_job(config: Path) -> None:
@@ -301,7 +317,7 @@ def test_session_mode_renders_a_session_cluster_and_one_session_job_per_job(conf
     assert "job" not in cluster and "restartNonce" not in cluster
     assert cluster["jobManager"]["replicas"] == 2  # the baseline's, with HA
     assert cluster["jobManager"]["resource"] == {"cpu": 1, "memory": "1g"}  # the namespace defaults
-    assert cluster["taskManager"]["replicas"] == 1
+    assert cluster["taskManager"]["replicas"] == 2  # the namespace defaults size the shared cluster
     assert cluster["jobManager"]["podTemplate"]["metadata"]["labels"]["flink-deployment"] == "shared"
     repo = ConfigRepo(config)
     resolver = Resolver(repo)
@@ -321,11 +337,16 @@ def test_session_mode_renders_a_session_cluster_and_one_session_job_per_job(conf
         merged.pop("kubernetes.taskmanager.service-account")
         expected = resolver.deployment("prod", "analytics", name).emitted_flink_conf()
         expected.pop("kubernetes.jobmanager.replicas")
-        assert merged == expected, name
+        # job-level options: the cluster's plus the job's own = the deployment's; cluster-level options
+        # are the cluster's alone (on a session cluster a job's own would have no effect, as on VVP)
+        job_level = {k: v for k, v in expected.items() if not is_cluster_option(k)}
+        assert {k: v for k, v in merged.items() if not is_cluster_option(k)} == job_level, name
+        own_keys = spec.get("flinkConfiguration", {})
+        assert not [k for k in own_keys if is_cluster_option(k) and not k.startswith(OPERATOR_ONLY_PREFIX)], name
         assert outputs.problems(job) == []
     # the job's own keys are the ones its profile (or its file) decided, not the namespace's
     own = jobs["fraud-scoring"]["spec"]["flinkConfiguration"]
-    assert own["state.backend.type"] == "rocksdb" and own["taskmanager.numberOfTaskSlots"] == "1"
+    assert own["state.backend.type"] == "rocksdb" and "taskmanager.numberOfTaskSlots" not in own
     assert cluster["flinkConfiguration"]["state.backend.type"] == "rocksdb"  # the baseline's
     assert not {"restart-strategy.type", "execution.checkpointing.dir", "kubernetes.jobmanager.replicas"} & set(own)
     assert outputs.problems(clusters["shared"]) == []
@@ -341,7 +362,8 @@ def test_a_session_job_with_its_own_storage_keeps_its_own_paths(config: Path) ->
     jobs = of_kind(docs(config, "prod"), "FlinkSessionJob")
     own = jobs["events-ingest"]["spec"]["flinkConfiguration"]
     assert own["execution.checkpointing.dir"] == "s3://acme-flink-prod/events/checkpoints"
-    assert own["high-availability.storageDir"] == "s3://acme-flink-prod/events/ha"
+    # HA is the session cluster's (a cluster-level option): one job's storage cannot move it
+    assert "high-availability.storageDir" not in own
     assert "execution.checkpointing.dir" not in jobs["clickstream-sessions"]["spec"]["flinkConfiguration"]
 
 

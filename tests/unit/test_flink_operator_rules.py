@@ -239,7 +239,9 @@ def test_a_sql_script_artifact(config: Path) -> None:
     path = config / DEPLOYMENT
     edit(path, "      artifact:\n", "      artifact:\n        kind: SQLSCRIPT\n        sqlScript: SELECT 1\n")
     result = render(config)
-    assert_located(result, path, line_of(path, "kind: SQLSCRIPT"), "runs JAR artifacts, not SQLSCRIPT")
+    assert_located(result, path, line_of(path, "kind: SQLSCRIPT"), "needs the SQL runner jar")
+    # the jar URI left in the file belongs to kind JAR
+    assert_located(result, path, line_of(path, "jarUri"), "jarUri belongs to artifacts of kind JAR")
 
 
 def test_unbalanced_quotes_in_main_args(config: Path) -> None:

@@ -177,6 +177,12 @@ def test_a_listed_file_another_deployment_no_longer_renders_is_removed(config: P
         "spec:\n  template:\n",
         "spec:\n  deploymentTargetName: null\n  sessionClusterName: shared\n  template:\n",
     )
+    # a session job sizes nothing and fits the shared cluster (1 TaskManager x 1 slot)
+    edit(
+        config / "deployments/analytics/events-ingest.yaml",
+        "      parallelism: 8\n      numberOfTaskManagers: 4\n",
+        "      parallelism: 1\n",
+    )
     # events-ingest leaves its FlinkDeployment (last-state) for a session job: a removal only when asked
     rendered(config, out, "-t", "flink-operator", "-e", "prod", "-d", "fraud-scoring", "--allow-delete")
     assert (out / PROD / "flinksessionjob-events-ingest.yaml").is_file()

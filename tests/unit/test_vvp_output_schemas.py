@@ -277,16 +277,31 @@ VVP2_ENGINE_FIELDS = ("flinkVersion", "flinkImageRegistry", "flinkImageRepositor
 # The VVP 3 operator docs ( "Use initFields"): the engine of a VVP 3 deployment is named by
 # artifact.engineVersionName, e.g. "vera-4.1-flink-1.20"; the 2.4 API has flinkVersion + images instead.
 VVP3_ENGINE_FIELD: SchemaPath = (*ARTIFACT_PATH, "engineVersionName")
+# VVP 3 runs Python deployments (https://docs.ververica.com/vvp3/); their artifact fields (the
+# PythonArtifact of Ververica's deployment API: pythonArtifactUri, entryModule, mainArgs,
+# additionalPythonLibraries, additionalPythonArchives) are not in the 2.4 API, whose artifacts are
+# JARs and SQL scripts only.
+VVP3_PYTHON_FIELDS: frozenset[SchemaPath] = frozenset(
+    {
+        (*ARTIFACT_PATH, "pythonArtifactUri"),
+        (*ARTIFACT_PATH, "entryModule"),
+        (*ARTIFACT_PATH, "additionalPythonLibraries"),
+        (*ARTIFACT_PATH, "additionalPythonLibraries", "[]"),
+        (*ARTIFACT_PATH, "additionalPythonArchives"),
+        (*ARTIFACT_PATH, "additionalPythonArchives", "[]"),
+    }
+)
 
 
 def test_vvp_deployment_spec_is_a_deployment_spec_with_the_vvp3_engine_field() -> None:
-    """The operator's deployment has every field of a Deployment spec except VVP 2's engine fields,
+    """The operator's deployment has every field of a Deployment spec except VVP 2's engine fields (and
+    VVP 3's Python artifact fields),
     which VVP 3 replaces with engineVersionName (the decision in generator/targets/vvp_operator/vvp_deployment.py)."""
     deployment = _under(schema_paths(vvp_schema_uri("Deployment.json")), ("spec",))
     vvp = _under(schema_paths(vvp_schema_uri("VvpDeployment.json")), ("spec", "deployment", "spec"))
     vvp2_only = {(*ARTIFACT_PATH, f) for f in VVP2_ENGINE_FIELDS}
     assert set(deployment) - set(vvp) == vvp2_only
-    assert set(vvp) - set(deployment) == {VVP3_ENGINE_FIELD}
+    assert set(vvp) - set(deployment) == {VVP3_ENGINE_FIELD, *VVP3_PYTHON_FIELDS}
     assert all(vvp[p] == deployment[p] for p in set(vvp) & set(deployment))
 
 
@@ -297,6 +312,8 @@ def test_vvp_deployment_body_fields_exist_in_api_with_same_type(api: ApiInventor
     body = _under(schema_paths(vvp_schema_uri("VvpDeployment.json")), ("spec", "deployment"))
     for path, types in sorted(body.items()):
         if path[:1] != ("spec",) or path in LATER_VERSION_FIELDS or path[1:] == VVP3_ENGINE_FIELD:
+            continue
+        if path[1:] in VVP3_PYTHON_FIELDS:
             continue
         found = api.resolve("Deployment", path)
         if found is None:

@@ -264,7 +264,8 @@ def session_config(config: Path) -> Path:
     edit(
         config / "namespaces/analytics.yaml",
         '  deploymentTargetName: "{{ namespace }}"\n',
-        "  sessionClusterName: shared\n",
+        # the shared cluster offers 2 TaskManagers x 1 slot: room for each job's parallelism 2
+        "  sessionClusterName: shared\n  template:\n    spec:\n      numberOfTaskManagers: 2\n",
     )
     for name in ("events-ingest", "fraud-scoring"):
         path = config / f"deployments/analytics/{name}.yaml"

@@ -6,14 +6,23 @@ the pinned image. Each problem is located at the value that breaks the rule."""
 from __future__ import annotations
 
 import re
-import shlex
 
 from generator import model
 from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
 from generator.errors import Problem
-from generator.model.keys import ARTIFACT, FLINK_CONF, FLINK_OPERATOR, RESOURCES, RESTORE_STRATEGY, TEMPLATE_SPEC
+from generator.model.artifacts import artifact_problems as model_artifact_problems
+from generator.model.keys import (
+    ARTIFACT,
+    FLINK_CONF,
+    FLINK_OPERATOR,
+    RESOURCES,
+    RESTORE_STRATEGY,
+    TEMPLATE_SPEC,
+    VVP_OPERATOR,
+)
 from generator.render import pods
+from generator.targets.flink_operator.artifacts import artifact_problems
 from generator.targets.flink_operator.images import image
 from generator.targets.flink_operator.settings import (
     CHECKPOINT_DIR_KEY,
@@ -26,6 +35,7 @@ from generator.targets.flink_operator.settings import (
     ROLLBACK_KEY,
     SAVEPOINT_DIR_KEY,
     SPEC_FIELD_KEYS,
+    VVP_NONCES,
     deployment_file,
     job_settings,
     operator_conf,
@@ -192,7 +202,7 @@ def check_job(eff: Effective) -> list[Problem]:
     if mode == "savepoint" and not has_savepoint_dir:
         problems.append(problem_at(eff, strategy, f"{described}, which needs a savepoint directory", savepoint_hint))
     nonce_path = (*FLINK_OPERATOR, "savepointTriggerNonce")
-    if m.operator.savepoint_trigger_nonce is not None and not has_savepoint_dir:
+    if "savepointTriggerNonce" in job_settings(m) and not has_savepoint_dir:
         problems.append(problem_at(eff, nonce_path, "a manual savepoint needs a savepoint directory", savepoint_hint))
     if PERIODIC_SAVEPOINT_KEY in operator_conf(m) and not has_savepoint_dir:
         problems.append(
@@ -225,17 +235,11 @@ def check_job(eff: Effective) -> list[Problem]:
                     "set it in the deployment's file (or with --set)",
                 )
             )
+    problems.extend(_vvp_nonce_problems(eff))
     artifact = m.artifact
-    if artifact.kind != "JAR":
-        problems.append(
-            problem_at(
-                eff,
-                (*ARTIFACT, "kind"),
-                f"the flink-operator target runs JAR artifacts, not {artifact.kind}",
-                "package the job as a JAR",
-            )
-        )
-    elif not _SCHEME.match(artifact.jar_uri or ""):
+    problems.extend(model_artifact_problems(m))
+    problems.extend(artifact_problems(eff, session=m.session))
+    if (artifact.kind or "JAR") == "JAR" and not _SCHEME.match(artifact.jar_uri or ""):
         problems.append(
             problem_at(
                 eff,
@@ -244,19 +248,41 @@ def check_job(eff: Effective) -> list[Problem]:
                 "e.g. local:///opt/flink/usrlib/job.jar or s3://bucket/job.jar",
             )
         )
-    if artifact.additional_dependencies:
-        problems.append(
-            problem_at(
-                eff,
-                (*ARTIFACT, "additionalDependencies"),
-                "the operator's job spec has a single jar URI: additional dependencies cannot be passed",
-                "bundle them into the job jar or the image",
-            )
-        )
-    try:
-        shlex.split(artifact.main_args or "")
-    except ValueError as exc:
-        problems.append(
-            problem_at(eff, (*ARTIFACT, "mainArgs"), f"cannot split into arguments: {exc}", "balance the quotes")
-        )
     return problems
+
+
+def _vvp_nonce_problems(eff: Effective) -> list[Problem]:
+    """A VVP 3 operator nonce stands for this target's equivalent (``VVP_NONCES``): it belongs to
+    one deployment, and it must not say something else than the equivalent set next to it."""
+    m = model.of(eff)
+    found: list[Problem] = []
+    own_settings = {
+        "restartNonce": m.operator.restart_nonce,
+        "savepointTriggerNonce": m.operator.savepoint_trigger_nonce,
+    }
+    for vvp_key, own in VVP_NONCES.items():
+        value = m.vvp.operator.get(vvp_key)
+        if value is None:
+            continue
+        path = (*VVP_OPERATOR, vvp_key)
+        origin = eff.origin(path)
+        if own_settings[own] is not None and own_settings[own] != value:
+            found.append(
+                problem_at(
+                    eff,
+                    path,
+                    f"{vvp_key} {value} is this target's {own}, which is set to {own_settings[own]} "
+                    f"at {where(eff, (*FLINK_OPERATOR, own))}",
+                    "keep one of them",
+                )
+            )
+        elif origin is not None and not origin.layer.startswith(JOB_LAYERS[1:]):
+            found.append(
+                problem_at(
+                    eff,
+                    path,
+                    f"{vvp_key} belongs to one deployment, not to the {origin.layer.split(' ')[0]} layer",
+                    "set it in the deployment's file (or with --set)",
+                )
+            )
+    return found

@@ -2,10 +2,11 @@
 
 Per deployment: a ``FlinkDeployment`` with a ``job`` (application mode), or, when the deployment
 names ``spec.sessionClusterName``, a ``FlinkSessionJob``. Per namespace: one ``FlinkDeployment``
-without ``job`` for every session cluster its jobs name, built from the namespace defaults (as
-VVP's SessionCluster is). The Flink configuration is the effective one the VVP target writes,
-except for the keys a platform owns (see ``OWNED_KEYS`` and ``ADDED_KEYS`` in
-:mod:`generator.targets.flink_operator.settings`).
+without ``job`` for every session cluster its jobs name, built from the namespace defaults and the
+profile ``platform.vvp.sessionCluster.profile`` names (as VVP's SessionCluster is). The Flink
+configuration is the effective one the VVP target writes, except for the keys a platform owns (see
+``OWNED_KEYS`` and ``ADDED_KEYS`` in :mod:`generator.targets.flink_operator.settings`); a session
+job carries job-level keys only (cluster-level ones are its cluster's, as on VVP).
 
 The operator's own rules (:mod:`generator.targets.flink_operator.checks`) are checked before
 anything renders and reported as problems located at the value that breaks them.
@@ -13,7 +14,6 @@ anything renders and reported as problems located at the value that breaks them.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -22,13 +22,16 @@ from generator import model
 from generator.config.resolve import Effective
 from generator.errors import InputError, Problem
 from generator.flink import options
+from generator.model import session as session_rules
 from generator.model.keys import FLINK_CONF, FLINK_OPERATOR, LOGGERS, SESSION_CLUSTER
 from generator.render import pods
 from generator.render.context import Doc, NamespaceContext
 from generator.render.engine import render_template, template
+from generator.targets.flink_operator import artifacts
 from generator.targets.flink_operator.checks import check_cluster, check_job, check_keys, check_name
 from generator.targets.flink_operator.images import image
 from generator.targets.flink_operator.secrets import check_secrets, dynamic_properties, tls_of
+from generator.targets.flink_operator.session import jar_problems
 from generator.targets.flink_operator.settings import (
     JM_REPLICAS_KEY,
     JOB_LAYERS,
@@ -128,16 +131,12 @@ def logging_problems(eff: Effective) -> list[Problem]:
 
 def job_spec(eff: Effective) -> dict[str, Any]:
     m = model.of(eff)
-    artifact = m.artifact
     job: dict[str, Any] = {
-        "jarURI": artifact.jar_uri,
-        "args": shlex.split(artifact.main_args or ""),
+        **artifacts.job_fields(eff),
         "parallelism": m.parallelism,
         "upgradeMode": upgrade_mode(m),
         "state": job_state(m),
     }
-    if artifact.entry_class:
-        job["entryClass"] = artifact.entry_class
     if m.allow_non_restored_state is not None:
         job["allowNonRestoredState"] = bool(m.allow_non_restored_state)
     per_job = job_settings(m)
@@ -169,6 +168,8 @@ def flink_deployment(eff: Effective, name: str, job: Mapping[str, Any] | None) -
         jobmanager_pod, taskmanager_pod = tls.add_to(jobmanager_pod), tls.add_to(taskmanager_pod)
         pods.check_additions(eff, "jobmanager", jobmanager_pod)
         pods.check_additions(eff, "taskmanager", taskmanager_pod)
+    if job is not None and m.artifact.kind == "SQLSCRIPT":
+        jobmanager_pod = artifacts.mount_sql_script(eff, jobmanager_pod)
     return render_template(
         "flink-operator/FlinkDeployment.yaml.j2",
         name=name,
@@ -189,7 +190,7 @@ def flink_deployment(eff: Effective, name: str, job: Mapping[str, Any] | None) -
         taskmanager_pod=taskmanager_pod,
         job=job,
         ingress=ingress(eff),
-        restart_nonce=m.operator.restart_nonce if job is not None else None,
+        restart_nonce=job_settings(m).get("restartNonce") if job is not None else None,
     )
 
 
@@ -219,7 +220,7 @@ def session_job_configuration(eff: Effective) -> dict[str, str]:
     platform_changed = _job_changed_platform(eff)
     conf: dict[str, str] = {}
     for key, value in m.conf.items():
-        if key in OWNED_KEYS:
+        if key in OWNED_KEYS or session_rules.is_cluster_option(key):
             continue
         chain = eff.provenance.get((*FLINK_CONF, key), ())
         last = chain[-1] if chain else None
@@ -228,6 +229,14 @@ def session_job_configuration(eff: Effective) -> dict[str, str]:
             conf[options.emit_key(key, version)] = value
     conf.update(operator_conf(m))
     return dict(sorted(conf.items()))
+
+
+#: The operator target's own settings that belong to the session cluster, not to one session job.
+_OPERATOR_CLUSTER_SETTINGS = (
+    ((*FLINK_OPERATOR, "image"), "the session cluster's image runs every session job"),
+    ((*FLINK_OPERATOR, "mode"), "the session cluster's mode is the cluster's"),
+    ((*FLINK_OPERATOR, "tls"), "TLS is configured for the whole session cluster"),
+)
 
 
 def session_job(eff: Effective) -> dict[str, Any]:
@@ -242,7 +251,7 @@ def session_job(eff: Effective) -> dict[str, Any]:
         deployment_name=m.session_cluster,
         flink_configuration=session_job_configuration(eff),
         job=job_spec(eff),
-        restart_nonce=m.operator.restart_nonce,
+        restart_nonce=job_settings(m).get("restartNonce"),
     )
 
 
@@ -255,8 +264,10 @@ def deployment_docs(eff: Effective) -> list[Doc]:
         job_keys = {k: v for k, v in m.conf.items() if options.emit_key(k, version) in job_conf}
         problems = (
             check_name(eff, str(m.session_cluster), SESSION_CLUSTER)
+            + session_rules.session_problems(m, _OPERATOR_CLUSTER_SETTINGS)
             + check_keys(eff)
             + check_job(eff)
+            + jar_problems(eff)
             + check_secrets(eff, job_keys, session_job=True)
         )
         if problems:
@@ -272,7 +283,10 @@ def deployment_docs(eff: Effective) -> list[Doc]:
     )
     if problems:
         raise InputError(problems)
-    return [Doc(flink_deployment(eff, m.name, job_spec(eff)))]
+    docs = [Doc(flink_deployment(eff, m.name, job_spec(eff)))]
+    if m.artifact.kind == "SQLSCRIPT":
+        docs.append(Doc(artifacts.sql_config_map(eff)))
+    return docs
 
 
 def session_clusters(ctx: NamespaceContext) -> dict[str, Effective]:
@@ -285,13 +299,24 @@ def session_clusters(ctx: NamespaceContext) -> dict[str, Effective]:
     return names
 
 
+def session_cluster_base(ctx: NamespaceContext) -> Effective:
+    """What a session cluster is built from: the namespace defaults (baseline, namespace,
+    environment) with the profile ``platform.vvp.sessionCluster.profile`` names, as VVP's
+    SessionCluster is."""
+    profile = model.of(ctx.effective).vvp.session_cluster.profile
+    if profile and ctx.resolver is not None:
+        return ctx.resolver.namespace(ctx.env, ctx.namespace, profile)
+    return ctx.effective
+
+
 def session_cluster_docs(ctx: NamespaceContext) -> list[Doc]:
-    """One FlinkDeployment without job per session cluster, built from the namespace defaults
-    (baseline, namespace, environment): what VVP's SessionCluster is built from."""
+    """One FlinkDeployment without job per session cluster, built from :func:`session_cluster_base`;
+    each job on it must fit its slots."""
     clusters = session_clusters(ctx)
     problems: list[Problem] = []
     applications = {eff.deployment: eff for eff in ctx.deployments if not model.of(eff).session}
     docs: list[Doc] = []
+    base = session_cluster_base(ctx) if clusters else ctx.effective
     for name, first_job in sorted(clusters.items()):
         if name in applications:
             problems.append(
@@ -305,15 +330,16 @@ def session_cluster_docs(ctx: NamespaceContext) -> list[Doc]:
             )
             continue
         found = (
-            check_keys(ctx.effective)
-            + check_cluster(ctx.effective)
-            + check_secrets(ctx.effective, model.of(ctx.effective).conf)
-            + logging_problems(ctx.effective)
+            check_keys(base)
+            + check_cluster(base)
+            + check_secrets(base, model.of(base).conf)
+            + logging_problems(base)
+            + session_rules.capacity_problems(model.of(base), name, map(model.of, ctx.deployments))
         )
         problems.extend(found)
         if not found:
             # the namespace's pods carry the cluster's name where a deployment's carry its own
-            cluster = replace(ctx.effective, deployment=name)
+            cluster = replace(base, deployment=name)
             docs.append(Doc(flink_deployment(cluster, name, None)))
     if problems:
         raise InputError(problems)

@@ -6,8 +6,10 @@ render for the flink-operator target. Its values carry:
 - ``watchNamespaces``: those namespaces (the chart then creates namespaced RBAC only);
 - ``defaultConfiguration``: the platform baseline (the Flink keys the baseline and environment
   layers give every namespace alike), the operator-wide keys of
-  ``platform.flinkOperator.chart.defaultConfiguration`` and the operator's Prometheus reporter on
-  ``metrics.port``;
+  ``platform.flinkOperator.chart.defaultConfiguration``, the operator's Prometheus reporter on
+  ``metrics.port`` and, when the environment has session jobs, the jar URI allowlist
+  ``kubernetes.operator.user.artifacts.allowed-schemes`` set to exactly the schemes their jars use
+  (:mod:`generator.targets.flink_operator.session`);
 - ``jobServiceAccount``: the JobManager account the FlinkDeployments name. gen renders that
   ServiceAccount and its least-privilege Role in every namespace (``generator.render.kubernetes``:
   pods for a native JobManager's TaskManagers, ConfigMaps for Kubernetes HA), so the chart creates
@@ -31,7 +33,7 @@ from generator.model import Deployment
 from generator.model.keys import FLINK_CONF, FLINK_OPERATOR, OPERATOR_CHART, SERVICE_ACCOUNTS
 from generator.render import pods
 from generator.render.context import Doc, EnvContext
-from generator.targets.flink_operator import images
+from generator.targets.flink_operator import images, session
 from generator.targets.flink_operator.settings import JOB_LAYERS, OWNED_KEYS, problem_at
 
 VALUES_FILE = "helm/flink-kubernetes-operator-values.yaml"
@@ -83,7 +85,9 @@ def _platform_baseline(eff: Effective) -> dict[str, str]:
     return conf
 
 
-def default_configuration(namespaces: list[Effective], problems: list[Problem]) -> dict[str, str]:
+def default_configuration(
+    namespaces: list[Effective], problems: list[Problem], schemes: list[str] | None = None
+) -> dict[str, str]:
     """The operator's default Flink configuration: the platform baseline shared by every watched
     namespace (a value one namespace renders differently, like a storage path, stays in the
     resources), then the operator-wide keys and the operator's reporter."""
@@ -104,7 +108,19 @@ def default_configuration(namespaces: list[Effective], problems: list[Problem]) 
                     "set platform.flinkOperator.chart.metricsPort instead",
                 )
             )
+        if key == session.ALLOWED_SCHEMES_KEY:
+            problems.append(
+                problem_at(
+                    first,
+                    (*OPERATOR_CHART, "defaultConfiguration", key),
+                    "gen sets the operator's jar URI allowlist to exactly the schemes the environment's session "
+                    "jobs use",
+                    "remove it: the session jobs' jarUri decide it",
+                )
+            )
         result[key] = "true" if value is True else "false" if value is False else str(value)
+    if schemes:
+        result[session.ALLOWED_SCHEMES_KEY] = ",".join(schemes)
     result[PROM_FACTORY_KEY] = PROM_FACTORY
     result[PROM_PORT_KEY] = str(metrics_port(first))
     for key, value in result.items():
@@ -218,7 +234,7 @@ def values(ctx: EnvContext) -> dict[str, Any] | None:
     first = namespaces[0]
     chart = model.of(first).operator.chart
     image = image_values(first, problems)
-    conf = default_configuration(namespaces, problems)
+    conf = default_configuration(namespaces, problems, session.allowed_schemes(deployments))
     account = _job_account(namespaces, deployments, problems)
     if problems:
         raise InputError(problems)

@@ -50,6 +50,9 @@ SPEC_FIELD_KEYS: Mapping[str, str] = {
 }
 JOB_NONCES = ("savepointTriggerNonce", "checkpointTriggerNonce", "savepointRedeployNonce", "autoscalerResetNonce")
 NONCES = ("restartNonce", *JOB_NONCES)
+#: The VVP 3 operator's nonces (platform.vvp.operator) and the field of this target that does the
+#: same: a restart, a savepoint now. A configuration moving between the targets keeps its intent.
+VVP_NONCES: Mapping[str, str] = {"restartNonce": "restartNonce", "savepointNonce": "savepointTriggerNonce"}
 #: Layers whose settings belong to one job (in session mode they go into the FlinkSessionJob).
 JOB_LAYERS = ("profile ", "deployment ", "command line")
 
@@ -93,7 +96,8 @@ def operator_conf(m: Deployment) -> dict[str, str]:
 
 def job_settings(m: Deployment) -> dict[str, Any]:
     """The per-deployment fields of the operator's spec this deployment sets (the nonces and
-    ``initialSavepointPath``), by their name in the spec, in the order of ``NONCES``."""
+    ``initialSavepointPath``), by their name in the spec, in the order of ``NONCES``; a VVP 3
+    operator nonce (``VVP_NONCES``) stands for its equivalent here when that is not set."""
     operator = m.operator
     found = {
         "restartNonce": operator.restart_nonce,
@@ -103,6 +107,10 @@ def job_settings(m: Deployment) -> dict[str, Any]:
         "autoscalerResetNonce": operator.autoscaler_reset_nonce,
         "initialSavepointPath": operator.initial_savepoint_path,
     }
+    for vvp_key, own in VVP_NONCES.items():
+        value = m.vvp.operator.get(vvp_key)
+        if value is not None and found[own] is None:
+            found[own] = value
     return {key: value for key, value in found.items() if value is not None}
 
 

@@ -16,11 +16,12 @@ from generator import model
 from generator.config import secrets
 from generator.config.resolve import Effective
 from generator.errors import InputError, Problem
-from generator.model import keys
+from generator.model import keys, session
+from generator.model.session import IMAGE_FIELDS
 from generator.render.context import Doc, NamespaceContext
 from generator.render.engine import render_template
 from generator.targets.vvp.spec import (
-    IMAGE_FIELDS,
+    cross_target_problems,
     deployment_metadata,
     deployment_spec,
     flink_configuration,
@@ -38,9 +39,50 @@ def deployment(eff: Effective) -> dict[str, Any]:
     return render_template("vvp/Deployment.yaml.j2", metadata=deployment_metadata(eff), spec=deployment_spec(eff))
 
 
+def python_problems(eff: Effective) -> list[Problem]:
+    """VVP 2 runs JAR and SQLSCRIPT artifacts: its Deployment API (AppManager 2.4) has no Python
+    fields and its Artifacts page documents JARs and SQL scripts only
+    (https://docs.ververica.com/vvp/user-guide/application-operations/deployments/artifacts)."""
+    if model.of(eff).artifact.kind != "PYTHON":
+        return []
+    return [
+        problem(
+            eff,
+            (*keys.ARTIFACT, "kind"),
+            "Ververica Platform 2 runs JAR and SQLSCRIPT artifacts only: its Deployment API documents no Python "
+            "artifact",
+            "run the Python job on VVP 3 (target vvp-operator) or on the flink-operator target",
+        )
+    ]
+
+
 def deployment_docs(eff: Effective) -> list[Doc]:
-    raise_problems([*invariant_problems(eff), *session_problems(eff)])
+    raise_problems(
+        [
+            *invariant_problems(eff),
+            *session_problems(eff),
+            *python_problems(eff),
+            *cross_target_problems(eff),
+            *_vvp_operator_nonces(eff),
+        ]
+    )
     return [Doc(deployment(eff))]
+
+
+def _vvp_operator_nonces(eff: Effective) -> list[Problem]:
+    """The VVP 3 operator's nonces are fields of its VvpDeployment: the REST resources have none."""
+    m = model.of(eff)
+    return [
+        problem(
+            eff,
+            (*keys.VVP_OPERATOR, nonce),
+            f"{nonce} is a field of the VVP 3 operator's VvpDeployment (target vvp-operator): the REST Deployment "
+            "has no nonce",
+            "trigger it through the REST API (a Savepoint POST, a state change), or render for vvp-operator",
+        )
+        for nonce in ("savepointNonce", "restartNonce")
+        if m.vvp.operator.get(nonce) is not None
+    ]
 
 
 # -- per namespace ---------------------------------------------------------------------------------
@@ -133,9 +175,11 @@ def _session_clusters(ctx: NamespaceContext, problems: list[Problem]) -> list[di
     # no TLS annotation: VVP does not auto-provision TLS for session clusters ("SSL/TLS has to be configured
     # manually", https://docs.ververica.com/vvp/user-guide/application-operations/session-clusters); manual
     # security.ssl.* options of the namespace defaults reach the cluster through flinkConfiguration
-    return [
-        render_template("vvp/SessionCluster.yaml.j2", metadata=_rest_metadata(ctx, name), spec=spec) for name in names
-    ]
+    docs = []
+    for name in names:
+        problems.extend(session.capacity_problems(cluster, name, map(model.of, ctx.deployments)))
+        docs.append(render_template("vvp/SessionCluster.yaml.j2", metadata=_rest_metadata(ctx, name), spec=spec))
+    return docs
 
 
 def _namespace_problems(eff: Effective) -> list[Problem]:

@@ -16,41 +16,15 @@ from typing import Any
 
 from generator import model
 from generator.config.resolve import Effective
-from generator.config.yamlload import Path_
 from generator.errors import InputError, Problem
 from generator.flink import options
-from generator.model import keys
+from generator.model import images, keys, session
+from generator.model.artifacts import artifact_problems
+from generator.model.session import IMAGE_FIELDS, is_cluster_option
 from generator.render import pods
 from generator.targets.vvp import versions
 from generator.targets.vvp.located import problem as problem
 
-IMAGE_FIELDS = ("flinkImageRegistry", "flinkImageRepository", "flinkImageTag")
-# Fields of spec.template.spec that configure the Flink cluster, not the job.
-CLUSTER_FIELDS = ("numberOfTaskManagers", "resources", "logging", "kubernetes")
-# Flink options read when a cluster starts: in session mode they belong to the SessionCluster.
-CLUSTER_OPTION_PREFIXES = (
-    "high-availability",
-    "kubernetes.",
-    "jobmanager.",
-    "taskmanager.",
-    "metrics.",
-    "rest.",
-    "blob.",
-    "security.",
-    "akka.",
-    "pekko.",
-    "env.",
-    "containerized.",
-    "cluster.",
-    "io.tmp.dirs",
-    "queryable-state.",
-    "web.",
-    "resourcemanager.",
-    "slot.",
-    "heartbeat.",
-    "s3.",
-    "fs.",
-)
 _SPEC_FIELDS = (
     "state",
     "deploymentTargetName",
@@ -61,18 +35,8 @@ _SPEC_FIELDS = (
     "maxJobCreationAttempts",
     "jobFailureExpirationTime",
 )
-_EXPLICIT_LAYERS = ("deployment ", "command line")
 
 
-def is_cluster_option(key: str) -> bool:
-    return key.startswith(CLUSTER_OPTION_PREFIXES)
-
-
-def set_explicitly(eff: Effective, path: Path_) -> bool:
-    """Whether the deployment's own file (or --set) set ``path`` or something below it."""
-    n = len(path)
-    chains = [chain for key, chain in eff.provenance.items() if key[:n] == path and chain]
-    return any(chain[-1].layer.startswith(_EXPLICIT_LAYERS) for chain in chains)
 
 
 def raise_problems(problems: list[Problem]) -> None:
@@ -86,54 +50,148 @@ def invariant_problems(eff: Effective) -> list[Problem]:
     m = model.of(eff)
     found: list[Problem] = []
     found.extend(versions.ha_problems(eff))
-    if (m.artifact.flink_image_tag or "").lower() == "latest":
-        found.append(
-            problem(
-                eff,
-                (*keys.ARTIFACT, "flinkImageTag"),
-                "the image tag 'latest' is not pinned",
-                "name the exact image tag, e.g. 1.20.0-stream1-scala_2.12-java11",
-            )
-        )
+    found.extend(image_problems(eff))
+    found.extend(artifact_problems(m))
     return found
 
 
-def session_problems(eff: Effective) -> list[Problem]:
-    """In session mode the deployment's own file must not size or configure the cluster."""
+def image_problems(eff: Effective) -> list[Problem]:
+    """The artifact's image: an official Flink repository's tag names the deployment's Flink
+    release; an application image has its own tag, written next to its repository; VVP has no
+    digest field, so a moving tag is refused (in every environment for ``latest``, in production
+    for the others)."""
     m = model.of(eff)
-    if not m.session:
+    artifact = m.artifact
+    tag, repository = artifact.flink_image_tag, artifact.flink_image_repository
+    tag_path, repo_path = (*keys.ARTIFACT, "flinkImageTag"), (*keys.ARTIFACT, "flinkImageRepository")
+    if not tag:
+        if repository and not images.is_official_flink(repository):
+            return [
+                problem(
+                    eff,
+                    repo_path,
+                    f"application image '{repository}' has no tag",
+                    "set spec.template.spec.artifact.flinkImageTag to the application's release",
+                )
+            ]
         return []
+    if tag.lower() == "latest":
+        return [
+            problem(
+                eff,
+                tag_path,
+                "the image tag 'latest' is not pinned",
+                "name the exact image tag, e.g. 1.20.0-stream1-scala_2.12-java11",
+            )
+        ]
+    if repository is None or images.is_official_flink(repository):
+        release = images.flink_release(tag)
+        if release is not None and release[0] != m.flink_version:
+            # blamed on the later of the two lines: the one that broke the agreement
+            version_path = (*keys.ARTIFACT, "flinkVersion")
+            tag_origin, version_origin = eff.origin(tag_path), eff.origin(version_path)
+            later = (
+                version_origin is not None
+                and tag_origin is not None
+                and images.layer_rank(version_origin.layer) > images.layer_rank(tag_origin.layer)
+            )
+            at = f" (at {tag_origin.where()})" if later and tag_origin else ""
+            return [
+                problem(
+                    eff,
+                    version_path if later else tag_path,
+                    f"tag '{tag}'{at} is Flink {release[0]}, but the deployment runs flinkVersion {m.flink_version}",
+                    "keep the Flink image and spec.template.spec.artifact.flinkVersion on the same release",
+                )
+            ]
+        return []
+    repo_origin, tag_origin = eff.origin(repo_path), eff.origin(tag_path)
+    if repo_origin and tag_origin and images.layer_rank(tag_origin.layer) < images.layer_rank(repo_origin.layer):
+        return [
+            problem(
+                eff,
+                repo_path,
+                f"application image '{repository}' has no tag of its own: tag '{tag}' (at {tag_origin.where()}) "
+                "was written for another image",
+                "set spec.template.spec.artifact.flinkImageTag (the application's release) next to the repository",
+            )
+        ]
+    if images.is_moving_tag(tag) and m.tolerance == "production":
+        return [
+            problem(
+                eff,
+                tag_path,
+                f"tag '{tag}' moves with every push: a restart in production can pull different code "
+                "(VVP's artifact has no digest field to pin it)",
+                "name the application's release",
+            )
+        ]
+    return []
+
+
+def session_problems(eff: Effective) -> list[Problem]:
+    """In session mode the deployment's own file must not size or configure the cluster (the rule
+    every target applies, :mod:`generator.model.session`)."""
+    return session.session_problems(model.of(eff))
+
+
+#: The Flink operator's per-job settings (platform.flinkOperator), as the VVP targets see them.
+OPERATOR_JOB_SETTINGS = (
+    "restartNonce",
+    "savepointTriggerNonce",
+    "checkpointTriggerNonce",
+    "savepointRedeployNonce",
+    "autoscalerResetNonce",
+    "initialSavepointPath",
+)
+INITIAL_SAVEPOINT_REASON = (
+    "Ververica Platform starts a deployment from a given savepoint through a Savepoint resource (POST "
+    "/api/v1/namespaces/{namespace}/savepoints with spec.savepointLocation) that names the deployment's id "
+    "(metadata.deploymentId), which the platform assigns when it creates the Deployment: no Deployment field "
+    "can say it, so gen cannot render it"
+)
+_NO_EQUIVALENT = {
+    "restartNonce": "the REST Deployment has no restart nonce (VVP restarts a job when its state or spec changes)",
+    "savepointTriggerNonce": "the REST Deployment has no savepoint nonce (VVP takes a savepoint when one is "
+    "POSTed to /api/v1/namespaces/{namespace}/savepoints)",
+    "checkpointTriggerNonce": "Ververica Platform has no manual checkpoint trigger",
+    "savepointRedeployNonce": "Ververica Platform has no redeploy-from-savepoint nonce",
+    "autoscalerResetNonce": "Ververica Platform does not run the Flink operator's autoscaler",
+    "initialSavepointPath": INITIAL_SAVEPOINT_REASON,
+}
+
+
+def operator_job_settings(m: model.Deployment) -> dict[str, Any]:
+    """The per-job settings of platform.flinkOperator this deployment sets."""
+    operator = m.operator
+    values = {
+        "restartNonce": operator.restart_nonce,
+        "savepointTriggerNonce": operator.savepoint_trigger_nonce,
+        "checkpointTriggerNonce": operator.checkpoint_trigger_nonce,
+        "savepointRedeployNonce": operator.savepoint_redeploy_nonce,
+        "autoscalerResetNonce": operator.autoscaler_reset_nonce,
+        "initialSavepointPath": operator.initial_savepoint_path,
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def cross_target_problems(eff: Effective, mapped: tuple[str, ...] = ()) -> list[Problem]:
+    """An intent written for the Flink operator target is never dropped here: a per-job setting of
+    platform.flinkOperator that this VVP target does not map (``mapped``) is refused where it was
+    written, with the reason."""
+    m = model.of(eff)
     found: list[Problem] = []
-    for field in CLUSTER_FIELDS:
-        if set_explicitly(eff, (*keys.TEMPLATE_SPEC, field)):
-            found.append(
-                problem(
-                    eff,
-                    (*keys.TEMPLATE_SPEC, field),
-                    f"{field} configures the session cluster, not a session-mode deployment",
-                    "set it for the namespace (the SessionCluster) or run this deployment in application mode",
-                )
+    for key in operator_job_settings(m):
+        if key in mapped:
+            continue
+        found.append(
+            problem(
+                eff,
+                (*keys.FLINK_OPERATOR, key),
+                f"{key} has no equivalent on Ververica Platform: {_NO_EQUIVALENT[key]}",
+                "remove it for this target (it is a setting of target flink-operator)",
             )
-    for field in IMAGE_FIELDS:
-        if set_explicitly(eff, (*keys.ARTIFACT, field)):
-            found.append(
-                problem(
-                    eff,
-                    (*keys.ARTIFACT, field),
-                    "the session cluster's image runs every session-mode job",
-                    "set the image in the namespace defaults",
-                )
-            )
-    for key in m.conf:
-        if is_cluster_option(key) and set_explicitly(eff, (*keys.FLINK_CONF, key)):
-            found.append(
-                problem(
-                    eff,
-                    (*keys.FLINK_CONF, key),
-                    "a cluster-level Flink option has no effect on one job of a session cluster",
-                    "set it in the namespace defaults, where it configures the SessionCluster",
-                )
-            )
+        )
     return found
 
 

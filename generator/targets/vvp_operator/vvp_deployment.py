@@ -19,19 +19,20 @@ from generator import model
 from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
 from generator.errors import Problem
-from generator.model import keys
+from generator.model import images, keys
+from generator.model.session import IMAGE_FIELDS, set_explicitly
 from generator.render.context import Doc
 from generator.render.engine import render_template
 from generator.targets.vvp import versions
 from generator.targets.vvp.spec import (
-    IMAGE_FIELDS,
+    cross_target_problems,
     deployment_metadata,
     deployment_spec,
     invariant_problems,
+    operator_job_settings,
     problem,
     raise_problems,
     session_problems,
-    set_explicitly,
 )
 
 OWNER_LABEL = "ververica.platform/owner"
@@ -44,6 +45,8 @@ INPUT_FIELDS: Mapping[Path_, Path_] = {
     ("spec", "deployment", "spec"): keys.SPEC,
     ("spec", "deployment", "metadata"): keys.METADATA,
 }
+#: The VvpDeployment's nonces and the Flink operator target's field with the same intent.
+FLINK_OPERATOR_NONCES = {"savepointNonce": "savepointTriggerNonce", "restartNonce": "restartNonce"}
 
 
 def _operator(m: model.Deployment, key: str, default: Any = None) -> Any:
@@ -100,7 +103,8 @@ def _operator_problems(eff: Effective) -> list[Problem]:
                 f'map "{version}" to an engine named vera-<x.y>-flink-{version}',
             )
         )
-    for nonce in ("savepointNonce", "restartNonce"):
+    flink_operator = operator_job_settings(m)
+    for nonce, equivalent in FLINK_OPERATOR_NONCES.items():
         path = (*keys.VVP_OPERATOR, nonce)
         if _operator(m, nonce) is not None and not set_explicitly(eff, path):
             found.append(
@@ -111,7 +115,47 @@ def _operator_problems(eff: Effective) -> list[Problem]:
                     "set it in the deployment's own file",
                 )
             )
+        other = flink_operator.get(equivalent)
+        other_path = (*keys.FLINK_OPERATOR, equivalent)
+        if other is None:
+            continue
+        if _operator(m, nonce) is not None and _operator(m, nonce) != other:
+            found.append(
+                problem(
+                    eff,
+                    other_path,
+                    f"{equivalent} {other} is this target's {nonce}, which is set to {_operator(m, nonce)}",
+                    "keep one of them",
+                )
+            )
+        elif not set_explicitly(eff, other_path):
+            found.append(
+                problem(
+                    eff,
+                    other_path,
+                    f"{equivalent} triggers an operation on one deployment; a shared layer would trigger it on all",
+                    "set it in the deployment's own file",
+                )
+            )
+    found.extend(cross_target_problems(eff, tuple(FLINK_OPERATOR_NONCES.values())))
+    repository = m.artifact.flink_image_repository
+    if repository and not images.is_official_flink(repository):
+        found.append(
+            problem(
+                eff,
+                (*keys.ARTIFACT, "flinkImageRepository"),
+                f"application image '{repository}' cannot run on VVP 3: a VvpDeployment names its engine with "
+                "artifact.engineVersionName, which picks the image",
+                "run the jar from the artifact (jarUri) on an approved engine, or render for vvp or flink-operator",
+            )
+        )
     return found
+
+
+def _nonce(m: model.Deployment, nonce: str) -> Any:
+    """A nonce of the VvpDeployment: its own, else the Flink operator's equivalent (the same intent)."""
+    own = _operator(m, nonce)
+    return own if own is not None else operator_job_settings(m).get(FLINK_OPERATOR_NONCES[nonce])
 
 
 def vvp_deployment(eff: Effective) -> dict[str, Any]:
@@ -137,9 +181,9 @@ def vvp_deployment(eff: Effective) -> dict[str, Any]:
     }
     if init_fields:
         cr_spec["initFields"] = {"spec": {"template": {"spec": init_fields}}}
-    for nonce in ("savepointNonce", "restartNonce"):
-        if _operator(m, nonce) is not None:
-            cr_spec[nonce] = _operator(m, nonce)
+    for nonce in FLINK_OPERATOR_NONCES:
+        if _nonce(m, nonce) is not None:
+            cr_spec[nonce] = _nonce(m, nonce)
     labels = {
         OWNER_LABEL: str(_operator(m, "instanceId")),
         "app.kubernetes.io/name": "flink",

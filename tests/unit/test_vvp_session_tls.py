@@ -40,6 +40,9 @@ def session(config: Path) -> Path:
         path = config / f"deployments/analytics/{name}.yaml"
         text = re.sub(r"      numberOfTaskManagers: \d+\n", "", path.read_text())
         path.write_text(re.sub(r"      parallelism: \d+\n", "      parallelism: 1\n", text))
+    # jobs that take the profile's parallelism fit the one-slot session cluster too
+    small = config / "profiles/small.yaml"
+    small.write_text(re.sub(r"      parallelism: \d+\n", "      parallelism: 1\n", small.read_text()))
     return config
 
 

@@ -62,6 +62,12 @@ def _merge_patch(target: Any, patch: Any) -> Any:
     return out
 
 
+def _ends_with(path: tuple[str, ...], suffix: tuple[str, ...]) -> bool:
+    """Whether ``path`` ends with ``suffix``, where ``*`` in the suffix matches any one key."""
+    tail = path[-len(suffix) :]
+    return len(tail) == len(suffix) and all(want in ("*", got) for got, want in zip(tail, suffix, strict=True))
+
+
 class AppManager:
     def __init__(self, token: str) -> None:
         description = json.loads(OPERATIONS_FILE.read_text(encoding="utf-8"))
@@ -94,7 +100,7 @@ class AppManager:
                 continue  # fields of later platforms than the 2.4 definition, each with its public source
             resolved = self.api.resolve(kind, path)
             dotted = ".".join(path)
-            if any(path[-len(s) :] == s for s in QUANTITY_SUFFIXES) and isinstance(value, (str, int, float)):
+            if any(_ends_with(path, s) for s in QUANTITY_SUFFIXES) and isinstance(value, (str, int, float)):
                 quantity = self.api.resolve(kind, (*path, "number"))
                 if resolved is not None and resolved[0] == "object" and quantity is not None:
                     continue  # a Kubernetes quantity ('500m', '2Gi'): the API's Java model is an object

@@ -57,7 +57,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _apply(config: Path, step: object, n: int) -> None:
     if step == ADD:
         source = sorted(config.glob("deployments/*/*.yaml"))[n % 9]
-        shutil.copy(source, source.with_name(f"added-{n}.yaml"))
+        copies = (source.with_name(f"added-{n}-{i}.yaml") for i in range(100))
+        shutil.copy(source, next(path for path in copies if not path.exists()))  # a new file, even if n repeats
         return
     files = sorted(config.glob("deployments/*/*.yaml" if step == REMOVE else EDITS[int(str(step))][0]))
     if not files:

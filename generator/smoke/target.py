@@ -129,7 +129,7 @@ def rule_source(repo: ConfigRepo, resolver: Resolver, env: str, eff: Effective) 
             group, label = _deployment_group(groups, eff.deployment)
             return RuleSource(groups, out_file.path, label or facts.kubernetes_namespace, group)
 
-    from generator.render.alerts import AlertTarget, alert_groups, alert_settings_from_mapping
+    from generator.render.alerts import alert_groups, alert_settings_from_mapping, alert_target
 
     try:
         settings = alert_settings_from_mapping(facts.alerts)
@@ -139,7 +139,7 @@ def rule_source(repo: ConfigRepo, resolver: Resolver, env: str, eff: Effective) 
     deployments = [d for ctx in run.contexts for d in ctx.deployments if model.of(d).kubernetes_namespace == namespace]
     if eff.deployment not in {d.deployment for d in deployments}:
         deployments.append(eff)
-    targets = [AlertTarget(d.deployment, namespace, model.of(d).task_managers) for d in deployments]
+    targets = [alert_target(d.deployment, namespace, model.of(d).task_managers, model.of(d).conf) for d in deployments]
     major = options.parse_version(facts.flink_version)[0]
     groups = alert_groups(namespace, targets, settings, major)
     group, label = _deployment_group(groups, eff.deployment)

@@ -16,7 +16,7 @@ from generator.errors import UsageError
 from generator.flink import options
 from generator.model import keys
 
-__all__ = ["RuleSource", "SmokeTarget", "resolve_target", "rule_source"]
+__all__ = ["RuleSource", "SmokeTarget", "resolve_target", "rule_source", "scaled_rule_source"]
 
 
 @dataclass(frozen=True)
@@ -146,3 +146,24 @@ def rule_source(repo: ConfigRepo, resolver: Resolver, env: str, eff: Effective) 
     return RuleSource(
         groups, "built with generator.render.alerts (no PrometheusRule is rendered yet)", namespace, group
     )
+
+
+def scaled_rule_source(eff: Effective, factor: int, taskmanagers: int) -> RuleSource:
+    """The deployment's rules on a compressed clock, for --lifecycle and --faults: every duration of
+    the environment's alert settings and the checkpoint interval divided by ``factor``, and the
+    TaskManagers this run starts as the expected count. The expressions are the rendered ones."""
+    from generator.render.alert_settings import scaled
+    from generator.render.alerts import AlertTarget, alert_groups, alert_settings_from_mapping, alert_target
+
+    facts = model.of(eff)
+    try:
+        settings = scaled(alert_settings_from_mapping(facts.alerts), factor)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    namespace = facts.kubernetes_namespace
+    full = alert_target(eff.deployment, namespace, taskmanagers, facts.conf)
+    interval = full.checkpoint_interval_ms // factor if full.checkpoint_interval_ms else None
+    target = AlertTarget(eff.deployment, namespace, taskmanagers, interval, full.tolerable_failed_checkpoints)
+    groups = alert_groups(namespace, [target], settings, options.parse_version(facts.flink_version)[0])
+    group, _ = _deployment_group(groups, eff.deployment)
+    return RuleSource(groups, f"built with generator.render.alerts, durations divided by {factor}", namespace, group)

@@ -1,0 +1,169 @@
+"""``gen smoke --faults``: inject the faults the alerts exist for and prove each alert fires in time.
+
+On the local cluster, with the rules on the run's compressed clock:
+
+1. a job that keeps failing (it throws after some records, every attempt): FlinkJobRestarting;
+2. checkpoint storage refusing writes for a job that has run past the startup grace (the folders of
+   its next checkpoints are taken by files, which stops root too): FlinkCheckpointFailures, then
+   FlinkCheckpointToleranceReached;
+3. a TaskManager killed and kept down: FlinkTaskManagersMissing;
+4. the JobManager killed: FlinkJobManagerDown.
+
+Each alert must fire within the time the rules and Flink allow (documented in docs/alerts.md);
+the alerts whose signal only a cluster produces are listed as not provable locally.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from generator import model, units
+from generator.render.alert_settings import duration_seconds
+from generator.smoke import boot, http, job
+from generator.smoke.report import Check
+from generator.smoke.scenario import (
+    Steps,
+    checkpoint_folder,
+    checkpoint_interval_ms,
+    scaled_settings,
+    start_job,
+    wait_checkpoints,
+    wait_for_alert,
+)
+from generator.smoke.session import Session
+from generator.smoke.verify_prometheus import collect_alerts
+
+__all__ = ["NOT_PROVABLE", "run_faults"]
+
+HEALTHY, FAILING = "gen-smoke", "gen-smoke-failing"
+FAIL_AFTER = 1000  # records (10 s at 100 records/s): each attempt runs, then fails
+SLACK = 10.0  # scrape, evaluation and query latency on a busy machine
+
+NOT_PROVABLE = {
+    "FlinkContainerOOMKilled": "needs kube-state-metrics of a container the kernel OOM-killed",
+    "FlinkPodEvicted": "needs kube-state-metrics of an evicted pod",
+    "FlinkPodRestarting": "needs kube-state-metrics of restarting containers",
+    "FlinkCPUThrottlingHigh": "needs cAdvisor's CFS throttling of a container with a CPU limit",
+    "FlinkSourceLagGrowing": "needs a source with a backlog (Kafka) that the job cannot keep up with",
+    "FlinkBackpressureSustained": "not injected: needs a slow sink held for the rule's window and hold time",
+    "FlinkCheckpointDurationHigh": "not injected: needs checkpoints slower than their baseline for hours",
+}
+
+
+def _seconds(conf: dict[str, str], key: str, default: float) -> float:
+    return units.parse_duration_ms(conf[key]) / 1000 if conf.get(key) else default
+
+
+def _restart_delay(conf: dict[str, str]) -> float:
+    kind = conf.get("restart-strategy.type", "exponential-delay").lower()
+    keys = {
+        "failure-rate": "restart-strategy.failure-rate.delay",
+        "failurerate": "restart-strategy.failure-rate.delay",
+        "fixed-delay": "restart-strategy.fixed-delay.delay",
+        "fixeddelay": "restart-strategy.fixed-delay.delay",
+    }
+    if kind in keys:
+        return _seconds(conf, keys[kind], 1.0)
+    return _seconds(conf, "restart-strategy.exponential-delay.max-backoff", 60.0)
+
+
+def run_faults(session: Session) -> None:
+    steps = Steps(session, "faults")
+    s = scaled_settings(session)
+    conf = dict(model.of(session.target.effective).conf)
+    ids: dict[str, str] = {}
+    interval = checkpoint_interval_ms(session) / 1000
+    grace = duration_seconds(s.startup_grace) + duration_seconds(s.checkpoint_failures_window)
+
+    def start() -> str:
+        ids[HEALTHY] = start_job(session, HEALTHY)
+        counts = wait_checkpoints(session, ids[HEALTHY], 2)
+        ids["started"] = str(time.time())
+        return f"job {HEALTHY} RUNNING, {counts.completed} checkpoints every {interval:g}s"
+
+    steps.run("start the healthy job", start)
+
+    # 1. a job that keeps failing
+    t0 = time.time()
+    ids[FAILING] = start_job(session, FAILING, fail_after=FAIL_AFTER)
+    per_attempt = _restart_delay(conf) + FAIL_AFTER / 100 + 5
+    within = s.restarts_threshold * per_attempt + duration_seconds(s.restarts_for) + SLACK
+    fired = wait_for_alert(session, "FlinkJobRestarting", t0, within, job_name=FAILING)
+    _judge(steps, session, "FlinkJobRestarting", f"a job that fails every {FAIL_AFTER // 100}s", fired, within)
+    job.cancel(session.rest, ids[FAILING])
+
+    # 2. checkpoint storage refuses writes, once the healthy job has run past the grace
+    ready = float(ids["started"]) + grace + 2 * interval
+    while time.time() < ready:
+        session.check_alive("the healthy job to run past the startup grace")
+        session.progress(f"waiting {ready - time.time():.0f}s for the job to run past the startup grace", False)
+        time.sleep(1.0)
+    blocked = _block_checkpoints(session, ids[HEALTHY])
+    t0 = time.time()
+    within = interval + duration_seconds(s.checkpoint_failures_for) + SLACK
+    fired = wait_for_alert(session, "FlinkCheckpointFailures", t0, within, job_name=HEALTHY)
+    _judge(steps, session, "FlinkCheckpointFailures", "checkpoint storage refusing writes", fired, within)
+    streak = max(int(conf.get("execution.checkpointing.tolerable-failed-checkpoints") or 0), 1)
+    within = (streak + 1) * interval + SLACK
+    fired = wait_for_alert(session, "FlinkCheckpointToleranceReached", t0, within, job_name=HEALTHY)
+    _judge(steps, session, "FlinkCheckpointToleranceReached", "checkpoint storage refusing writes", fired, within)
+    for path in blocked:
+        path.unlink(missing_ok=True)
+    job.cancel(session.rest, ids[HEALTHY])
+
+    # 3. a TaskManager killed and kept down
+    local = session.local
+    assert local is not None
+    victim = local.processes[-1].name
+    boot.kill(session, victim)
+    t0 = time.time()
+    detect = _seconds(conf, "heartbeat.timeout", 50.0)
+    within = detect + duration_seconds(s.taskmanagers_missing_for) + SLACK
+    fired = wait_for_alert(session, "FlinkTaskManagersMissing", t0, within)
+    _judge(steps, session, "FlinkTaskManagersMissing", f"{victim} killed and kept down", fired, within)
+
+    # 4. the JobManager killed
+    boot.kill(session, "jobmanager")
+    t0 = time.time()
+    within = duration_seconds(s.jobmanager_down_for) + SLACK
+    fired = wait_for_alert(session, "FlinkJobManagerDown", t0, within)
+    _judge(steps, session, "FlinkJobManagerDown", "the JobManager killed", fired, within)
+
+    for alert, why in NOT_PROVABLE.items():
+        steps.fault(alert, why, "not provable locally", None, None)
+    collect_alerts(session)
+    failed = [f for f in session.report.scenario["faults"] if f["outcome"] not in ("fired", "not provable locally")]
+    if failed:
+        names = ", ".join(f["alert"] for f in failed)
+        raise session.fail("faults", f"{names} did not fire within the expected time")
+    proven = sum(1 for f in session.report.scenario["faults"] if f["outcome"] == "fired")
+    session.ok("faults", f"{proven} alerts fired within their expected time; {len(NOT_PROVABLE)} not provable locally")
+
+
+def _judge(steps: Steps, session: Session, alert: str, fault: str, fired: float | None, within: float) -> None:
+    outcome = "fired" if fired is not None and fired <= within else "silent"
+    steps.fault(alert, fault, outcome, fired, within)
+    if outcome == "fired":
+        session.ok(alert, f"fired {fired:.1f}s after {fault} (expected within {within:.0f}s)")
+    else:
+        session.report.checks.append(Check(alert, False, f"silent {within:.0f}s after {fault}"))
+
+
+def _block_checkpoints(session: Session, job_id: str) -> list[Path]:
+    """Take the folder names of the job's next checkpoints with files: the JobManager cannot create
+    them (a storage that refuses writes, also for root, which permissions would not stop)."""
+    folder = checkpoint_folder(session, job_id)
+    try:
+        latest = int(http.get_json(f"{session.rest}/jobs/{job_id}/checkpoints")["latest"]["completed"]["id"])
+    except (http.HttpError, KeyError, TypeError, ValueError):
+        latest = 0
+    blocked = []
+    for n in range(latest + 1, latest + 1 + 2000):
+        path = folder / f"chk-{n}"
+        if not path.exists():
+            path.write_bytes(b"")
+            blocked.append(path)
+    shutil.disk_usage(folder)  # the folder exists: the files were written where Flink writes
+    return blocked

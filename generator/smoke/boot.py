@@ -114,6 +114,7 @@ def boot_prometheus(session: Session) -> None:
         log=session.run_dir / "out" / "prometheus.out",
     )
     session.prom_started = time.time()
+    session.report.figures["prometheus_started"] = round(session.prom_started, 3)
     session.prom_base = f"http://{LOOPBACK}:{prom_port}"
     session.prom_port = prom_port
     _record_processes(session)

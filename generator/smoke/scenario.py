@@ -80,9 +80,20 @@ class Steps:
             {"name": name, "ok": ok, "detail": detail, "seconds": round(time.monotonic() - t0, 1)}
         )
 
-    def fault(self, alert: str, fault: str, outcome: str, seconds: float | None, within: float | None) -> None:
+    def fault(
+        self, alert: str, fault: str, outcome: str, seconds: float | None, within: float | None, at: float | None
+    ) -> None:
+        """One alert's verdict; ``at``: when its fault was injected (Unix time)."""
+        since = round(at - self.session.prom_started, 1) if at is not None else None
         self.session.report.scenario["faults"].append(
-            {"alert": alert, "fault": fault, "outcome": outcome, "seconds": seconds, "expected_within": within}
+            {
+                "alert": alert,
+                "fault": fault,
+                "outcome": outcome,
+                "seconds": seconds,
+                "expected_within": within,
+                "injected_after_prometheus_start": since,
+            }
         )
 
 

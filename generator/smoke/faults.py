@@ -27,6 +27,7 @@ from generator.smoke.scenario import (
     Steps,
     checkpoint_folder,
     checkpoint_interval_ms,
+    hold,
     scaled_settings,
     start_job,
     wait_checkpoints,
@@ -41,6 +42,7 @@ __all__ = ["NOT_PROVABLE", "run_faults"]
 HEALTHY, FAILING = "gen_smoke", "gen_smoke_failing"
 FAIL_AFTER = 1000  # records (10 s at 100 records/s): each attempt runs, then fails
 SLACK = 10.0  # scrape, evaluation and query latency on a busy machine
+HOLD = 5.0  # seconds an alert is left firing before the next step (the recorded series show it)
 
 NOT_PROVABLE = {
     "FlinkContainerOOMKilled": "needs kube-state-metrics of a container the kernel OOM-killed",
@@ -93,6 +95,7 @@ def run_faults(session: Session) -> None:
     within = s.restarts_threshold * per_attempt + duration_seconds(s.restarts_for) + SLACK
     fired = wait_for_alert(session, "FlinkJobRestarting", t0, within, job_name=FAILING)
     _judge(steps, session, "FlinkJobRestarting", f"a job that fails every {FAIL_AFTER // 100}s", fired, within, t0)
+    hold(session, HOLD, "the restart alert to keep firing")
     job.cancel(session.rest, ids[FAILING])
 
     # 2. checkpoint storage refuses writes, once the healthy job has run past the grace
@@ -110,6 +113,7 @@ def run_faults(session: Session) -> None:
     within = (streak + 1) * interval + SLACK
     fired = wait_for_alert(session, "FlinkCheckpointToleranceReached", t0, within, job_name=HEALTHY)
     _judge(steps, session, "FlinkCheckpointToleranceReached", "checkpoint storage refusing writes", fired, within, t0)
+    hold(session, HOLD, "the checkpoint alerts to keep firing")
     for path in blocked:
         path.unlink(missing_ok=True)
     job.cancel(session.rest, ids[HEALTHY])
@@ -124,6 +128,7 @@ def run_faults(session: Session) -> None:
     within = detect + duration_seconds(s.taskmanagers_missing_for) + SLACK
     fired = wait_for_alert(session, "FlinkTaskManagersMissing", t0, within)
     _judge(steps, session, "FlinkTaskManagersMissing", f"{victim} killed and kept down", fired, within, t0)
+    hold(session, HOLD, "the TaskManager alert to keep firing")
 
     # 4. the JobManager killed
     boot.kill(session, "jobmanager")
@@ -132,7 +137,7 @@ def run_faults(session: Session) -> None:
     fired = wait_for_alert(session, "FlinkJobManagerDown", t0, within)
     _judge(steps, session, "FlinkJobManagerDown", "the JobManager killed", fired, within, t0)
 
-    time.sleep(3)  # the evaluations after the last fault, so that the record below holds them
+    hold(session, HOLD, "the JobManager alert to keep firing")  # and the record below to hold it
     for alert, why in NOT_PROVABLE.items():
         steps.fault(alert, why, "not provable locally", None, None, None)
     collect_alerts(session)

@@ -98,6 +98,7 @@ def main(argv: list[str]) -> int:
         "env": report["env"],
         "deployment": report["deployment"],
         "flink": report["flink_local"],
+        "taskmanagers": report["figures"]["taskmanagers"],
         "scenario": report["scenario"],
         "alerts": [{k: a[k] for k in ("name", "first_pending", "first_firing", "fired")} for a in report["alerts"]],
         # the grid starts at the first sample; the report's times count from Prometheus' start

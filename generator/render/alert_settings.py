@@ -173,6 +173,8 @@ def scaled(settings: AlertSettings, factor: int) -> AlertSettings:
     the same rules on a compressed clock, for a local run that proves them in minutes."""
     if factor < 1:
         raise ValueError("factor must be at least 1")
+    if factor == 1:
+        return settings
     changes: dict[str, Any] = {
         f.name: format_duration(duration_ms(getattr(settings, f.name)) // factor)
         for f in dataclasses.fields(settings)

@@ -290,22 +290,25 @@ class RuleBuilder:
         if interval_ms is None:
             return rules
         streak = max(tolerable, 1)
-        window_ms = max(int((streak - 0.5) * interval_ms), duration_ms(s.checkpoint_tolerance_min_window))
-        wc = format_duration(window_ms)
+        # no completed checkpoint in the last (streak - 0.5) intervals, and at least `streak` failed
+        # in one interval more: true from the streak-th failure on, and steadily while they go on
+        quiet_ms = max(int((streak - 0.5) * interval_ms), duration_ms(s.checkpoint_tolerance_min_window))
+        window_ms = quiet_ms + interval_ms
+        wq, wf = format_duration(quiet_ms), format_duration(window_ms)
         rules.append(
             self.rule(
                 "FlinkCheckpointToleranceReached",
-                f"max {_BY_JOB} (increase({failed}[{wc}])) >= {streak}\n"
+                f"max {_BY_JOB} (increase({failed}[{wf}])) >= {streak}\n"
                 f"and on (namespace, flink_deployment, job_name)\n"
-                f"max {_BY_JOB} (increase({completed}[{wc}])) == 0\n"
+                f"max {_BY_JOB} (increase({completed}[{wq}])) == 0\n"
                 f"and on (namespace, flink_deployment, job_name)\n(\n{self._settled(sel, window_ms)}\n)",
                 "0m",
                 "Flink job {{ $labels.job_name }} of deployment {{ $labels.flink_deployment }} in namespace "
                 "{{ $labels.namespace }} is at its checkpoint failure tolerance",
-                '{{ $value | printf "%.0f" }} checkpoint(s) of ' + _FLINK_WHERE + f" failed in the last {wc} "
-                f"and none completed: the job tolerates {tolerable} consecutive failed checkpoint(s) "
-                "(execution.checkpointing.tolerable-failed-checkpoints), the next counted failure fails it "
-                "and every failure makes the restore replay more data.",
+                '{{ $value | printf "%.0f" }} checkpoint(s) of ' + _FLINK_WHERE + f" failed in the last {wf} "
+                f"and none completed in the last {wq}: the job tolerates {tolerable} consecutive failed "
+                "checkpoint(s) (execution.checkpointing.tolerable-failed-checkpoints), the next counted failure "
+                "fails it and every failure makes the restore replay more data.",
                 "Act now: Flink UI > Checkpoints > History for the cause (storage unwritable or "
                 "unreachable, credentials, timeouts under backpressure); fix the storage or raise "
                 "execution.checkpointing.timeout before the job fails over.",

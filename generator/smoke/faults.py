@@ -40,7 +40,7 @@ __all__ = ["NOT_PROVABLE", "run_faults"]
 
 # Flink's Prometheus reporter writes job_name with "_" for "-": names that survive it unchanged
 HEALTHY, FAILING = "gen_smoke", "gen_smoke_failing"
-FAIL_AFTER = 1000  # records (10 s at 100 records/s): each attempt runs, then fails
+FAIL_AFTER = 500  # records (5 s at 100 records/s): each attempt runs, then fails; 3 restarts fit the window
 SLACK = 10.0  # scrape, evaluation and query latency on a busy machine
 HOLD = 5.0  # seconds an alert is left firing before the next step (the recorded series show it)
 

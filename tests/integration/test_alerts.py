@@ -388,7 +388,8 @@ def deployment_cases(t: AlertTarget, s: AlertSettings, major: int) -> Iterator[C
         assert step * 2000 == t.checkpoint_interval_ms, "test intervals: whole seconds, even"
         streak = max(t.tolerable_failed_checkpoints, 1)
         floor_ms = S.duration_ms(s.checkpoint_tolerance_min_window)
-        window_ms = max(int((streak - 0.5) * t.checkpoint_interval_ms), floor_ms)
+        quiet_ms = max(int((streak - 0.5) * t.checkpoint_interval_ms), floor_ms)
+        window_ms = quiet_ms + t.checkpoint_interval_ms
 
         def failing(ns: str, n: int) -> dict[str, str]:
             failed = [str((m - j) // 2) if m >= j else "0" for m in range(n)]
@@ -408,7 +409,8 @@ def deployment_cases(t: AlertTarget, s: AlertSettings, major: int) -> Iterator[C
             job_labels,
             f"Flink job {d}-job of deployment {d} in namespace {NS} is at its checkpoint failure tolerance",
             f"{streak} checkpoint(s) of {flink_where(d)} failed in the last {S.format_duration(window_ms)} and "
-            f"none completed: the job tolerates {t.tolerable_failed_checkpoints} consecutive failed checkpoint(s) "
+            f"none completed in the last {S.format_duration(quiet_ms)}: the job tolerates "
+            f"{t.tolerable_failed_checkpoints} consecutive failed checkpoint(s) "
             "(execution.checkpointing.tolerable-failed-checkpoints), the next counted failure fails it and every "
             "failure makes the restore replay more data.",
             extra_samples=1,

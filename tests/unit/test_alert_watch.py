@@ -134,7 +134,7 @@ def test_the_tolerance_window_follows_the_interval_and_has_a_floor() -> None:
     def window(target: AlertTarget) -> str:
         rules = alert_groups("ns", [target], S.AlertSettings(), 2)[0]["rules"]
         (rule,) = (r for r in rules if r["alert"] == "FlinkCheckpointToleranceReached")
-        return str(rule["expr"]).split("[", 1)[1].split("]", 1)[0]
+        return str(rule["expr"]).split("[", 2)[2].split("]", 1)[0]  # the no-completion window
 
     assert window(AlertTarget("a", "ns", 1, 60_000, 3)) == "2m30s"  # (3 - 0.5) x 60 s
     assert window(AlertTarget("a", "ns", 1, 600_000, 1)) == "5m"  # (1 - 0.5) x 10 min

@@ -89,7 +89,7 @@ def alert_history(base: str, since: float, until: float | None = None) -> list[S
 
 def describe(alert: SeenAlert) -> str:
     """One line: the alert, what it was about, and when it was pending and firing."""
-    about = ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()) if k != "flink_deployment")
+    about = ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()))
     head = f"{alert.name} ({alert.severity}{'; ' + about if about else ''})"
     if alert.fired:
         return (

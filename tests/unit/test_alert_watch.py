@@ -75,9 +75,15 @@ def test_alert_history_merges_pending_and_firing_per_alert(
     assert missing.fired and missing.first_pending == 20 and missing.first_firing == 24
     assert missing.firing_seconds == 3
     assert restarting_a.first_firing == 40 and restarting_a.first_pending is None
-    assert describe(down) == "FlinkJobManagerDown (critical): pending from 2s to 3s, never fired"
-    assert describe(missing) == ("FlinkTaskManagersMissing (critical): FIRED at 24s (pending from 20s), firing for 3s")
-    assert describe(restarting_a).startswith("FlinkJobRestarting (critical; job_name=a): FIRED at 40s")
+    assert (
+        describe(down) == "FlinkJobManagerDown (critical; flink_deployment=orders): pending from 2s to 3s, never fired"
+    )
+    assert describe(missing) == (
+        "FlinkTaskManagersMissing (critical; flink_deployment=orders): FIRED at 24s (pending from 20s), firing for 3s"
+    )
+    assert describe(restarting_a).startswith(
+        "FlinkJobRestarting (critical; flink_deployment=orders, job_name=a): FIRED at 40s"
+    )
 
 
 def test_a_long_run_is_read_in_at_most_10000_steps(prometheus: tuple[str, list[str], list[dict[str, Any]]]) -> None:

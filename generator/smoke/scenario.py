@@ -66,7 +66,7 @@ class Steps:
         self.session.progress(f"{name} ...", False)
         try:
             detail = action()
-        except job.JobError as exc:
+        except (job.JobError, http.HttpError) as exc:
             self._record(name, False, str(exc), t0)
             raise self.session.fail(name, str(exc)) from None
         except NoGo as exc:

@@ -73,6 +73,13 @@ def _restart_delay(conf: dict[str, str]) -> float:
 
 
 def run_faults(session: Session) -> None:
+    try:
+        _run_faults(session)
+    except (job.JobError, http.HttpError) as exc:
+        raise session.fail("faults", str(exc)) from None
+
+
+def _run_faults(session: Session) -> None:
     steps = Steps(session, "faults")
     s = scaled_settings(session)
     conf = dict(model.of(session.target.effective).conf)

@@ -252,7 +252,7 @@ class RuleBuilder:
         """The jobs whose every sample in the last ``window_ms`` was taken at least ``startup_grace``
         after the job's last (re)start: the job has been RUNNING (``uptime``, which restarts at 0
         with the job and with a new JobManager) since before the window plus the grace, and no
-        restart (``numRestarts``, also region failovers that keep the job RUNNING) happened in the
+        restart (``numRestarts``, full and fine-grained restarts alike) happened in the
         window plus the grace. Checkpoints fail to trigger until every task runs; Flink counts
         those failures in ``numberOfFailedCheckpoints`` but not against the job's tolerance."""
         grace_ms = duration_ms(self.s.startup_grace)

@@ -3,11 +3,12 @@
 On the local cluster, with the rules on the run's compressed clock:
 
 1. a job that keeps failing (it throws after some records, every attempt): FlinkJobRestarting;
-2. checkpoint storage refusing writes for a job that has run past the startup grace (the folders of
+2. a job whose sink is slower than its input: FlinkBackpressureSustained on the source task;
+3. checkpoint storage refusing writes for a job that has run past the startup grace (the folders of
    its next checkpoints are taken by files, which stops root too): FlinkCheckpointFailures, then
    FlinkCheckpointToleranceReached;
-3. a TaskManager killed and kept down: FlinkTaskManagersMissing;
-4. the JobManager killed: FlinkJobManagerDown.
+4. a TaskManager killed and kept down: FlinkTaskManagersMissing;
+5. the JobManager killed: FlinkJobManagerDown.
 
 Each alert must fire within the time the rules and Flink allow (documented in docs/alerts.md);
 the alerts whose signal only a cluster produces are listed as not provable locally.
@@ -32,6 +33,7 @@ from generator.smoke.scenario import (
     start_job,
     wait_checkpoints,
     wait_for_alert,
+    wait_state,
 )
 from generator.smoke.session import Session
 from generator.smoke.verify_prometheus import collect_alerts
@@ -39,7 +41,10 @@ from generator.smoke.verify_prometheus import collect_alerts
 __all__ = ["NOT_PROVABLE", "run_faults"]
 
 # Flink's Prometheus reporter writes job_name with "_" for "-": names that survive it unchanged
-HEALTHY, FAILING = "gen_smoke", "gen_smoke_failing"
+HEALTHY, FAILING, SLOW = "gen_smoke", "gen_smoke_failing", "gen_smoke_slow"
+# 10,000 records/s into a sink that holds each 1 ms (under 1,000 records/s): the network buffers
+# between source and sink fill within seconds and the source is back-pressured most of the time
+SLOW_MS, SLOW_RATE = 1, 10_000
 FAIL_AFTER = 500  # records (5 s at 100 records/s): each attempt runs, then fails; 3 restarts fit the window
 SLACK = 10.0  # scrape, evaluation and query latency on a busy machine
 HOLD = 5.0  # seconds an alert is left firing before the next step (the recorded series show it)
@@ -50,7 +55,6 @@ NOT_PROVABLE = {
     "FlinkPodRestarting": "needs kube-state-metrics of restarting containers",
     "FlinkCPUThrottlingHigh": "needs cAdvisor's CFS throttling of a container with a CPU limit",
     "FlinkSourceLagGrowing": "needs a source with a backlog (Kafka) that the job cannot keep up with",
-    "FlinkBackpressureSustained": "not injected: needs a slow sink held for the rule's window and hold time",
     "FlinkCheckpointDurationHigh": "not injected: needs checkpoints slower than their baseline for hours",
 }
 
@@ -104,8 +108,27 @@ def _run_faults(session: Session) -> None:
     _judge(steps, session, "FlinkJobRestarting", f"a job that fails every {FAIL_AFTER // 100}s", fired, within, t0)
     hold(session, HOLD, "the restart alert to keep firing")
     job.cancel(session.rest, ids[FAILING])
+    wait_state(session, ids[FAILING], ("CANCELED", "FAILED"))
 
-    # 2. checkpoint storage refuses writes, once the healthy job has run past the grace
+    # 2. a sink slower than the input: the source task is back-pressured
+    ids[SLOW] = start_job(session, SLOW, slow_ms=SLOW_MS, rate=SLOW_RATE)
+    wait_state(session, ids[SLOW], ("RUNNING",))
+    t0 = time.time()
+    within = duration_seconds(s.backpressure_window) + duration_seconds(s.backpressure_for) + 20 + SLACK
+    fired = wait_for_alert(session, "FlinkBackpressureSustained", t0, within, job_name=SLOW)
+    _judge(
+        steps,
+        session,
+        "FlinkBackpressureSustained",
+        f"a sink that takes {SLOW_MS} ms a record, {SLOW_RATE} records/s",
+        fired,
+        within,
+        t0,
+    )
+    hold(session, HOLD, "the backpressure alert to keep firing")
+    job.cancel(session.rest, ids[SLOW])
+
+    # 3. checkpoint storage refuses writes, once the healthy job has run past the grace
     ready = float(ids["started"]) + grace + 2 * interval
     while time.time() < ready:
         session.check_alive("the healthy job to run past the startup grace")
@@ -125,7 +148,7 @@ def _run_faults(session: Session) -> None:
         path.unlink(missing_ok=True)
     job.cancel(session.rest, ids[HEALTHY])
 
-    # 3. a TaskManager killed and kept down
+    # 4. a TaskManager killed and kept down
     local = session.local
     assert local is not None
     victim = local.processes[-1].name
@@ -137,7 +160,7 @@ def _run_faults(session: Session) -> None:
     _judge(steps, session, "FlinkTaskManagersMissing", f"{victim} killed and kept down", fired, within, t0)
     hold(session, HOLD, "the TaskManager alert to keep firing")
 
-    # 4. the JobManager killed
+    # 5. the JobManager killed
     boot.kill(session, "jobmanager")
     t0 = time.time()
     within = duration_seconds(s.jobmanager_down_for) + SLACK

@@ -8,8 +8,10 @@ second, keeps a running sum per key (keyed state in the configured state backend
 and discards the result; checkpoints every second (no minimum pause: the configured one also delays
 the first checkpoint) into the configured (local) checkpoint folder. Its arguments (``--lifecycle``,
 ``--faults``): the checkpoint interval in ms, the records after which it fails on purpose (-1:
-never) and the job name. Every operator has a uid, so it also runs where
-``pipeline.auto-generate-uids`` is false, and restores from its own savepoints.
+never), the job name, the milliseconds each record is held before the sink (0: none) and the
+records per second (100). Every
+operator has a uid, so it also runs where ``pipeline.auto-generate-uids`` is false, and restores
+from its own savepoints.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 
 /** gen smoke: generate, keep a sum per key, discard; checkpoint every second (args: interval ms,
- * records before an injected failure or -1, job name). */
+ * records before an injected failure or -1, job name, ms each sum is held before the sink or 0,
+ * records per second). */
 public class {ENTRY_CLASS} {{
     /** Fails every attempt of the job after a number of records (a job that keeps failing). */
     public static class Fail implements MapFunction<Long, Long> {{
@@ -74,10 +77,27 @@ public class {ENTRY_CLASS} {{
         }}
     }}
 
+    /** Holds every record for a while: a sink slower than the input (backpressure upstream). */
+    public static class Slow implements MapFunction<Long, Long> {{
+        private final long millis;
+
+        public Slow(long millis) {{
+            this.millis = millis;
+        }}
+
+        @Override
+        public Long map(Long value) throws Exception {{
+            Thread.sleep(millis);
+            return value;
+        }}
+    }}
+
     public static void main(String[] args) throws Exception {{
         long interval = args.length > 0 ? Long.parseLong(args[0]) : {CHECKPOINT_INTERVAL_MS}L;
         long failAfter = args.length > 1 ? Long.parseLong(args[1]) : -1L;
         String name = args.length > 2 ? args[2] : "gen-smoke";
+        long slowMillis = args.length > 3 ? Long.parseLong(args[3]) : 0L;
+        int rate = args.length > 4 ? Integer.parseInt(args[4]) : 100;
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.enableCheckpointing(interval);
         // the configured min-pause (e.g. 30s) also delays the first checkpoint
@@ -85,7 +105,7 @@ public class {ENTRY_CLASS} {{
         env.setParallelism(1);
         GeneratorFunction<Long, Long> identity = index -> index;
         DataGeneratorSource<Long> source =
-                new DataGeneratorSource<>(identity, Long.MAX_VALUE, RateLimiterStrategy.perSecond(100), Types.LONG);
+                new DataGeneratorSource<>(identity, Long.MAX_VALUE, RateLimiterStrategy.perSecond(rate), Types.LONG);
         KeySelector<Long, Long> byKey = value -> value % 16;
         ReduceFunction<Long> sum = (a, b) -> a + b;
         DataStream<Long> numbers =
@@ -93,9 +113,11 @@ public class {ENTRY_CLASS} {{
         if (failAfter >= 0) {{
             numbers = numbers.map(new Fail(failAfter)).uid("gen-smoke-fail");
         }}
-        numbers.keyBy(byKey, Types.LONG)
-                .reduce(sum)
-                .uid("gen-smoke-sum")
+        DataStream<Long> sums = numbers.keyBy(byKey, Types.LONG).reduce(sum).uid("gen-smoke-sum");
+        if (slowMillis > 0) {{
+            sums = sums.map(new Slow(slowMillis)).uid("gen-smoke-slow");
+        }}
+        sums
                 .sinkTo(new DiscardingSink<>())
                 .uid("gen-smoke-sink");
         env.execute(name);

@@ -48,8 +48,8 @@ def checkpoint_interval_ms(session: Session) -> int:
     return max(500, (target.checkpoint_interval_ms or 1000 * session.time_scale) // session.time_scale)
 
 
-def job_args(session: Session, name: str, fail_after: int = -1) -> tuple[str, ...]:
-    return (str(checkpoint_interval_ms(session)), str(fail_after), name)
+def job_args(session: Session, name: str, fail_after: int = -1, slow_ms: int = 0, rate: int = 100) -> tuple[str, ...]:
+    return (str(checkpoint_interval_ms(session)), str(fail_after), name, str(slow_ms), str(rate))
 
 
 class Steps:
@@ -97,9 +97,16 @@ class Steps:
         )
 
 
-def start_job(session: Session, name: str, fail_after: int = -1, savepoint: str | None = None) -> str:
+def start_job(
+    session: Session,
+    name: str,
+    fail_after: int = -1,
+    savepoint: str | None = None,
+    slow_ms: int = 0,
+    rate: int = 100,
+) -> str:
     assert session.jar is not None
-    return job.submit(session.rest, session.jar, job_args(session, name, fail_after), savepoint)
+    return job.submit(session.rest, session.jar, job_args(session, name, fail_after, slow_ms, rate), savepoint)
 
 
 def wait_checkpoints(session: Session, job_id: str, at_least: int) -> job.CheckpointCounts:

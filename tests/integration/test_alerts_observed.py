@@ -32,6 +32,7 @@ from generator.validate import promtool
 DATA = Path(__file__).resolve().parent.parent / "data" / "observed"
 LIFECYCLE = sorted(DATA.glob("lifecycle-*.json"))
 FAULTS = sorted(DATA.glob("faults-*.json"))
+BACKPRESSURE = "flink_taskmanager_job_task_backPressuredTimeMsPerSecond"
 BY_JOB = {
     "FlinkJobRestarting",
     "FlinkCheckpointFailures",
@@ -55,6 +56,20 @@ def groups(rec: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {**g, "rules": [{k: v for k, v in r.items() if k != "annotations"} for r in g["rules"]]} for g in source.groups
     ]
+
+
+def back_pressured_task(rec: dict[str, Any], job_name: str) -> str:
+    """The task of ``job_name`` whose recorded back-pressure went highest (the source)."""
+    peak: dict[str, float] = {}
+    for key, values in rec["series"].items():
+        if (
+            key.startswith("flink_taskmanager_job_task_backPressuredTimeMsPerSecond")
+            and f'job_name="{job_name}"' in key
+        ):
+            task = key.split('task_name="', 1)[1].split('"', 1)[0]
+            numbers = [float(v) for v in values.split() if v not in ("_", "stale")]
+            peak[task] = max([peak.get(task, 0.0), *numbers])
+    return max(peak, key=lambda t: peak[t])
 
 
 def length(rec: dict[str, Any]) -> int:
@@ -119,6 +134,8 @@ def test_each_fault_fires_its_alert_where_prometheus_saw_it(path: Path) -> None:
         labels = dict(labels_of[alert])
         if alert in BY_JOB:
             labels["job_name"] = "gen_smoke_failing" if alert == "FlinkJobRestarting" else "gen_smoke"
+        if alert == "FlinkBackpressureSustained":
+            labels.update(job_name="gen_smoke_slow", task_name=back_pressured_task(rec, "gen_smoke_slow"))
         checks.append({"eval_time": f"{math.floor(injected) - 1}s", "alertname": alert, "exp_alerts": []})
         # it fires where Prometheus saw it fire, and keeps firing while the fault lasts (no flapping)
         checks += [

@@ -21,6 +21,7 @@ from tests.integration.test_smoke import _assert_clean, _gen_smoke, _own_process
 ARGS = ("--profile", "stateful-heavy", "--env", "prod", "--max-taskmanagers", "2", "--timeout", "900")
 INJECTED = {
     "FlinkJobRestarting",
+    "FlinkBackpressureSustained",
     "FlinkCheckpointFailures",
     "FlinkCheckpointToleranceReached",
     "FlinkTaskManagersMissing",

@@ -31,11 +31,13 @@ METRICS = (
     "flink_jobmanager_job_numRestarts",
     "flink_jobmanager_job_lastCheckpointDuration",
     "flink_jobmanager_numRegisteredTaskManagers",
+    "flink_taskmanager_job_task_backPressuredTimeMsPerSecond",
     "up",
 )
 _LINE = re.compile(r"^(?P<series>\{.*\}) (?P<value>\S+) (?P<ts>\d+)$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-_DROP = {"instance", "job", "host", "job_id"}  # per-run addresses and ids; job_name identifies the job
+# per-run addresses and ids; job_name, task_name and subtask_index identify the series
+_DROP = {"instance", "job", "host", "job_id", "tm_id", "task_id", "task_attempt_id", "task_attempt_num"}
 
 
 def dump(data_dir: Path) -> list[tuple[str, dict[str, str], float, int]]:

@@ -96,9 +96,30 @@ def smoke(
     job: Annotated[
         bool, typer.Option("--job", help="Also run a tiny job and wait for a completed checkpoint (needs javac).")
     ] = False,
+    lifecycle: Annotated[
+        bool,
+        typer.Option(
+            "--lifecycle",
+            help="Also run a job's healthy lifecycle (checkpoints, savepoint, stop, restore, TaskManager restart) "
+            "and prove that no alert fires (needs javac).",
+        ),
+    ] = False,
+    faults: Annotated[
+        bool,
+        typer.Option(
+            "--faults",
+            help="Also inject the faults the alerts exist for and prove each alert fires in time (needs javac).",
+        ),
+    ] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=10, help="Seconds the whole run may take once the processes start.")
-    ] = 180.0,
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=10,
+            help="Seconds the whole run may take once the processes start (default 180; 900 with --lifecycle "
+            "or --faults).",
+        ),
+    ] = None,
     fast_jvm: Annotated[
         bool,
         typer.Option(
@@ -118,22 +139,40 @@ def smoke(
 
     One JobManager, the configured TaskManagers (at most --max-taskmanagers) and a Prometheus with the
     rendered alert rules run on 127.0.0.1 from a local Flink distribution; the settings a laptop cannot
-    honour are adapted and listed. Every process is stopped at the end, also on failure and Ctrl-C.
+    honour are adapted and listed. Every alert pending or firing during the run is listed; a paging
+    alert that fires is a no-go. --lifecycle and --faults run with the alert durations divided by 10.
+    Every process is stopped at the end, also on failure and Ctrl-C.
     """
 
     def body() -> int:
         from generator.config.resolve import Resolver
+        from generator.errors import UsageError
         from generator.smoke.report import SmokeInterrupted
         from generator.smoke.run import SmokeOptions, run_smoke
+        from generator.smoke.scenario import TIME_SCALE
         from generator.smoke.target import resolve_target
         from generator.smoke.tools import find_tools
 
         repo = _repo(config, example)
         resolver = Resolver(repo, sets or ())
         target = resolve_target(repo, resolver, env, profile=profile, deployment=deployment, namespace=namespace)
-        tools = find_tools(job=job)
+        if lifecycle and faults:
+            raise UsageError("--lifecycle and --faults are separate runs: choose one")
+        tools = find_tools(job=job or lifecycle or faults)
+        scenario = None
+        if lifecycle or faults:
+            from generator.smoke.faults import run_faults
+            from generator.smoke.lifecycle import run_lifecycle
+
+            scenario = run_lifecycle if lifecycle else run_faults
         options = SmokeOptions(
-            max_taskmanagers=max_taskmanagers, job=job, timeout=timeout, keep=keep, fast_jvm=fast_jvm
+            max_taskmanagers=max_taskmanagers,
+            job=job,
+            timeout=timeout if timeout is not None else (900.0 if scenario else 180.0),
+            keep=keep,
+            fast_jvm=fast_jvm,
+            scenario=scenario,
+            time_scale=TIME_SCALE if scenario else 1,
         )
         progress = _Progress()
         try:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from generator.render.alert_settings import AlertSettings, duration_ms
+from generator.render.alert_settings import AlertSettings, duration_ms, format_duration
 
 __all__ = ["ALERT_NAMES", "NAMESPACE_ALERTS", "PAGING_ALERTS", "PER_DEPLOYMENT_ALERTS", "RuleBuilder"]
 
@@ -37,6 +37,7 @@ PER_DEPLOYMENT_ALERTS: Final = (
     "FlinkTaskManagersMissing",
     "FlinkJobRestarting",
     "FlinkCheckpointFailures",
+    "FlinkCheckpointToleranceReached",
     "FlinkCheckpointDurationHigh",
     "FlinkBackpressureSustained",
     "FlinkSourceLagGrowing",
@@ -55,7 +56,7 @@ PAGING_ALERTS: Final = frozenset(
         "FlinkJobManagerDown",
         "FlinkTaskManagersMissing",
         "FlinkJobRestarting",
-        "FlinkCheckpointFailures",
+        "FlinkCheckpointToleranceReached",
         "FlinkSourceLagGrowing",
         "FlinkContainerOOMKilled",
     }
@@ -75,6 +76,7 @@ def _held(for_: str) -> str:
     return f" for at least {for_}" if duration_ms(for_) > 0 else ""
 
 
+_BY_JOB = "by (namespace, flink_deployment, job_name)"
 _FLINK_WHERE = (
     "job {{ $labels.job_name }} (Flink deployment {{ $labels.flink_deployment }}, namespace {{ $labels.namespace }})"
 )
@@ -114,7 +116,14 @@ class RuleBuilder:
 
     # -- per Flink deployment ------------------------------------------------------------------------------
 
-    def deployment_rules(self, namespace: str, deployment: str, expected_taskmanagers: int) -> list[dict[str, Any]]:
+    def deployment_rules(
+        self,
+        namespace: str,
+        deployment: str,
+        expected_taskmanagers: int,
+        checkpoint_interval_ms: int | None = None,
+        tolerable_failed_checkpoints: int = 0,
+    ) -> list[dict[str, Any]]:
         s = self.s
         self.scope = {"namespace": namespace, "flink_deployment": deployment}
         sel = f"namespace={_q(namespace)}, flink_deployment={_q(deployment)}"
@@ -136,7 +145,8 @@ class RuleBuilder:
                 f"{_held(s.jobmanager_down_for)}.",
                 "kubectl -n <namespace> get pods,events for the JobManager pod (Pending, CrashLoopBackOff, "
                 "OOMKilled?); check the JobManager log, the HA ConfigMaps and the deployment state in the "
-                "operator / Ververica Platform. A suspended deployment that is still listed here also fires.",
+                "operator / Ververica Platform. A deployment suspended outside gen (its rules still rendered) "
+                "also fires: suspend it in the configuration, or silence the alert for the suspension.",
             )
         )
         if expected_taskmanagers > 0:
@@ -171,22 +181,7 @@ class RuleBuilder:
                 "JobManager log for the root cause; check TaskManager pod restarts and OOM kills.",
             )
         )
-        rules.append(
-            self.rule(
-                "FlinkCheckpointFailures",
-                f"max {by_job} (increase(flink_jobmanager_job_numberOfFailedCheckpoints{{{sel}}}"
-                f"[{s.checkpoint_failures_window}])) >= {s.checkpoint_failures_threshold}",
-                s.checkpoint_failures_for,
-                "Checkpoints failing for Flink job {{ $labels.job_name }} of deployment "
-                "{{ $labels.flink_deployment }} in namespace {{ $labels.namespace }}",
-                '{{ $value | printf "%.0f" }} checkpoint(s) of ' + _FLINK_WHERE + " failed in the last "
-                f"{s.checkpoint_failures_window} (threshold {s.checkpoint_failures_threshold})"
-                f"{_held(s.checkpoint_failures_for)}.",
-                "Flink UI > Checkpoints > History shows the failure cause (timeout, declined, storage "
-                "error); check checkpoint storage reachability and credentials, backpressure and "
-                "execution.checkpointing.timeout.",
-            )
-        )
+        rules += self._checkpoint_rules(sel, checkpoint_interval_ms, tolerable_failed_checkpoints)
         duration = f"flink_jobmanager_job_lastCheckpointDuration{{{sel}}}"
         floor_ms = duration_ms(s.checkpoint_duration_floor)
         rules.append(
@@ -249,6 +244,74 @@ class RuleBuilder:
                 f"{w} and is above {m} records{_held(s.source_lag_for)}.",
                 "The job consumes slower than the input arrives: check backpressure, restarts and "
                 "throughput per subtask; consider more parallelism (up to the number of partitions).",
+            )
+        )
+        return rules
+
+    def _settled(self, sel: str, window_ms: int) -> str:
+        """The jobs whose every sample in the last ``window_ms`` was taken at least ``startup_grace``
+        after the job's last (re)start: the job has been RUNNING (``uptime``, which restarts at 0
+        with the job and with a new JobManager) since before the window plus the grace, and no
+        restart (``numRestarts``, full and fine-grained restarts alike) happened in the
+        window plus the grace. Checkpoints fail to trigger until every task runs; Flink counts
+        those failures in ``numberOfFailedCheckpoints`` but not against the job's tolerance."""
+        grace_ms = duration_ms(self.s.startup_grace)
+        uptime = f"flink_jobmanager_job_uptime{{{sel}}}"
+        restarts = f"flink_jobmanager_job_numRestarts{{{sel}}}"
+        return (
+            f"min {_BY_JOB} (min_over_time({uptime}[{format_duration(window_ms)}])) > {grace_ms}\n"
+            f"unless on (namespace, flink_deployment, job_name)\n"
+            f"max {_BY_JOB} (changes({restarts}[{format_duration(window_ms + grace_ms)}])) > 0"
+        )
+
+    def _checkpoint_rules(self, sel: str, interval_ms: int | None, tolerable: int) -> list[dict[str, Any]]:
+        s = self.s
+        failed = f"flink_jobmanager_job_numberOfFailedCheckpoints{{{sel}}}"
+        completed = f"flink_jobmanager_job_numberOfCompletedCheckpoints{{{sel}}}"
+        w = s.checkpoint_failures_window
+        grace = s.startup_grace
+        rules = [
+            self.rule(
+                "FlinkCheckpointFailures",
+                f"max {_BY_JOB} (increase({failed}[{w}])) >= {s.checkpoint_failures_threshold}\n"
+                f"and on (namespace, flink_deployment, job_name)\n(\n{self._settled(sel, duration_ms(w))}\n)",
+                s.checkpoint_failures_for,
+                "Checkpoints failing for Flink job {{ $labels.job_name }} of deployment "
+                "{{ $labels.flink_deployment }} in namespace {{ $labels.namespace }}",
+                '{{ $value | printf "%.0f" }} checkpoint(s) of ' + _FLINK_WHERE + " failed in the last "
+                f"{w} (threshold {s.checkpoint_failures_threshold}), more than {grace} after the job's last "
+                f"start or restart{_held(s.checkpoint_failures_for)}.",
+                "Flink UI > Checkpoints > History shows the failure cause (timeout, declined, storage "
+                "error); check checkpoint storage reachability and credentials, backpressure and "
+                "execution.checkpointing.timeout. Failures while tasks start after a (re)start are not "
+                "counted (startupGrace).",
+            )
+        ]
+        if interval_ms is None:
+            return rules
+        streak = max(tolerable, 1)
+        # no completed checkpoint in the last (streak - 0.5) intervals, and at least `streak` failed
+        # in one interval more: true from the streak-th failure on, and steadily while they go on
+        quiet_ms = max(int((streak - 0.5) * interval_ms), duration_ms(s.checkpoint_tolerance_min_window))
+        window_ms = quiet_ms + interval_ms
+        wq, wf = format_duration(quiet_ms), format_duration(window_ms)
+        rules.append(
+            self.rule(
+                "FlinkCheckpointToleranceReached",
+                f"max {_BY_JOB} (increase({failed}[{wf}])) >= {streak}\n"
+                f"and on (namespace, flink_deployment, job_name)\n"
+                f"max {_BY_JOB} (increase({completed}[{wq}])) == 0\n"
+                f"and on (namespace, flink_deployment, job_name)\n(\n{self._settled(sel, window_ms)}\n)",
+                "0m",
+                "Flink job {{ $labels.job_name }} of deployment {{ $labels.flink_deployment }} in namespace "
+                "{{ $labels.namespace }} is at its checkpoint failure tolerance",
+                '{{ $value | printf "%.0f" }} checkpoint(s) of ' + _FLINK_WHERE + f" failed in the last {wf} "
+                f"and none completed in the last {wq}: the job tolerates {tolerable} consecutive failed "
+                "checkpoint(s) (execution.checkpointing.tolerable-failed-checkpoints), the next counted failure "
+                "fails it and every failure makes the restore replay more data.",
+                "Act now: Flink UI > Checkpoints > History for the cause (storage unwritable or "
+                "unreachable, credentials, timeouts under backpressure); fix the storage or raise "
+                "execution.checkpointing.timeout before the job fails over.",
             )
         )
         return rules

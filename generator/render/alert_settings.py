@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-__all__ = ["AlertSettings", "duration_ms", "duration_seconds"]
+__all__ = ["AlertSettings", "duration_ms", "duration_seconds", "format_duration", "scaled"]
 
 # Prometheus duration syntax (model.ParseDuration): units in this order, each at most once.
 _DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
@@ -41,6 +41,18 @@ def duration_seconds(text: str) -> float:
     return duration_ms(text) / 1000
 
 
+def format_duration(ms: int) -> str:
+    """The shortest Prometheus duration string of ``ms`` milliseconds (``150000`` -> ``2m30s``)."""
+    if ms <= 0:
+        return "0s"
+    parts = []
+    for unit, size in zip(("y", "w", "d", "h", "m", "s", "ms"), _DURATION_UNITS_MS, strict=True):
+        if ms >= size:
+            parts.append(f"{ms // size}{unit}")
+            ms %= size
+    return "".join(parts)
+
+
 def _dur(default: str, kind: str = _POSITIVE) -> Any:
     return field(default=default, metadata={"kind": kind})
 
@@ -66,10 +78,16 @@ class AlertSettings:
     restarts_threshold: int = 3
     restarts_window: str = _dur("15m")
     restarts_for: str = _dur("0m", _DURATION_KIND)
-    # increase(numberOfFailedCheckpoints[window]) >= threshold
+    # increase(numberOfFailedCheckpoints[window]) >= threshold, counted only once the job has run
+    # for `startup_grace` since its last (re)start (ticket); the job's own tolerance pages (critical)
     checkpoint_failures_threshold: int = 1
     checkpoint_failures_window: str = _dur("10m")
     checkpoint_failures_for: str = _dur("0m", _DURATION_KIND)
+    # after a job start, a restart or a JobManager start, checkpoints fail to trigger until every task
+    # runs (task deployment and state restore): such failures are not counted for this long
+    startup_grace: str = _dur("10m")
+    # FlinkCheckpointToleranceReached looks back (tolerance - 0.5) checkpoint intervals, at least this
+    checkpoint_tolerance_min_window: str = _dur("1m")
     # lastCheckpointDuration > ratio * avg_over_time(lastCheckpointDuration[baseline]) and > floor
     checkpoint_duration_ratio: float = 2.0
     checkpoint_duration_baseline: str = _dur("6h")
@@ -148,3 +166,18 @@ class AlertSettings:
                     problems.append(f"{kind}_for: must be shorter than {kind}_window, else the alert never fires")
         if problems:
             raise ValueError("invalid alert settings: " + "; ".join(problems))
+
+
+def scaled(settings: AlertSettings, factor: int) -> AlertSettings:
+    """``settings`` with every duration (window, hold time, grace, floor) divided by ``factor``:
+    the same rules on a compressed clock, for a local run that proves them in minutes."""
+    if factor < 1:
+        raise ValueError("factor must be at least 1")
+    if factor == 1:
+        return settings
+    changes: dict[str, Any] = {
+        f.name: format_duration(duration_ms(getattr(settings, f.name)) // factor)
+        for f in dataclasses.fields(settings)
+        if f.metadata.get("kind") is not None
+    }
+    return dataclasses.replace(settings, **changes)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from generator import units
 from generator.render.alert_rules import RuleBuilder
 from generator.render.alert_settings import AlertSettings
 
@@ -22,6 +23,7 @@ __all__ = [
     "AlertTarget",
     "alert_groups",
     "alert_settings_from_mapping",
+    "alert_target",
     "camel_case",
 ]
 
@@ -31,6 +33,24 @@ class AlertTarget:
     deployment: str  # deployment name == flink_deployment label value
     namespace: str  # Kubernetes namespace
     expected_taskmanagers: int  # 0 = no TaskManager count alert (e.g. a session cluster scaling from 0)
+    # execution.checkpointing.interval in ms; None: checkpointing off or unknown (no tolerance alert)
+    checkpoint_interval_ms: int | None = None
+    # execution.checkpointing.tolerable-failed-checkpoints (Flink's default: 0)
+    tolerable_failed_checkpoints: int = 0
+
+
+INTERVAL_KEY = "execution.checkpointing.interval"
+TOLERANCE_KEY = "execution.checkpointing.tolerable-failed-checkpoints"
+
+
+def alert_target(deployment: str, namespace: str, expected_taskmanagers: int, conf: Mapping[str, str]) -> AlertTarget:
+    """The alert target of a deployment, with the checkpoint interval and tolerance of its Flink
+    configuration (canonical keys, normalised values)."""
+    interval: int | None = None
+    if conf.get(INTERVAL_KEY):
+        interval = int(units.parse_duration_ms(conf[INTERVAL_KEY])) or None
+    tolerance = int(conf.get(TOLERANCE_KEY) or 0)
+    return AlertTarget(deployment, namespace, expected_taskmanagers, interval, max(tolerance, 0))
 
 
 def camel_case(name: str) -> str:
@@ -115,7 +135,13 @@ def alert_groups(
     groups: list[dict[str, Any]] = [
         {
             "name": f"flink.{namespace}.deployment.{target.deployment}",
-            "rules": builder.deployment_rules(target.namespace, target.deployment, target.expected_taskmanagers),
+            "rules": builder.deployment_rules(
+                target.namespace,
+                target.deployment,
+                target.expected_taskmanagers,
+                target.checkpoint_interval_ms,
+                target.tolerable_failed_checkpoints,
+            ),
         }
         for target in sorted(targets, key=lambda t: t.deployment)
     ]

@@ -125,7 +125,7 @@ def alert_spec_groups(
             continue  # a suspended or cancelled job has no JobManager to watch
         tms = facts.task_managers
         major = options.parse_version(facts.flink_version)[0]
-        by_major.setdefault(major, []).append(alerts.AlertTarget(facts.name, namespace, tms))
+        by_major.setdefault(major, []).append(alerts.alert_target(facts.name, namespace, tms, facts.conf))
     deployment_groups: list[dict[str, Any]] = []
     pod_groups: list[dict[str, Any]] = []
     for major, targets in sorted(by_major.items()) or [(1, [])]:

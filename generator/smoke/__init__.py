@@ -17,6 +17,9 @@ Flink process and loads the rendered alert rules. The modules:
 - ``prepare``: the local configuration of a run and the files its processes read.
 - ``boot``: start the processes of a run and stop them.
 - ``verify_flink``, ``verify_prometheus``, ``verify_job``: the checks.
+- ``alert_watch``: every alert pending or firing during the run, from Prometheus' ``ALERTS`` record.
+- ``scenario``, ``lifecycle``, ``faults``: ``--lifecycle`` (a job's healthy life fires no alert)
+  and ``--faults`` (each alert fires in time), on the rules' compressed clock.
 - ``report``: the go/no-go report and its text.
 - ``run``: the whole run.
 

@@ -8,14 +8,20 @@ process and no port of the run is left.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
 import time
 
+from generator.smoke.adapt import ProcessSpec
 from generator.smoke.ports import LOOPBACK, port_is_free
 from generator.smoke.prepare import write_prometheus_files
 from generator.smoke.session import Session
+from generator.smoke.supervise import Proc
+from generator.smoke.target import scaled_rule_source
 
-__all__ = ["boot_flink", "boot_prometheus", "stop"]
+__all__ = ["boot_flink", "boot_prometheus", "kill", "restart", "stop"]
 
 
 def _env(session: Session) -> dict[str, str]:
@@ -34,19 +40,10 @@ def boot_flink(session: Session) -> None:
     """Start the JobManager and the TaskManagers; the run's deadline counts from here."""
     local = session.local
     assert local is not None
-    home = session.tools.flink_home
-    env = _env(session)
     session.t0 = time.monotonic()
     session.deadline = session.t0 + session.timeout
     for spec in local.processes:
-        script = "jobmanager.sh" if spec.component == "jobmanager" else "taskmanager.sh"
-        dynamic = [arg for key, value in spec.dynamic.items() for arg in ("-D", f"{key}={value}")]
-        session.flink[spec.name] = session.sup.start(
-            spec.name,
-            ["bash", str(home / "bin" / script), "start-foreground", *dynamic],
-            env=env,
-            log=session.run_dir / "out" / f"{spec.name}.out",
-        )
+        session.flink[spec.name] = _start(session, spec, spec.name)
     session.rest = f"http://{LOOPBACK}:{local.rest_port}"
     _record_processes(session)
     tms = local.taskmanagers
@@ -55,12 +52,46 @@ def boot_flink(session: Session) -> None:
     )
 
 
+def _start(session: Session, spec: ProcessSpec, name: str) -> Proc:
+    script = "jobmanager.sh" if spec.component == "jobmanager" else "taskmanager.sh"
+    dynamic = [arg for key, value in spec.dynamic.items() for arg in ("-D", f"{key}={value}")]
+    return session.sup.start(
+        name,
+        ["bash", str(session.tools.flink_home / "bin" / script), "start-foreground", *dynamic],
+        env=_env(session),
+        log=session.run_dir / "out" / f"{name}.out",
+    )
+
+
+def kill(session: Session, name: str) -> None:
+    """SIGKILL one process of the run on purpose (a fault, a crash); its exit is no no-go."""
+    proc = session.flink[name]
+    session.stopped_on_purpose.add(proc.name)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.popen.wait(timeout=10)
+
+
+def restart(session: Session, name: str) -> None:
+    """Start a killed process again with its own configuration and ports (a pod restart)."""
+    local = session.local
+    assert local is not None
+    spec = next(s for s in local.processes if s.name == name)
+    count = sum(1 for p in session.sup.procs if p.name.startswith(name))
+    session.flink[name] = _start(session, spec, f"{name}-restart{count}")
+    _record_processes(session)
+
+
 def boot_prometheus(session: Session) -> None:
     """Render the rules (while the JVMs start), then start Prometheus with them."""
     local = session.local
     assert local is not None
     session.progress("rendering the alert rules", False)
-    rules = session.target.load_rules()
+    if session.time_scale > 1:
+        rules = scaled_rule_source(session.target.effective, session.time_scale, local.taskmanagers)
+    else:
+        rules = session.target.load_rules()
     session.rules = rules
     session.report.rules_origin = rules.origin
     if rules.deployment_group is None:
@@ -82,6 +113,8 @@ def boot_prometheus(session: Session) -> None:
         env=_env(session),
         log=session.run_dir / "out" / "prometheus.out",
     )
+    session.prom_started = time.time()
+    session.report.figures["prometheus_started"] = round(session.prom_started, 3)
     session.prom_base = f"http://{LOOPBACK}:{prom_port}"
     session.prom_port = prom_port
     _record_processes(session)
@@ -92,7 +125,8 @@ def _record_processes(session: Session) -> None:
     """The processes started so far, their pids and ports, into the report."""
     local = session.local
     assert local is not None
-    ports = {spec.name: spec.ports for spec in local.processes}
+    by_spec = {spec.name: spec.ports for spec in local.processes}
+    ports = {p.name: by_spec.get(p.name.split("-restart")[0], []) for p in session.sup.procs}
     ports["jobmanager"] = sorted({*local.shared_ports, *ports["jobmanager"]})
     if session.prom_port:
         ports["prometheus"] = [session.prom_port]

@@ -6,8 +6,12 @@ spot with ``javac`` against ``lib/flink-dist-*.jar`` and submitted through the J
 API (``/jars/upload``, ``/jars/<id>/run``): no extra client JVM. It generates 100 numbers per
 second, keeps a running sum per key (keyed state in the configured state backend, e.g. RocksDB)
 and discards the result; checkpoints every second (no minimum pause: the configured one also delays
-the first checkpoint) into the configured (local) checkpoint folder.
-Every operator has a uid, so it also runs where ``pipeline.auto-generate-uids`` is false.
+the first checkpoint) into the configured (local) checkpoint folder. Its arguments (``--lifecycle``,
+``--faults``): the checkpoint interval in ms, the records after which it fails on purpose (-1:
+never), the job name, the milliseconds each record is held before the sink (0: none) and the
+records per second (100). Every
+operator has a uid, so it also runs where ``pipeline.auto-generate-uids`` is false, and restores
+from its own savepoints.
 """
 
 from __future__ import annotations
@@ -23,42 +27,100 @@ from typing import Any
 from generator.flink import distribution
 from generator.smoke import http
 
-__all__ = ["ENTRY_CLASS", "JAVA_SOURCE", "JobError", "build_jar", "cancel", "checkpoint_counts", "submit"]
+__all__ = [
+    "ENTRY_CLASS",
+    "JAVA_SOURCE",
+    "JobError",
+    "build_jar",
+    "cancel",
+    "checkpoint_counts",
+    "savepoint",
+    "savepoint_status",
+    "submit",
+    "taskmanager_of",
+]
 
 ENTRY_CLASS = "GenSmokeJob"
 CHECKPOINT_INTERVAL_MS = 1000
 JAVA_SOURCE = f"""\
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.functions.ReduceFunction;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.connector.datagen.source.GeneratorFunction;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 
-/** gen smoke: generate, keep a sum per key, discard; checkpoint every second. */
+/** gen smoke: generate, keep a sum per key, discard; checkpoint every second (args: interval ms,
+ * records before an injected failure or -1, job name, ms each sum is held before the sink or 0,
+ * records per second). */
 public class {ENTRY_CLASS} {{
+    /** Fails every attempt of the job after a number of records (a job that keeps failing). */
+    public static class Fail implements MapFunction<Long, Long> {{
+        private final long after;
+        private long seen;
+
+        public Fail(long after) {{
+            this.after = after;
+        }}
+
+        @Override
+        public Long map(Long value) {{
+            if (++seen > after) {{
+                throw new IllegalStateException("gen smoke: the failure injected by --faults");
+            }}
+            return value;
+        }}
+    }}
+
+    /** Holds every record for a while: a sink slower than the input (backpressure upstream). */
+    public static class Slow implements MapFunction<Long, Long> {{
+        private final long millis;
+
+        public Slow(long millis) {{
+            this.millis = millis;
+        }}
+
+        @Override
+        public Long map(Long value) throws Exception {{
+            Thread.sleep(millis);
+            return value;
+        }}
+    }}
+
     public static void main(String[] args) throws Exception {{
+        long interval = args.length > 0 ? Long.parseLong(args[0]) : {CHECKPOINT_INTERVAL_MS}L;
+        long failAfter = args.length > 1 ? Long.parseLong(args[1]) : -1L;
+        String name = args.length > 2 ? args[2] : "gen-smoke";
+        long slowMillis = args.length > 3 ? Long.parseLong(args[3]) : 0L;
+        int rate = args.length > 4 ? Integer.parseInt(args[4]) : 100;
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        env.enableCheckpointing({CHECKPOINT_INTERVAL_MS});
+        env.enableCheckpointing(interval);
         // the configured min-pause (e.g. 30s) also delays the first checkpoint
         env.getCheckpointConfig().setMinPauseBetweenCheckpoints(0L);
         env.setParallelism(1);
         GeneratorFunction<Long, Long> identity = index -> index;
         DataGeneratorSource<Long> source =
-                new DataGeneratorSource<>(identity, Long.MAX_VALUE, RateLimiterStrategy.perSecond(100), Types.LONG);
+                new DataGeneratorSource<>(identity, Long.MAX_VALUE, RateLimiterStrategy.perSecond(rate), Types.LONG);
         KeySelector<Long, Long> byKey = value -> value % 16;
         ReduceFunction<Long> sum = (a, b) -> a + b;
-        env.fromSource(source, WatermarkStrategy.noWatermarks(), "gen-smoke-source")
-                .uid("gen-smoke-source")
-                .keyBy(byKey, Types.LONG)
-                .reduce(sum)
-                .uid("gen-smoke-sum")
+        DataStream<Long> numbers =
+                env.fromSource(source, WatermarkStrategy.noWatermarks(), "gen-smoke-source").uid("gen-smoke-source");
+        if (failAfter >= 0) {{
+            numbers = numbers.map(new Fail(failAfter)).uid("gen-smoke-fail");
+        }}
+        DataStream<Long> sums = numbers.keyBy(byKey, Types.LONG).reduce(sum).uid("gen-smoke-sum");
+        if (slowMillis > 0) {{
+            sums = sums.map(new Slow(slowMillis)).uid("gen-smoke-slow");
+        }}
+        sums
                 .sinkTo(new DiscardingSink<>())
                 .uid("gen-smoke-sink");
-        env.execute("gen-smoke");
+        env.execute(name);
     }}
 }}
 """
@@ -74,6 +136,7 @@ class CheckpointCounts:
     failed: int
     in_progress: int
     latest_path: str | None
+    restored_from: str | None = None  # the savepoint or checkpoint the job restored, if any
 
 
 def build_jar(javac: str, flink_home: Path, folder: Path, timeout: float = 120.0) -> Path:
@@ -101,8 +164,8 @@ def build_jar(javac: str, flink_home: Path, folder: Path, timeout: float = 120.0
     return jar
 
 
-def submit(rest: str, jar: Path) -> str:
-    """Upload and run the jar; the job id."""
+def submit(rest: str, jar: Path, args: tuple[str, ...] = (), savepoint: str | None = None) -> str:
+    """Upload and run the jar (with program arguments, restored from ``savepoint``); the job id."""
     try:
         uploaded = http.post_file(
             f"{rest}/jars/upload", "jarfile", jar.name, jar.read_bytes(), "application/x-java-archive"
@@ -110,9 +173,10 @@ def submit(rest: str, jar: Path) -> str:
         jar_id = Path(str(uploaded.get("filename", ""))).name
         if not jar_id:
             raise JobError(f"the JobManager did not accept the jar: {uploaded}")
-        answer = http.request_json(
-            "POST", f"{rest}/jars/{jar_id}/run", {"entryClass": ENTRY_CLASS, "parallelism": 1}, timeout=60.0
-        )
+        body: dict[str, Any] = {"entryClass": ENTRY_CLASS, "parallelism": 1, "programArgsList": list(args)}
+        if savepoint:
+            body["savepointPath"] = savepoint
+        answer = http.request_json("POST", f"{rest}/jars/{jar_id}/run", body, timeout=60.0)
     except http.HttpError as exc:
         raise JobError(f"submitting the job failed: {exc} {_errors(exc.body)}".strip()) from None
     job_id = answer.get("jobid") if isinstance(answer, dict) else None
@@ -158,13 +222,59 @@ def root_exception(rest: str, job_id: str) -> str | None:
 def checkpoint_counts(rest: str, job_id: str) -> CheckpointCounts:
     answer = http.get_json(f"{rest}/jobs/{job_id}/checkpoints")
     counts = answer.get("counts", {}) if isinstance(answer, dict) else {}
-    latest = (answer.get("latest", {}) or {}).get("completed") if isinstance(answer, dict) else None
+    latest_all = (answer.get("latest", {}) or {}) if isinstance(answer, dict) else {}
+    latest = latest_all.get("completed")
+    restored = latest_all.get("restored")
     return CheckpointCounts(
         completed=int(counts.get("completed", 0)),
         failed=int(counts.get("failed", 0)),
         in_progress=int(counts.get("in_progress", 0)),
         latest_path=str(latest.get("external_path")) if isinstance(latest, dict) else None,
+        restored_from=str(restored.get("external_path")) if isinstance(restored, dict) else None,
     )
+
+
+def savepoint(rest: str, job_id: str, folder: str, stop: bool = False) -> str:
+    """Trigger a savepoint (``stop``: stop the job with it); the trigger id."""
+    path = f"{rest}/jobs/{job_id}/stop" if stop else f"{rest}/jobs/{job_id}/savepoints"
+    # the two request bodies spell the folder differently (Flink REST API: SavepointTriggerRequestBody,
+    # StopWithSavepointRequestBody)
+    if stop:
+        body: dict[str, Any] = {"targetDirectory": folder, "formatType": "CANONICAL", "drain": False}
+    else:
+        body = {"target-directory": folder, "formatType": "CANONICAL", "cancel-job": False}
+    try:
+        answer = http.request_json("POST", path, body, timeout=30.0)
+    except http.HttpError as exc:
+        raise JobError(f"triggering the savepoint failed: {exc} {_errors(exc.body)}".strip()) from None
+    trigger = answer.get("request-id") if isinstance(answer, dict) else None
+    if not trigger:
+        raise JobError(f"the JobManager did not trigger the savepoint: {answer}")
+    return str(trigger)
+
+
+def savepoint_status(rest: str, job_id: str, trigger: str) -> tuple[bool, str | None, str | None]:
+    """(done, savepoint path, failure) of a triggered savepoint."""
+    answer = http.get_json(f"{rest}/jobs/{job_id}/savepoints/{trigger}")
+    if not isinstance(answer, dict) or (answer.get("status") or {}).get("id") != "COMPLETED":
+        return False, None, None
+    operation = answer.get("operation") or {}
+    failure = operation.get("failure-cause")
+    if failure:
+        text = str(failure.get("stack-trace") or failure.get("class") or failure)
+        return True, None, text.strip().splitlines()[0]
+    return True, str(operation.get("location")), None
+
+
+def taskmanager_of(rest: str, job_id: str) -> list[str]:
+    """The ids of the TaskManagers that run the job's tasks."""
+    answer = http.get_json(f"{rest}/jobs/{job_id}")
+    ids: set[str] = set()
+    for vertex in answer.get("vertices", []) if isinstance(answer, dict) else []:
+        listing = http.get_json(f"{rest}/jobs/{job_id}/vertices/{vertex['id']}/taskmanagers")
+        for tm in listing.get("taskmanagers", []) if isinstance(listing, dict) else []:
+            ids.add(str(tm.get("taskmanager-id") or tm.get("resource-id") or ""))
+    return sorted(i for i in ids if i)
 
 
 def cancel(rest: str, job_id: str) -> None:

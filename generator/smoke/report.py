@@ -42,6 +42,9 @@ class SmokeReport:
     ports: list[int] = field(default_factory=list)
     run_dir: str | None = None  # when kept
     interrupted: bool = False
+    alerts_watched: list[str] = field(default_factory=list)  # the alert rules Prometheus evaluated
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # every alert pending or firing in the run
+    scenario: dict[str, Any] = field(default_factory=dict)  # --lifecycle / --faults: steps and verdicts
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -69,6 +72,26 @@ class SmokeInterrupted(GenError):
 # text
 
 
+def scenario_lines(scenario: dict[str, Any]) -> list[str]:
+    """The faults of --faults, each alert with its verdict and time (the steps of --lifecycle are
+    among the checks, with their times)."""
+    if not scenario:
+        return []
+    steps = len(scenario.get("steps", []))
+    lines = ["", f"{scenario['name']}: {steps} steps, alert durations divided by {scenario['time_scale']}"]
+    for alert in scenario.get("faults", []):
+        if alert["outcome"] == "fired":
+            lines.append(
+                f"  ok    {alert['alert']}: fired {alert['seconds']:.1f}s after {alert['fault']} "
+                f"(expected within {alert['expected_within']:.0f}s)"
+            )
+        elif alert["outcome"] == "not provable locally":
+            lines.append(f"  --    {alert['alert']}: not provable locally ({alert['fault']})")
+        else:
+            lines.append(f"  FAIL  {alert['alert']}: {alert['outcome']} after {alert['fault']}")
+    return lines
+
+
 def format_report(report: SmokeReport) -> list[str]:
     """The go/no-go summary as text lines."""
     lines = [
@@ -84,6 +107,14 @@ def format_report(report: SmokeReport) -> list[str]:
         lines += ["", "notes:"] + [f"  - {note}" for note in report.notes]
     lines += ["", "checks:"]
     lines += [f"  {'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}" for c in report.checks]
+    if report.alerts_watched:
+        watched = ", ".join(report.alerts_watched)
+        lines += ["", f"alerts watched for the whole run ({len(report.alerts_watched)}): {watched}"]
+        if report.alerts:
+            lines += [f"  - {a['text']}" for a in report.alerts]
+        else:
+            lines.append("  none was pending or firing")
+    lines += scenario_lines(report.scenario)
     if report.flink_errors:
         lines += ["", "errors reported by the processes:"] + [f"  {e}" for e in report.flink_errors]
     if report.run_dir:

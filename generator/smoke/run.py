@@ -25,19 +25,21 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.smoke.alert_watch import describe
 from generator.smoke.boot import boot_flink, boot_prometheus, stop
 from generator.smoke.prepare import prepare
-from generator.smoke.report import SmokeInterrupted, SmokeReport
+from generator.smoke.report import Check, SmokeInterrupted, SmokeReport
 from generator.smoke.session import NoGo, Progress, Session
 from generator.smoke.supervise import interruptible, shielded
 from generator.smoke.target import SmokeTarget
 from generator.smoke.tools import Tools
 from generator.smoke.verify_flink import verify_cluster, verify_reporters
 from generator.smoke.verify_job import compile_job, run_job
-from generator.smoke.verify_prometheus import verify_prometheus
+from generator.smoke.verify_prometheus import collect_alerts, paging_alerts_fired, verify_prometheus
 
 __all__ = ["DEFAULT_MAX_TASKMANAGERS", "DEFAULT_TIMEOUT", "SmokeOptions", "run_smoke"]
 
@@ -57,6 +59,25 @@ class SmokeOptions:
     keep: bool = False  # keep the run folder (configuration, logs, checkpoints)
     fast_jvm: bool = True  # adapt.FAST_JVM_OPTS
     work_root: Path | None = None  # where the run folder is created (default: the temp folder)
+    # --lifecycle / --faults: runs after the checks, on the live cluster (see generator.smoke.scenario)
+    scenario: Callable[[Session], None] | None = None
+    time_scale: int = 1  # the rules' durations divided by this (the scenarios' compressed clock)
+
+
+def _alert_verdict(session: Session, healthy: bool) -> None:
+    """List every alert of the run; a paging alert that fired makes a healthy run a no-go
+    (--faults and --lifecycle judge the alerts step by step themselves)."""
+    seen = collect_alerts(session)
+    fired = paging_alerts_fired(session, seen)
+    if healthy and fired and session.report.go:
+        names = ", ".join(sorted({a.name for a in fired}))
+        session.report.go = False
+        session.report.reason = f"alerts: {names} fired during a healthy run"
+        session.report.checks.append(Check("alerts", False, "; ".join(describe(a) for a in fired)))
+    elif healthy and session.report.go:
+        session.report.checks.append(
+            Check("alerts", True, f"no paging alert fired in the run ({len(seen)} pending or firing)")
+        )
 
 
 def run_smoke(
@@ -66,6 +87,7 @@ def run_smoke(
     before this returns or raises (:class:`SmokeInterrupted` on Ctrl-C/SIGTERM/SIGHUP)."""
     options = options or SmokeOptions()
     session = Session(target, tools, progress, options.timeout, options.work_root)
+    session.time_scale = options.time_scale
     report = session.report
     interrupted = False
     try:
@@ -74,13 +96,15 @@ def run_smoke(
                 prepare(session, options.max_taskmanagers, options.fast_jvm)
                 boot_flink(session)
                 boot_prometheus(session)
-                if options.job:
+                if options.job or options.scenario is not None:
                     compile_job(session)
                 verify_cluster(session)
                 verify_reporters(session)
                 verify_prometheus(session)
-                if options.job:
+                if options.job and options.scenario is None:
                     run_job(session)
+                if options.scenario is not None:
+                    options.scenario(session)
                 report.go = True
             except NoGo as exc:
                 report.reason = exc.reason
@@ -89,6 +113,8 @@ def run_smoke(
         interrupted = True
     finally:
         with shielded():
+            if not interrupted:
+                _alert_verdict(session, options.scenario is None)
             stop(session)
             report.timings["total"] = round(time.monotonic() - session.t0, 2)
             if options.keep:

@@ -78,6 +78,9 @@ class Session:
         self.t0 = time.monotonic()
         self.deadline = self.t0 + timeout
         self.jar: Path | None = None
+        self.prom_started = 0.0  # Unix time Prometheus started: the alert watch covers the run from here
+        self.time_scale = 1  # --lifecycle/--faults: the rules' durations divided by this
+        self.stopped_on_purpose: set[str] = set()  # processes a scenario killed: their exit is no no-go
 
     def ok(self, name: str, detail: str) -> None:
         """Record a passed check."""
@@ -99,6 +102,8 @@ class Session:
     def check_alive(self, waiting_for: str) -> None:
         """No-go when a process has exited, with the errors it reported."""
         for proc in self.sup.exited():
+            if proc.name in self.stopped_on_purpose:
+                continue
             output = proc.output()
             if proc is self.prom:
                 errors = prometheus_errors(output) or output.strip().splitlines()[-3:]

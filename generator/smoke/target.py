@@ -16,7 +16,7 @@ from generator.errors import UsageError
 from generator.flink import options
 from generator.model import keys
 
-__all__ = ["RuleSource", "SmokeTarget", "resolve_target", "rule_source"]
+__all__ = ["RuleSource", "SmokeTarget", "resolve_target", "rule_source", "scaled_rule_source"]
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def rule_source(repo: ConfigRepo, resolver: Resolver, env: str, eff: Effective) 
             group, label = _deployment_group(groups, eff.deployment)
             return RuleSource(groups, out_file.path, label or facts.kubernetes_namespace, group)
 
-    from generator.render.alerts import AlertTarget, alert_groups, alert_settings_from_mapping
+    from generator.render.alerts import alert_groups, alert_settings_from_mapping, alert_target
 
     try:
         settings = alert_settings_from_mapping(facts.alerts)
@@ -139,10 +139,31 @@ def rule_source(repo: ConfigRepo, resolver: Resolver, env: str, eff: Effective) 
     deployments = [d for ctx in run.contexts for d in ctx.deployments if model.of(d).kubernetes_namespace == namespace]
     if eff.deployment not in {d.deployment for d in deployments}:
         deployments.append(eff)
-    targets = [AlertTarget(d.deployment, namespace, model.of(d).task_managers) for d in deployments]
+    targets = [alert_target(d.deployment, namespace, model.of(d).task_managers, model.of(d).conf) for d in deployments]
     major = options.parse_version(facts.flink_version)[0]
     groups = alert_groups(namespace, targets, settings, major)
     group, label = _deployment_group(groups, eff.deployment)
     return RuleSource(
         groups, "built with generator.render.alerts (no PrometheusRule is rendered yet)", namespace, group
     )
+
+
+def scaled_rule_source(eff: Effective, factor: int, taskmanagers: int) -> RuleSource:
+    """The deployment's rules on a compressed clock, for --lifecycle and --faults: every duration of
+    the environment's alert settings and the checkpoint interval divided by ``factor``, and the
+    TaskManagers this run starts as the expected count. The expressions are the rendered ones."""
+    from generator.render.alert_settings import scaled
+    from generator.render.alerts import AlertTarget, alert_groups, alert_settings_from_mapping, alert_target
+
+    facts = model.of(eff)
+    try:
+        settings = scaled(alert_settings_from_mapping(facts.alerts), factor)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    namespace = facts.kubernetes_namespace
+    full = alert_target(eff.deployment, namespace, taskmanagers, facts.conf)
+    interval = full.checkpoint_interval_ms // factor if full.checkpoint_interval_ms else None
+    target = AlertTarget(eff.deployment, namespace, taskmanagers, interval, full.tolerable_failed_checkpoints)
+    groups = alert_groups(namespace, [target], settings, options.parse_version(facts.flink_version)[0])
+    group, _ = _deployment_group(groups, eff.deployment)
+    return RuleSource(groups, f"built with generator.render.alerts, durations divided by {factor}", namespace, group)

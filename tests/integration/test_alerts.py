@@ -32,14 +32,15 @@ from generator.validate import promtool
 
 NS = "flink-prod"
 ELSEWHERE = "other-team"  # same deployment names in another namespace: must never alert for NS
-TARGETS = (AlertTarget("orders", NS, 2), AlertTarget("payments", NS, 3))
+# orders checkpoints every 2 minutes and tolerates 3 failed checkpoints; payments has checkpointing off
+TARGETS = (AlertTarget("orders", NS, 2, 120_000, 3), AlertTarget("payments", NS, 3))
 
 # hard-coded on purpose: which alerts page (severity from settings.severity)
 PAGING = {
     "FlinkJobManagerDown",
     "FlinkTaskManagersMissing",
     "FlinkJobRestarting",
-    "FlinkCheckpointFailures",
+    "FlinkCheckpointToleranceReached",
     "FlinkSourceLagGrowing",
     "FlinkContainerOOMKilled",
 }
@@ -204,6 +205,9 @@ KAFKA_LAG = "KafkaSourceReader_KafkaConsumer_records_lag_max"
 LEGACY_KAFKA_LAG = "KafkaConsumer_records_lag_max"
 
 
+UPTIME_MS = 86_400_000  # the healthy jobs have been running for a day
+
+
 def healthy_checkpoint_ms(s: AlertSettings) -> int:
     return max(2 * S.duration_ms(s.checkpoint_duration_floor), 2000)
 
@@ -223,6 +227,8 @@ def baseline(targets: tuple[AlertTarget, ...], s: AlertSettings, major: int, n: 
         series[d.up(d.tm(2))] = const(1, n)
         series[d.registered_tms()] = const(t.expected_taskmanagers, n)
         series[d.jm_job("numberOfFailedCheckpoints")] = const(0, n)
+        series[d.jm_job("numberOfCompletedCheckpoints")] = ramp(1000, 1, n)
+        series[d.jm_job("uptime")] = ramp(UPTIME_MS, 60_000, n)
         series[d.jm_job("numRestarts")] = const(0, n)
         series[d.jm_job("lastCheckpointDuration")] = const(healthy_checkpoint_ms(s), n)
         for subtask in (0, 1):
@@ -267,6 +273,7 @@ class Case:
     foreign: bool = True  # also feed the same series in ELSEWHERE
     extra_samples: int = 5
     meta: dict[str, Any] = field(default_factory=dict)
+    step: int = 60  # seconds between samples; fire_at and quiet_at count samples
 
 
 def held(for_: str) -> str:
@@ -372,8 +379,43 @@ def deployment_cases(t: AlertTarget, s: AlertSettings, major: int) -> Iterator[C
         job_labels,
         f"Checkpoints failing for Flink job {d}-job of deployment {d} in namespace {NS}",
         f"{value} checkpoint(s) of {flink_where(d)} failed in the last {s.checkpoint_failures_window} "
-        f"(threshold {s.checkpoint_failures_threshold}){held(s.checkpoint_failures_for)}.",
+        f"(threshold {s.checkpoint_failures_threshold}), more than {s.startup_grace} after the job's last "
+        f"start or restart{held(s.checkpoint_failures_for)}.",
     )
+    if t.checkpoint_interval_ms is not None:
+        # every checkpoint from sample j on fails and none completes; sampled twice per checkpoint interval
+        step = t.checkpoint_interval_ms // 2000
+        assert step * 2000 == t.checkpoint_interval_ms, "test intervals: whole seconds, even"
+        streak = max(t.tolerable_failed_checkpoints, 1)
+        floor_ms = S.duration_ms(s.checkpoint_tolerance_min_window)
+        quiet_ms = max(int((streak - 0.5) * t.checkpoint_interval_ms), floor_ms)
+        window_ms = quiet_ms + t.checkpoint_interval_ms
+
+        def failing(ns: str, n: int) -> dict[str, str]:
+            failed = [str((m - j) // 2) if m >= j else "0" for m in range(n)]
+            done = [str(1000 + min(m, j)) for m in range(n)]
+            return {
+                dep(ns).jm_job("numberOfFailedCheckpoints"): " ".join(failed),
+                dep(ns).jm_job("numberOfCompletedCheckpoints"): " ".join(done),
+            }
+
+        yield Case(
+            f"{d}: checkpoint failures reach the tolerance",
+            "FlinkCheckpointToleranceReached",
+            d,
+            j + 2 * streak,
+            [j - 1, j + 2 * streak - 1],
+            failing,
+            job_labels,
+            f"Flink job {d}-job of deployment {d} in namespace {NS} is at its checkpoint failure tolerance",
+            f"{streak} checkpoint(s) of {flink_where(d)} failed in the last {S.format_duration(window_ms)} and "
+            f"none completed in the last {S.format_duration(quiet_ms)}: the job tolerates "
+            f"{t.tolerable_failed_checkpoints} consecutive failed checkpoint(s) "
+            "(execution.checkpointing.tolerable-failed-checkpoints), the next counted failure fails it and every "
+            "failure makes the restore replay more data.",
+            extra_samples=1,
+            step=step,
+        )
 
     # -- checkpoint duration jumps to k x the healthy value at minute `jump` (after a full baseline)
     b = minutes(s.checkpoint_duration_baseline)
@@ -559,10 +601,11 @@ def unit_test_document(groups: list[dict[str, Any]], s: AlertSettings, major: in
         annotations = {"summary": case.summary, "description": case.description}
         annotations.update({k: v for k, v in rule["annotations"].items() if k.startswith("runbook")})
         exp_labels = {"severity": severity(s, case.alertname), **case.labels, **dict(s.labels)}
-        checks = [{"eval_time": f"{m}m", "alertname": case.alertname, "exp_alerts": []} for m in case.quiet_at]
+        at = case.step
+        checks = [{"eval_time": f"{m * at}s", "alertname": case.alertname, "exp_alerts": []} for m in case.quiet_at]
         checks.append(
             {
-                "eval_time": f"{case.fire_at}m",
+                "eval_time": f"{case.fire_at * at}s",
                 "alertname": case.alertname,
                 "exp_alerts": [{"exp_labels": exp_labels, "exp_annotations": annotations}],
             }
@@ -570,7 +613,7 @@ def unit_test_document(groups: list[dict[str, Any]], s: AlertSettings, major: in
         tests.append(
             {
                 "name": case.name,
-                "interval": "1m",
+                "interval": f"{at}s",
                 "input_series": input_series(series),
                 "alert_rule_test": sorted(checks, key=lambda c: int(c["eval_time"][:-1])),
             }
@@ -591,7 +634,7 @@ def unit_test_document(groups: list[dict[str, Any]], s: AlertSettings, major: in
             ],
         }
     )
-    return {"evaluation_interval": "1m", "tests": tests}
+    return {"evaluation_interval": "30s", "tests": tests}
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import tests.integration.test_alerts as alert_tests
 from generator.config.layers import ConfigRepo, example_config_dir
 from generator.config.resolve import Resolver
 from generator.render.alert_rules import ALERT_NAMES
-from generator.render.alerts import AlertTarget, alert_settings_from_mapping
+from generator.render.alerts import AlertTarget, alert_settings_from_mapping, alert_target
 from generator.validate import promtool
 from tests.kubernetes_support import ENVS, K8S_NAMESPACE, NAMESPACE, objects, pods, render_docs
 
@@ -52,8 +52,9 @@ def targets(env: str) -> tuple[AlertTarget, ...]:
     found = []
     for doc in objects(rendered(env)) + [d for p, d in rendered(env).items() if "/vvp/deployment-" in p]:
         if doc["kind"] == "Deployment" and doc["spec"]["state"] == "RUNNING":
-            tms = doc["spec"]["template"]["spec"]["numberOfTaskManagers"]
-            found.append(AlertTarget(doc["metadata"]["name"], K8S_NAMESPACE, tms))
+            spec = doc["spec"]["template"]["spec"]
+            conf = {k: str(v) for k, v in (spec.get("flinkConfiguration") or {}).items()}
+            found.append(alert_target(doc["metadata"]["name"], K8S_NAMESPACE, spec["numberOfTaskManagers"], conf))
     return tuple(sorted(found, key=lambda t: t.deployment))
 
 

@@ -15,8 +15,9 @@ from generator.config.yamlload import dotted
 from generator.model import keys
 from generator.policy import documents
 from generator.policy.facts import conf_path, ha_enabled
-from generator.policy.model import Location, Priority, Scope, Subject, Violation
+from generator.policy.model import Location, Note, Priority, Scope, Subject, Violation
 from generator.policy.registry import rule
+from generator.policy.vvp import tls_annotation_note
 
 IDENTITY = "Identity, access, and secrets"
 
@@ -65,9 +66,10 @@ def _vvp_tls(subject: Subject) -> bool:
     "Kubernetes Operator) platform.flinkOperator.tls does",
     dev_tolerance="Plaintext may be acceptable only in isolated local development",
 )
-def tls(subject: Subject) -> Iterator[Violation]:
+def tls(subject: Subject) -> Iterator[Violation | Note]:
     platform = targets.get(subject.target)
     if platform.vvp and _vvp_tls(subject):
+        yield from tls_annotation_note(subject)
         return
     settings = platform.tls_settings
     if settings is not None and subject.value(settings):

@@ -148,3 +148,18 @@ def test_a_rule_notes_are_typed_kept_once_in_order_and_leave_the_status_alone(co
     assert [f.message for f in result.findings] == ["found"] and result.status is Status.FAILED
     quiet = Rule("TST-002", "Test item", "Test", "docs/readiness.md", Priority.REQUIRED, "notes", lambda s: [Note("n")])
     assert evaluate(quiet, subject).status is Status.PASSED
+
+
+def test_non_root_from_the_container_context_alone_is_noted_on_vvp(config: Path) -> None:
+    """The shipped pods are non-root at pod level (no note); when only the Flink container's own context
+    makes them non-root, the pass rests on VVP's undocumented container names."""
+    probe(config, conf("kubernetes.jobmanager.replicas: 1"))
+    _, data = check(config, "prod", "--deployment", "probe")
+    assert notes(data, "SEC-002") == [("passed", [])]
+    body = conf("kubernetes.jobmanager.replicas: 1") + (
+        "      kubernetes:\n        pods:\n          securityContext:\n            runAsNonRoot: null\n"
+    )
+    probe(config, body)
+    _, data = check(config, "prod", "--deployment", "probe")
+    [(status, texts)] = notes(data, "SEC-002")
+    assert status == "passed" and len(texts) == 1 and texts[0].startswith("on VVP, the non-root setting")

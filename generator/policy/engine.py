@@ -24,6 +24,7 @@ from generator.policy.model import (
     CheckResult,
     Finding,
     Location,
+    Note,
     ProfileException,
     Rule,
     Scope,
@@ -184,6 +185,10 @@ def evaluate(rule: Rule, subject: Subject) -> CheckResult:
     """One rule on one subject, graded with the subject's tolerance (waivers not applied yet)."""
     result = CheckResult(rule, subject)
     for violation in rule.check(subject):
+        if isinstance(violation, Note):
+            if violation not in result.notes:
+                result.notes.append(violation)
+            continue
         location = violation.location
         if location is None:
             location = subject.where(violation.path) if violation.path is not None else Location(subject.home_file)

@@ -149,7 +149,18 @@ class Violation:
     severity: Severity | None = None  # overrides the rule's grading (rare: e.g. always a failure)
 
 
-Check = Callable[[Subject], Iterable[Violation]]
+@dataclass(frozen=True)
+class Note:
+    """Something a rule says about its result whatever the status, passed included: what the check rests on
+    where the platform does not document the property it grades (for example: VVP runs one JobManager,
+    so HA-002 grades Kubernetes HA there). A rule's check yields notes next to its violations; they never
+    change the status."""
+
+    text: str
+    source: str = ""  # the public page (URL) or docs/ section that backs the note
+
+
+Check = Callable[[Subject], Iterable[Violation | Note]]
 
 
 @dataclass(frozen=True)
@@ -232,6 +243,7 @@ class CheckResult:
     subject: Subject
     findings: list[Finding] = field(default_factory=list)
     waiver: Waiver | None = None
+    notes: list[Note] = field(default_factory=list)  # in the order the rule gave them, each once
 
     @property
     def status(self) -> Status:

@@ -2,7 +2,8 @@
 
 Every format carries the same facts per finding: rule ID, checklist item, priority, what was
 checked, the offending value with its path and provenance (file:line), and the fix hint. Waivers
-and exceptions are always listed, whatever their state: nothing is accepted silently.
+and exceptions are always listed, whatever their state: nothing is accepted silently. A rule's notes
+(:class:`~generator.policy.model.Note`) are shown with its result in every format, passed included.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 from generator.policy.engine import Report
-from generator.policy.model import CheckResult, Finding, Location, Rule, Severity, Status, show
+from generator.policy.model import CheckResult, Finding, Location, Note, Rule, Severity, Status, show
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,6 +34,15 @@ def _rows(report: Report) -> Iterator[tuple[CheckResult, Finding]]:
     rows = [(r, f) for r in report.results for f in r.findings]
     rows.sort(key=lambda rf: (order[_finding_status(rf[1])], rf[0].subject.name, rf[0].rule.id))
     yield from rows
+
+
+def _noted(report: Report) -> list[CheckResult]:
+    """The results without findings that carry notes (a result with findings shows its notes with them)."""
+    return sorted((r for r in report.results if r.notes and not r.findings), key=lambda r: (r.subject.name, r.rule.id))
+
+
+def note_text(note: Note) -> str:
+    return f"{note.text} ({note.source})" if note.source else note.text
 
 
 def summary(report: Report) -> str:
@@ -102,6 +112,13 @@ def to_text(report: Report) -> str:
             lines.append(f"  fix:     {finding.hint}")
         if finding.waived:
             lines.append(f"  waiver:  {_waiver_line(result)}")
+        lines += [f"  note:    {note_text(n)}" for n in result.notes]
+        lines.append("")
+    for result in _noted(report):
+        rule = result.rule
+        lines.append(f"{LABEL[result.status]:<8} {rule.id:<8} {result.subject.name}  {rule.item} ({rule.priority})")
+        lines.append(f"  checked: {rule.checks}")
+        lines += [f"  note:    {note_text(n)}" for n in result.notes]
         lines.append("")
     if report.waivers:
         lines += ["Waivers:", *_waiver_lines(report), ""]
@@ -131,6 +148,8 @@ def print_table(report: Report, console: Console) -> None:
             text.append(f"\nfix: {finding.hint}", style="dim")
         if finding.waived:
             text.append(f"\n{_waiver_line(result)}", style="cyan")
+        for note in result.notes:
+            text.append(f"\nnote: {note_text(note)}", style="italic")
         table.add_row(  # Text cells: values and paths are never read as rich markup
             Text(LABEL[status], style=STYLE[status]),
             Text(result.rule.id),
@@ -138,6 +157,16 @@ def print_table(report: Report, console: Console) -> None:
             Text(f"{result.rule.item}\n{result.rule.priority}"),
             text,
             Text(_where(finding.location)),
+        )
+    for result in _noted(report):  # a passed check's notes: what its PASSED rests on
+        status = result.status
+        table.add_row(
+            Text(LABEL[status], style=STYLE[status]),
+            Text(result.rule.id),
+            Text(result.subject.name),
+            Text(f"{result.rule.item}\n{result.rule.priority}"),
+            Text("\n".join(f"note: {note_text(n)}" for n in result.notes), style="italic"),
+            Text("-"),
         )
     if table.row_count:
         console.print(table)
@@ -198,6 +227,7 @@ def to_json(report: Report) -> str:
                 "waiver": None
                 if result.waiver is None
                 else {"owner": result.waiver.owner, "expires": result.waiver.expires.isoformat()},
+                "notes": [{"text": n.text, "source": n.source or None} for n in result.notes],
             }
         )
     data = {
@@ -242,6 +272,10 @@ def _finding_text(result: CheckResult, finding: Finding) -> str:
     )
 
 
+def _note_line(note: Note) -> str:
+    return f"note: {note_text(note)}"
+
+
 def to_junit(report: Report) -> str:
     """JUnit XML: one test suite per subject, one test case per rule; failures fail, waivers skip."""
     root = ElementTree.Element("testsuites", name=f"gen check {report.env}")
@@ -273,9 +307,10 @@ def to_junit(report: Report) -> str:
             counts["skipped"] += 1
             ElementTree.SubElement(case, "skipped", message=_waiver_line(result))
         warnings = [f for f in live if f.severity is Severity.WARNING]
-        if warnings:
+        said = [*("warning: " + _finding_text(result, f) for f in warnings), *map(_note_line, result.notes)]
+        if said:
             out = ElementTree.SubElement(case, "system-out")
-            out.text = "\n\n".join("warning: " + _finding_text(result, f) for f in warnings)
+            out.text = "\n\n".join(said)
     for suite, counts in suites.values():
         for key, value in counts.items():
             suite.set(key, str(value))

@@ -25,7 +25,7 @@ from generator.policy.facts import (
     scheme,
     state_backend,
 )
-from generator.policy.model import Priority, Severity, Subject, Violation
+from generator.policy.model import Note, Priority, Severity, Subject, Violation
 from generator.policy.registry import rule
 from generator.policy.vvp import vvp_jobmanager_recovery
 
@@ -84,7 +84,7 @@ def high_availability(subject: Subject) -> Iterator[Violation]:
     dev_tolerance="more than one JobManager replica is asked for production Deployments; one replica is "
     "tolerated outside production",
 )
-def jobmanager_replicas(subject: Subject) -> Iterator[Violation]:
+def jobmanager_replicas(subject: Subject) -> Iterator[Violation | Note]:
     if targets.get(subject.target).vvp:
         yield from vvp_jobmanager_recovery(subject)
         return

@@ -15,8 +15,9 @@ from generator.config.yamlload import dotted
 from generator.model import keys
 from generator.policy import documents
 from generator.policy.facts import conf_path, ha_enabled
-from generator.policy.model import Location, Priority, Scope, Subject, Violation
+from generator.policy.model import Location, Note, Priority, Scope, Subject, Violation
 from generator.policy.registry import rule
+from generator.policy.vvp import container_note, on_vvp, tls_annotation_note
 
 IDENTITY = "Identity, access, and secrets"
 
@@ -65,9 +66,10 @@ def _vvp_tls(subject: Subject) -> bool:
     "Kubernetes Operator) platform.flinkOperator.tls does",
     dev_tolerance="Plaintext may be acceptable only in isolated local development",
 )
-def tls(subject: Subject) -> Iterator[Violation]:
+def tls(subject: Subject) -> Iterator[Violation | Note]:
     platform = targets.get(subject.target)
     if platform.vvp and _vvp_tls(subject):
+        yield from tls_annotation_note(subject)
         return
     settings = platform.tls_settings
     if settings is not None and subject.value(settings):
@@ -136,7 +138,7 @@ def _runs_as_root(pod_context: Mapping[str, Any], container_context: Mapping[str
     "override the pod's) in the rendered pod specs",
     dev_tolerance="Not always enforced",
 )
-def non_root(subject: Subject) -> Iterator[Violation]:
+def non_root(subject: Subject) -> Iterator[Violation | Note]:
     context_path = (*keys.PODS, "securityContext")
     hint = f"set {dotted(context_path)}.runAsNonRoot: true and runAsUser to a non-zero user"
     pods = documents.all_pods(subject.documents)
@@ -153,6 +155,8 @@ def non_root(subject: Subject) -> Iterator[Violation]:
         checked = [("the pods", subject.model.pods.get("securityContext") or {}, {})]
     for who, pod_context, container_context in checked:
         why = _runs_as_root(pod_context, container_context)
+        if not why and container_context and _runs_as_root(pod_context, {}) and on_vvp(subject):
+            yield container_note("the non-root setting")  # the pod's own settings would not make it non-root
         if why:
             key = "runAsUser" if why.startswith("runAsUser") else "runAsNonRoot"
             path = (*context_path, key)

@@ -15,9 +15,10 @@ from generator.flink.memory import MemoryConfigError, format_size
 from generator.model import keys
 from generator.policy import documents
 from generator.policy.facts import conf_path, rocksdb_like, slots, state_backend
-from generator.policy.model import Location, Priority, Severity, Subject, Violation
+from generator.policy.model import Location, Note, Priority, Severity, Subject, Violation
 from generator.policy.registry import rule
 from generator.policy.sizing import Sizing, key_path, sizing
+from generator.policy.vvp import container_note, on_vvp
 
 SIZING = "Resource sizing and memory"
 
@@ -76,7 +77,9 @@ def jobmanager(subject: Subject) -> Iterator[Violation]:
     checks="the container memory limit (rendered limits, or resources x kubernetes.<component>.memory.limit-factor) "
     "is not below the Flink process size",
 )
-def container_limit(subject: Subject) -> Iterator[Violation]:
+def container_limit(subject: Subject) -> Iterator[Violation | Note]:
+    if on_vvp(subject):
+        yield container_note("the container memory limit")
     result = _sizing(subject)
     processes = {
         "taskmanager": result.taskmanager.total_process if result.taskmanager else None,

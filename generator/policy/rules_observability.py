@@ -13,8 +13,9 @@ from typing import Any
 from generator.policy import documents
 from generator.policy.documents import Pod
 from generator.policy.facts import conf_path
-from generator.policy.model import Location, Priority, Scope, Subject, Violation
+from generator.policy.model import Location, Note, Priority, Scope, Subject, Violation
 from generator.policy.registry import rule
+from generator.policy.vvp import container_note, on_vvp
 
 OBSERVABILITY = "Observability and alerting"
 
@@ -56,8 +57,10 @@ def _monitor_covers(monitor: Mapping[str, Any], namespace: str, labels: Mapping[
     checks="the Prometheus reporter is configured, and a rendered PodMonitor selects the deployment's pods and "
     "scrapes a named container port that serves the reporter port",
 )
-def metrics(subject: Subject) -> Iterator[Violation]:
+def metrics(subject: Subject) -> Iterator[Violation | Note]:
     ports = _reporter_ports(subject)
+    if ports and on_vvp(subject):
+        yield container_note("the named metrics port the PodMonitor scrapes")
     if not ports:
         yield Violation(
             "Flink's Prometheus reporter is not configured: Prometheus would scrape nothing from Flink itself",

@@ -13,8 +13,9 @@ from generator.model import SLOTS
 from generator.policy import documents
 from generator.policy.exceptions import excepted_paths
 from generator.policy.facts import conf_path, large_state, slots, slots_within_policy
-from generator.policy.model import Location, Priority, Scope, Subject, Violation
+from generator.policy.model import Location, Note, Priority, Scope, Subject, Violation
 from generator.policy.registry import rule
+from generator.policy.vvp import container_note, on_vvp
 
 SIZING = "Resource sizing and memory"
 
@@ -28,7 +29,9 @@ SIZING = "Resource sizing and memory"
     "is set (gen derives every container CPU limit from it: Flink reads it in native mode, on VVP gen writes the "
     "limit into the pod templates)",
 )
-def cpu_limits(subject: Subject) -> Iterator[Violation]:
+def cpu_limits(subject: Subject) -> Iterator[Violation | Note]:
+    if on_vvp(subject):
+        yield container_note("the container CPU limit")
     for component in documents.COMPONENTS:
         key = f"kubernetes.{component}.cpu.limit-factor"
         if key not in subject.conf:

@@ -87,11 +87,25 @@ def test_vvp_3_chart_values_run_the_operator_the_vvp_deployments_name(config: Pa
     assert check({**values, "vvp": {"registry": "x"}}) != []
 
 
-def test_the_rest_target_on_vvp_3_writes_no_operator(config: Path, tmp_path: Path) -> None:
-    import yaml
-
-    set_version(config, "3.1")
+def test_the_rest_target_is_refused_on_vvp_3_at_the_version_line(config: Path, tmp_path: Path) -> None:
+    """VVP documents the AppManager REST resources for 2.x only (REST API page, "version 2.x"); on 3.x
+    the route is the operator's VvpDeployment."""
+    prod = set_version(config, "3.1")
     edit(config / "environments" / "prod.yaml", "/ververica/v2.14", "/ververica/v3.1")
+    found = problems(config)
+    assert found
+    assert {m["key"] for m in found} == {"platform.vvp.version"}
+    assert {m["file"] for m in found} == {str(prod)}
+    line = prod.read_text().splitlines().index('    version: "3.1"') + 1
+    assert {int(m["line"]) for m in found} == {line}
+    assert all("2.x" in m["msg"] and "VVP 3.1" in m["msg"] for m in found)
+    result = run_cli("render", "--env", "prod", "--config", str(config), "--out", str(tmp_path / "x"))
+    assert "--target vvp-operator" in result.stderr and "VvpDeployment" in result.stderr
+    renders(config, tmp_path, "--target", "vvp-operator")  # the route named renders
+
+
+@pytest.mark.parametrize("version", ["2.14", "2.15.11"])
+def test_the_rest_target_renders_on_vvp_2(config: Path, tmp_path: Path, version: str) -> None:
+    set_version(config, version)
+    edit(config / "environments" / "prod.yaml", "/ververica/v2.14", f"/ververica/v{version}")
     renders(config, tmp_path)
-    values = yaml.safe_load((tmp_path / "out" / "prod" / "helm" / "ververica-platform-values.yaml").read_text())
-    assert set(values) == {"vvp-appmanager"}

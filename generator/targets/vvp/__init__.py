@@ -13,6 +13,7 @@ from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
 from generator.render.context import Doc, EnvContext, NamespaceContext, Peer
 from generator.targets.vvp import helm, resources, versions
+from generator.targets.vvp.spec import raise_problems
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,16 @@ class Vvp:
     tls_settings: tuple[str, ...] | None = None
     # the platform version when platform.vvp.version is unset (targets/vvp/versions.py)
     default_version: tuple[int, int] = versions.DEFAULT
+    # whether the target's jobs are the AppManager's REST Deployments (documented for VVP 2.x only)
+    rest: bool = True
 
     def deployment_docs(self, eff: Effective) -> list[Doc]:
+        raise_problems(versions.rest_problems(eff))
         return resources.deployment_docs(eff)
 
     def namespace_docs(self, ctx: NamespaceContext) -> list[Doc]:
+        if self.rest:
+            raise_problems(versions.rest_problems(ctx.effective))
         return resources.namespace_docs(ctx)
 
     def environment_docs(self, ctx: EnvContext) -> list[Doc]:

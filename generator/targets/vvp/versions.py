@@ -10,7 +10,13 @@ Sources (docs/vvp.md, "Versions"):
   ``spec.template.spec.kubernetes.labels`` from 2.11, ``annotations`` from 2.15.11;
 - https://docs.ververica.com/vvp3/user-guides/admin-operator-guide/kubernetes-operator/custom-resource-reference:
   the ``VvpDeployment`` of the VVP 3 operator (``ververica.platform/v1``); VVP 2's operator custom
-  resources have another shape ("not directly compatible", …/kubernetes-operator/migration).
+  resources have another shape ("not directly compatible", …/kubernetes-operator/migration);
+- https://docs.ververica.com/vvp/user-guide/application-operations/rest-api-ci-cd: the AppManager REST
+  resources (Deployment, DeploymentDefaults, DeploymentTarget, SessionCluster) are documented for
+  "Ververica Platform: Self-Managed version 2.x"; the VVP 3 documentation describes no such resources
+  (only a ``/api/v1/namespaces/{namespace}/deployments`` call in the example of
+  https://docs.ververica.com/vvp3/user-guides/admin-operator-guide/access-control/api-tokens), so the
+  REST target refuses VVP 3 and names the ``VvpDeployment`` route.
 """
 
 from __future__ import annotations
@@ -32,6 +38,9 @@ DEFAULT_OPERATOR = (3, 1)
 needs Ververica Platform 3.1 or later
 (https://docs.ververica.com/vvp3/user-guides/admin-operator-guide/kubernetes-operator/install)."""
 HA_SERVICE_REMOVED = (2, 12, 0)  # vvp-kubernetes
+REST_API_LAST_MAJOR = 2
+"""The last platform major version whose AppManager REST resources are documented (REST API page, "v2.x")."""
+REST_API_DOCS = "https://docs.ververica.com/vvp/user-guide/application-operations/rest-api-ci-cd"
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
 
@@ -77,3 +86,22 @@ def ha_problems(eff: Effective) -> list[Problem]:
             )
         )
     return found
+
+
+def rest_problems(eff: Effective) -> list[Problem]:
+    """The REST target (AppManager Deployments, DeploymentTargets, DeploymentDefaults, SessionClusters)
+    on a platform version whose documentation describes those resources: VVP 2.x only."""
+    version = of(model.of(eff))
+    if version[0] <= REST_API_LAST_MAJOR:
+        return []
+    return [
+        problem(
+            eff,
+            PATH,
+            f"target vvp renders the AppManager REST resources (Deployment, DeploymentTarget, DeploymentDefaults, "
+            f"SessionCluster), which Ververica documents for Ververica Platform 2.x ({REST_API_DOCS}), not for VVP "
+            f"{text(version)}",
+            "render for target vvp-operator (the VVP 3 operator's VvpDeployment: --target vvp-operator or "
+            "platform.target: vvp-operator), or set platform.vvp.version to the VVP 2 installation's version",
+        )
+    ]

@@ -18,6 +18,7 @@ from generator.targets.vvp_operator import vvp_deployment
 class VvpOperator(Vvp):
     name: str = "vvp-operator"
     default_version: tuple[int, int] = versions.DEFAULT_OPERATOR
+    rest: bool = False
 
     def deployment_docs(self, eff: Effective) -> list[Doc]:
         return vvp_deployment.deployment_docs(eff)

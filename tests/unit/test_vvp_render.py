@@ -132,8 +132,6 @@ PUT_MANDATORY_SPEC = (
     "deploymentTargetName",
     "upgradeStrategy",
     "restoreStrategy",
-    "maxSavepointCreationAttempts",
-    "maxJobCreationAttempts",
     "template",
 )
 PUT_MANDATORY_TEMPLATE = (

@@ -12,14 +12,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator.model import HA_STORAGE_DIR, HA_TYPE, JOBMANAGER_REPLICAS
+from generator import targets
+from generator.config.yamlload import Path_
+from generator.model import HA_STORAGE_DIR, HA_TYPE, JOBMANAGER_REPLICAS, keys
 from generator.policy.facts import conf_path
 from generator.policy.model import Subject, Violation
+from generator.targets.vvp.spec import NOT_PASSED_ON
 
 NOT_CONTROLLABLE = (
     "the JobManager replica count is not controllable on Ververica Platform (no documented mechanism; "
     f"{JOBMANAGER_REPLICAS} is not documented to take effect there), so recovery rests on Kubernetes HA"
 )
+
+
+def not_rendered(subject: Subject, path: Path_) -> bool:
+    """A Flink option the VVP targets do not write (``kubernetes.jobmanager.replicas``, the limit
+    factors): its profile bounds say nothing about what runs there."""
+    flink = keys.FLINK_CONF
+    return (
+        targets.get(subject.target).vvp
+        and len(path) == len(flink) + 1
+        and path[: len(flink)] == flink
+        and path[-1] in NOT_PASSED_ON
+    )
 
 
 def vvp_jobmanager_recovery(subject: Subject) -> Iterator[Violation]:

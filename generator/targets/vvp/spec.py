@@ -45,8 +45,6 @@ _SPEC_FIELDS = (
 )
 
 
-
-
 def raise_problems(problems: list[Problem]) -> None:
     if problems:
         raise InputError(problems)

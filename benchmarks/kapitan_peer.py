@@ -126,8 +126,9 @@ spec:
   deploymentTargetName: {{ spec.deploymentTargetName | tojson }}
   upgradeStrategy: {{ spec.upgradeStrategy | tojson }}
   restoreStrategy: {{ spec.restoreStrategy | tojson }}
-  maxSavepointCreationAttempts: {{ spec.maxSavepointCreationAttempts | tojson }}
-  maxJobCreationAttempts: {{ spec.maxJobCreationAttempts | tojson }}
+{% for key in ["maxSavepointCreationAttempts", "maxJobCreationAttempts"] if spec[key] is defined %}
+  {{ key }}: {{ spec[key] | tojson }}
+{% endfor %}
   template:
     metadata:
       annotations: {{ spec.template.metadata.annotations | default({}) | tojson }}

@@ -126,7 +126,7 @@ class Deployment:
     labels: Mapping[str, Any]  # metadata.labels
     template_annotations: Mapping[str, Any]
     pods: Mapping[str, Any]  # spec.template.spec.kubernetes.pods, the user's pod options
-    # component -> spec.template.spec.kubernetes.{jobManager,taskManager}PodTemplate (exclusive with pods)
+    # component -> spec.template.spec.kubernetes.{jobManager,taskManager}PodTemplate (pods are merged into it)
     pod_templates: Mapping[str, Mapping[str, Any]]
     loggers: Mapping[str, Any]  # spec.template.spec.logging.log4jLoggers
     # the platform around it

@@ -17,7 +17,7 @@ RESOURCES: Path_ = (*TEMPLATE_SPEC, "resources")
 FLINK_CONF: Path_ = (*TEMPLATE_SPEC, "flinkConfiguration")
 KUBERNETES_OPTIONS: Path_ = (*TEMPLATE_SPEC, "kubernetes")
 PODS: Path_ = (*KUBERNETES_OPTIONS, "pods")
-#: component -> the key of its own pod template (exclusive with PODS)
+#: component -> the key of its own pod template (PODS are merged into it when both are set)
 POD_TEMPLATES: dict[str, Path_] = {
     "jobmanager": (*KUBERNETES_OPTIONS, "jobManagerPodTemplate"),
     "taskmanager": (*KUBERNETES_OPTIONS, "taskManagerPodTemplate"),

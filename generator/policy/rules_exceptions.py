@@ -3,7 +3,9 @@
 PRF-001: a value outside its profile's documented range needs an exception. The exception process
 governs deployments: a value an *environment* layer sets outside the range in a development
 environment (dev's single JobManager) is that environment's tolerance, so it is a warning there;
-anywhere else, and in production always, it fails.
+anywhere else, and in production always, it fails. A bounded Flink option the target does not
+write (``kubernetes.jobmanager.replicas`` on Ververica Platform, where one JobManager runs) is not
+checked there; the operator target checks it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from generator.model import keys
 from generator.policy.exceptions import bound_path, excepted_paths, needed, out_of_bounds
 from generator.policy.model import DEVELOPMENT, Priority, Scope, Severity, Subject, Violation
 from generator.policy.registry import rule
+from generator.policy.vvp import not_rendered
 
 GOVERNANCE = "Resource sizing guidance: Deployment Templates and namespace defaults"
 
@@ -24,7 +27,8 @@ GOVERNANCE = "Resource sizing guidance: Deployment Templates and namespace defau
     section=GOVERNANCE,
     priority=Priority.RECOMMENDED,
     checks="every value the profile bounds lies within its documented range, unless the deployment carries a "
-    "current exception (reason, benchmark, review-by date) for it",
+    "current exception (reason, benchmark, review-by date) for it; a Flink option the target does not write "
+    "(kubernetes.jobmanager.replicas on Ververica Platform) is not checked there",
     waivable=False,
 )
 def profile_bounds(subject: Subject) -> Iterator[Violation]:
@@ -33,7 +37,7 @@ def profile_bounds(subject: Subject) -> Iterator[Violation]:
     for dotted, bound in sorted(bounds.items()):
         path = bound_path(dotted)
         value = subject.value(path)
-        if value is None or not isinstance(bound, dict):
+        if value is None or not isinstance(bound, dict) or not_rendered(subject, path):
             continue
         try:
             why = out_of_bounds(path, value, bound)

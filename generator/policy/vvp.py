@@ -24,11 +24,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator import targets
-from generator.model import HA_STORAGE_DIR, HA_TYPE, JOBMANAGER_REPLICAS
-from generator.policy.facts import conf_path, jobmanager_count
+from generator.config.yamlload import Path_
+from generator.model import HA_STORAGE_DIR, HA_TYPE, keys
+from generator.policy.facts import conf_path
 from generator.policy.model import Note, Subject, Violation
 from generator.render.pods import VVP_PODS
 from generator.targets.vvp import Vvp, versions
+from generator.targets.vvp.spec import NOT_PASSED_ON
 
 KUBERNETES_HA_DOCS = (
     "https://docs.ververica.com/vvp/user-guide/application-operations/deployments/kubernetes-high-availability-service"
@@ -85,17 +87,22 @@ def tls_annotation_note(subject: Subject) -> Iterator[Note]:
         )
 
 
+def not_rendered(subject: Subject, path: Path_) -> bool:
+    """A Flink option the VVP targets do not write (``kubernetes.jobmanager.replicas``, the limit
+    factors): its profile bounds say nothing about what runs there."""
+    flink = keys.FLINK_CONF
+    return (
+        targets.get(subject.target).vvp
+        and len(path) == len(flink) + 1
+        and path[: len(flink)] == flink
+        and path[-1] in NOT_PASSED_ON
+    )
+
+
 def vvp_jobmanager_recovery(subject: Subject) -> Iterator[Violation | Note]:
     """HA-002 on Ververica Platform: Kubernetes HA configured, with its storage directory; the note says
     what the check rests on, passed or failed."""
     yield ONE_JOBMANAGER
-    replicas = jobmanager_count(subject)
-    if replicas > 1:
-        yield Note(
-            f"{JOBMANAGER_REPLICAS} = {replicas} is passed to VVP in the Flink configuration, but no VVP source "
-            "documents that it takes effect: gen's ResourceQuota counts one JobManager",
-            KUBERNETES_HA_DOCS,
-        )
     ha = subject.model.ha
     if not ha.enabled or not ha.kubernetes:
         yield Violation(

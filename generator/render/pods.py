@@ -7,7 +7,9 @@ Users describe pods in one of the two shapes Ververica Platform documents
   tolerations, securityContext, envVars, imagePullSecrets, ``volumeMounts`` as
   ``{name, volume, volumeMount}``);
 - ``jobManagerPodTemplate`` / ``taskManagerPodTemplate``: a full Kubernetes PodTemplateSpec per
-  component (sidecars, initContainers, volumes of any source). Exclusive with ``pods``.
+  component (sidecars, initContainers, volumes of any source). The platform takes one or the other;
+  when a configuration has both (an environment's ``pods``, a deployment's template), gen renders
+  only the templates with every ``pods`` option merged into them (:mod:`generator.render.pod_options`).
 
 Every target renders full pod templates from that description (VVP's pod templates, the operator's
 ``podTemplate``s). The user's template is the base; gen's own settings (labels, ServiceAccount, a
@@ -29,9 +31,10 @@ from typing import Any
 
 from generator import model, units
 from generator.config.resolve import Effective
-from generator.config.yamlload import Path_
+from generator.config.yamlload import Path_, dotted
 from generator.errors import InputError, Problem
 from generator.model import keys
+from generator.render import pod_options
 from generator.validate import kubernetes as k8s
 from generator.validate import vvp_schemas
 
@@ -191,25 +194,7 @@ def container_size(eff: Effective, component: str, problems: list[Problem]) -> C
 
 
 # -- the user's pod, as written ---------------------------------------------------------------------
-def _from_options(pods: Mapping[str, Any], main: str) -> dict[str, Any]:
-    """VVP's pod options (``pods``) as a PodTemplateSpec around the main container."""
-    metadata: dict[str, Any] = {}
-    for key in ("labels", "annotations"):
-        if pods.get(key):
-            metadata[key] = dict(pods[key])
-    container: dict[str, Any] = {"name": main}
-    if pods.get("envVars"):
-        container["env"] = [dict(v) for v in pods["envVars"]]
-    spec: dict[str, Any] = {}
-    mounts = pods.get("volumeMounts") or []
-    if mounts:
-        container["volumeMounts"] = [{**m.get("volumeMount", {}), "name": m["name"]} for m in mounts]
-        spec["volumes"] = [{**m.get("volume", {}), "name": m["name"]} for m in mounts]
-    spec["containers"] = [container]
-    for key in ("securityContext", "nodeSelector", "tolerations", "affinity", "imagePullSecrets"):
-        if pods.get(key):
-            spec[key] = copy.deepcopy(pods[key])
-    return {"metadata": metadata, "spec": spec}
+_from_options = pod_options.from_options
 
 
 def _options_path(path: tuple[str | int, ...]) -> Path_:
@@ -283,20 +268,25 @@ def user_template(
     return template, False
 
 
-def exclusivity_problems(eff: Effective) -> list[Problem]:
-    """VVP accepts ``pods`` or the pod templates, never both; gen keeps to that on every target."""
-    m = model.of(eff)
-    if not m.pods or not m.pod_templates:
-        return []
-    return [
-        m.problem(
-            keys.POD_TEMPLATES[component],
-            "pods and the per-component pod templates exclude each other (Ververica Platform accepts one or the other)",
-            "write pods: null next to the pod templates to clear inherited pod options, and move what they "
-            "set (securityContext, nodeSelector, ...) into the templates",
+def options_conflicts(b: _Building, main_index: int) -> None:
+    """Merge ``pods`` into the user's template (:mod:`generator.render.pod_options`): the platform takes
+    one or the other, so gen renders the template with every pod option in it; a value both set
+    differently is an error at the template's line that names the line of ``pods``."""
+    m = model.of(b.eff)
+    options = _from_options(m.pods, b.template["spec"]["containers"][main_index]["name"])
+    for c in pod_options.merge_into(b.template, options, main_index):
+        origin = m.origin(_options_path(c.options_path))
+        where = f" ({origin.where()})" if origin is not None else ""
+        cleared = _options_path(c.options_path)
+        cleared = cleared[: next((i for i, part in enumerate(cleared) if isinstance(part, int)), len(cleared))]
+        b.problems.append(
+            m.problem(
+                b.where(c.template_path),
+                f"{_shown(c.template_value)} here, but pods{where} sets {_shown(c.options_value)}: gen merges "
+                "pods into both components' pod templates",
+                f"write the same value in both places, or clear it with {dotted(cleared)}: null in this layer",
+            )
         )
-        for component in sorted(m.pod_templates)
-    ]
 
 
 def options_problems(eff: Effective) -> list[Problem]:
@@ -427,12 +417,15 @@ def duplicate_problems(
 def pod_template(eff: Effective, component: str, settings: PodSettings) -> dict[str, Any]:
     """A Kubernetes PodTemplateSpec for one component of one deployment: the user's, with gen's
     settings merged in. Raises :class:`InputError` (located) on an invalid or contradicting template."""
-    problems: list[Problem] = list(exclusivity_problems(eff))
+    problems: list[Problem] = []
     template, from_options = user_template(eff, component, settings, problems)
-    if from_options:
+    if model.of(eff).pods:
         problems.extend(options_problems(eff))
     size = container_size(eff, component, problems) if settings.container_resources else None
     building = _Building(eff, component, template, from_options, problems)
+    if not from_options and model.of(eff).pods:
+        main = _main_container(building, template["spec"], settings.container_names[component])
+        options_conflicts(building, template["spec"]["containers"].index(main))
     _merge_additions(building, settings, size)
     problems.extend(duplicate_problems(eff, component, template, from_options))
     if not template["metadata"].get("annotations"):

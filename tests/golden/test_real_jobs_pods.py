@@ -166,10 +166,28 @@ def test_sidecar_and_init_container_are_kept_and_the_flink_container_renamed(tar
     assert [v["name"] for v in tm["volumes"][len(own["spec"]["volumes"]) :]] == (
         ["flink-tls"] if target == "flink-operator" else []
     )
-    assert tm["securityContext"] == own["spec"]["securityContext"]
     assert templates["taskmanager"]["metadata"]["annotations"] == {"acme.io/owner": "scoring"}
-    # pods: null cleared the environment's pod options: nothing of them is left
-    assert "nodeSelector" not in tm and "tolerations" not in tm
+
+
+@pytest.mark.parametrize("target", ALL_TARGETS)
+def test_pod_templates_keep_the_environments_pod_options(target: str) -> None:
+    """The templates of a job with its own pods carry every option of the environment's and the
+    baseline's ``pods`` (prod's dedicated node pool, the pod security context), on every target."""
+    config = Path(__file__).parent.parent.parent
+    prod = yaml.safe_load((config / "environments/prod.yaml").read_text())
+    base = yaml.safe_load((config / "baseline.yaml").read_text())
+    env_pods = prod["spec"]["template"]["spec"]["kubernetes"]["pods"]
+    base_pods = base["spec"]["template"]["spec"]["kubernetes"]["pods"]
+    doc = job_document(rendered("sidecar-initcontainer", "deployment.yaml", target), "sidecar-initcontainer")
+    for component, template in pod_templates(doc).items():
+        spec = template["spec"]
+        assert spec["nodeSelector"] == env_pods["nodeSelector"], component
+        assert spec["tolerations"] == env_pods["tolerations"], component
+        assert spec["securityContext"] == base_pods["securityContext"], component
+        assert template["metadata"]["annotations"]["acme.io/owner"] == "scoring"
+        assert k8s.pod_template_problems(template) == []
+    # Ververica Platform accepts pods or the templates, never both: only the templates are rendered
+    assert doc["kind"] != "Deployment" or "pods" not in doc["spec"]["template"]["spec"]["kubernetes"]
 
 
 def test_the_quota_counts_sidecars_and_init_containers(tmp_path: Path) -> None:
@@ -335,11 +353,14 @@ REFUSED = [
     pytest.param(
         "sidecar-initcontainer",
         "deployment.yaml",
-        ("        pods: null\n", ""),
+        (
+            "            initContainers:\n",
+            "            nodeSelector: {node-pool.acme.io/name: batch}\n            initContainers:\n",
+        ),
         "vvp",
-        "spec.template.spec.kubernetes.jobManagerPodTemplate",
-        "pods and the per-component pod templates exclude each other",
-        id="pods-and-templates",
+        "spec.template.spec.kubernetes.taskManagerPodTemplate.spec.nodeSelector.node-pool.acme.io/name",
+        '"batch" here, but pods (',
+        id="pods-and-template-conflict",
     ),
     pytest.param(
         "sidecar-initcontainer",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import edit, run_cli
 
@@ -101,9 +102,9 @@ def test_shipped_dev_passes_with_the_tolerated_gaps_listed(config: Path) -> None
     assert "PASSED: 0 failed" in result.stdout
     _, data = check(config, "dev")
     warned = {rule for rule, s in statuses(data).items() if "warning" in s}
-    # dev's single JobManager outside the profiles' bounds, the vendor registry, no TLS (on Ververica Platform
-    # the replica count is not controllable: HA-002 checks Kubernetes HA there, which dev has)
-    assert warned == {"PRF-001", "IMG-001", "SEC-001"}
+    # the vendor registry, no TLS (on Ververica Platform the replica count is not controllable: HA-002 checks
+    # Kubernetes HA there, which dev has, and PRF-001 does not bound the option gen does not write there)
+    assert warned == {"IMG-001", "SEC-001"}
     for rule in warned:
         assert f"WARNING  {rule}" in result.stdout
     dev_file = "environments/dev.yaml"
@@ -281,19 +282,47 @@ def test_rule_catches_violation_with_its_location(config: Path, case: Case) -> N
 
 
 def test_profile_bounds_tolerate_environment_values_only_in_development(config: Path) -> None:
-    """dev's own JobManager count is its tolerance (warning); the same value from a deployment fails."""
+    """dev's own JobManager count is its tolerance (warning); the same value from a deployment fails.
+    On the operator target, where the count is the FlinkDeployment's jobManager.replicas."""
+    operator = ("--target", "flink-operator")
     probe(config, BASE)
-    _, dev = check(config, "dev", "--deployment", "probe")
+    _, dev = check(config, "dev", "--deployment", "probe", *operator)
     assert {f["severity"] for f in findings(dev, "PRF-001")} == {"warning"}
     edit(
         config / "environments" / "prod.yaml",
         "      kubernetes:\n        pods:\n",
         "      flinkConfiguration:\n        kubernetes.jobmanager.replicas: 1\n      kubernetes:\n        pods:\n",
     )
-    code, data = check(config, "prod", "--deployment", "probe")
+    code, data = check(config, "prod", "--deployment", "probe", *operator)
     assert code == 1
     assert {f["severity"] for f in findings(data, "PRF-001")} == {"failure"}
     assert findings(data, "PRF-001")[0]["location"]["file"].endswith("environments/prod.yaml")
+    # on Ververica Platform gen does not write the option (one JobManager runs): its bounds are not checked
+    for target in ("vvp", "vvp-operator"):
+        _, data = check(config, "prod", "--deployment", "probe", "--target", target)
+        assert findings(data, "PRF-001") == [], target
+
+
+@pytest.mark.parametrize("target", ["vvp", "vvp-operator"])
+def test_vvp_resources_do_not_carry_the_jobmanager_replica_option(config: Path, target: str) -> None:
+    """kubernetes.jobmanager.replicas is the operator's (native mode) option: never written for VVP."""
+    out = config / "out"
+    result = run_cli("render", "-c", str(config), "--env", "prod", "--target", target, "--out", str(out))
+    assert result.code == 0, result.stderr
+    written = [p for p in out.rglob("*.yaml") if "flinkConfiguration" in p.read_text()]
+    assert written
+    for path in written:
+        assert "kubernetes.jobmanager.replicas" not in path.read_text(), path
+    operator = config / "operator-out"
+    result = run_cli("render", "-c", str(config), "--env", "prod", "--target", "flink-operator", "--out", str(operator))
+    assert result.code == 0, result.stderr
+    replicas = [
+        doc["spec"]["jobManager"]["replicas"]
+        for path in operator.rglob("*.yaml")
+        for doc in [yaml.safe_load(path.read_text())]
+        if isinstance(doc, dict) and doc.get("kind") == "FlinkDeployment"
+    ]
+    assert replicas and set(replicas) == {2}
 
 
 def test_one_replica_on_the_flink_operator_is_a_finding(config: Path) -> None:

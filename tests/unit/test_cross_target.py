@@ -116,3 +116,34 @@ def test_a_mapped_nonce_in_a_shared_layer_is_refused(config: Path) -> None:
     edit(namespace, "  vvp:\n    operator:\n", "  vvp:\n    operator:\n      restartNonce: 1\n")
     result = render(config, "flink-operator")
     assert_located(result, namespace, line_of(namespace, "restartNonce"), "belongs to one deployment")
+
+
+# -- VVP-only Deployment fields on the Flink operator ---------------------------------------------------
+VVP_ONLY = [
+    ("spec:\n", "spec:\n  maxSavepointCreationAttempts: 2\n", "maxSavepointCreationAttempts"),
+    ("spec:\n", "spec:\n  maxJobCreationAttempts: 3\n", "maxJobCreationAttempts"),
+    ("spec:\n", "spec:\n  jobFailureExpirationTime: 2h\n", "jobFailureExpirationTime"),
+    ("    spec:\n", "    spec:\n      logging:\n        loggingProfile: json\n", "loggingProfile"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "key"), VVP_ONLY, ids=[case[2] for case in VVP_ONLY])
+def test_vvp_only_fields_are_refused_on_the_operator_and_rendered_on_vvp(
+    config: Path, old: str, new: str, key: str
+) -> None:
+    path = config / DEPLOYMENT
+    edit(path, old, new)
+    result = render(config, "flink-operator")
+    assert_located(result, path, line_of(path, f"{key}:"), f"{key} is a Ververica Platform setting", "no equivalent")
+    for target in ("vvp", "vvp-operator"):
+        rendered = render(config, target)
+        assert rendered.code == 0, rendered.stderr
+        found = sorted((config / target).rglob("*events-ingest.yaml"))
+        assert any(f"{key}:" in f.read_text() for f in found), key
+
+
+@pytest.mark.parametrize("target", ["vvp", "vvp-operator", "flink-operator"])
+def test_the_example_configuration_sets_no_vvp_only_field(config: Path, target: str) -> None:
+    """The example renders on every target: it leaves the VVP-only fields to the platform's defaults."""
+    result = render(config, target)
+    assert result.code == 0, result.stderr

@@ -81,14 +81,14 @@ def test_quoted_or_plain_decimal_numbers_are_fine() -> None:
 
 # -- an integer written as a float --------------------------------------------------------------------
 RUN_AS = "            runAsUser: 9999\n"
-ATTEMPTS = "  maxJobCreationAttempts: 4\n"
+ATTEMPTS = "  state: RUNNING\n"
 FLOATS = [
     (FRAUD, "      parallelism: 4\n", "      parallelism: 4.0\n", PARALLELISM, "4.0"),
     (HEAVY, "      numberOfTaskManagers: 2\n", "      numberOfTaskManagers: 2.0\n", TASK_MANAGERS, "2.0"),
     ("baseline.yaml", RUN_AS, RUN_AS.replace("9999", "9999.0"), "spec.template.spec.kubernetes.pods."
      "securityContext.runAsUser", "9999.0"),
     (PROD, "  alerts:\n", "  alerts:\n    restartsThreshold: 3.0\n", "platform.alerts.restartsThreshold", "3.0"),
-    ("baseline.yaml", ATTEMPTS, ATTEMPTS.replace("4", "1.0e+1"), "spec.maxJobCreationAttempts", "10.0"),
+    ("baseline.yaml", ATTEMPTS, ATTEMPTS + "  maxJobCreationAttempts: 1.0e+1\n", "spec.maxJobCreationAttempts", "10.0"),
 ]  # fmt: skip
 
 

@@ -120,17 +120,62 @@ def test_a_bad_value_is_located_at_the_layer_that_wrote_it(config: Path) -> None
     assert found[0].key.startswith("spec.template.spec.kubernetes.taskManagerPodTemplate.spec.containers")
 
 
-def test_pods_and_a_template_in_the_effective_configuration_are_refused(config: Path) -> None:
+JM_TEMPLATE = (
+    "      numberOfTaskManagers: 4\n      kubernetes:\n        pods:\n"
+    "          envVars: [{name: JOB_OWNER, value: ingest}]\n"
+    "        jobManagerPodTemplate:\n"
+    "          metadata: {annotations: {a: b}}\n"
+    "          spec:\n"
+    "            containers: [{name: flink, env: [{name: TZ, value: UTC}]}]\n"
+)
+
+
+def _jm_template(config: Path, target: str) -> dict[str, Any]:
+    repo = ConfigRepo(config)
+    files = render(repo, Resolver(repo), Selection(env="prod", target=target, deployment="events-ingest"))
+    for f in files:
+        doc = yaml.safe_load(f.content) if f.path.endswith(".yaml") else None
+        if doc and doc.get("metadata", {}).get("name") == "events-ingest":
+            if doc["kind"] == "FlinkDeployment":
+                template: dict[str, Any] = doc["spec"]["jobManager"]["podTemplate"]
+                return template
+            if doc["kind"] == "Deployment":
+                kubernetes = doc["spec"]["template"]["spec"]["kubernetes"]
+                assert "pods" not in kubernetes  # the platform takes one or the other
+                template = kubernetes["jobManagerPodTemplate"]
+                return template
+    raise AssertionError("no job document")
+
+
+@pytest.mark.parametrize("target", ["vvp", "flink-operator"])
+def test_pods_of_every_layer_are_merged_into_a_template(config: Path, target: str) -> None:
+    """The environment's and the deployment's pods (pod-level and container-level options) meet a
+    template of the same deployment file: all of them end up in the template."""
+    edit(config / "deployments/analytics/events-ingest.yaml", "      numberOfTaskManagers: 4\n", JM_TEMPLATE)
+    template = _jm_template(config, target)
+    spec = template["spec"]
+    assert spec["nodeSelector"] == {"node-pool.acme.io/name": "flink-prod"}  # environments/prod.yaml
+    assert spec["tolerations"][0]["key"] == "dedicated"
+    assert spec["securityContext"]["runAsUser"] == 9999  # baseline.yaml
+    env = {v["name"]: v.get("value") for v in spec["containers"][0]["env"]}
+    assert env["TZ"] == "UTC" and env["JOB_OWNER"] == "ingest"
+    assert template["metadata"]["annotations"] == {"a": "b"}
+    assert len(spec["containers"]) == 1
+
+
+def test_a_pod_option_contradicting_the_template_is_a_located_error(config: Path) -> None:
     edit(
         config / "deployments/analytics/events-ingest.yaml",
         "      numberOfTaskManagers: 4\n",
         "      numberOfTaskManagers: 4\n      kubernetes:\n        jobManagerPodTemplate:\n"
-        "          metadata: {annotations: {a: b}}\n",
+        "          spec:\n            nodeSelector: {node-pool.acme.io/name: flink-batch}\n",
     )
     repo = ConfigRepo(config)
     with pytest.raises(InputError) as caught:
         render(repo, Resolver(repo), Selection(env="prod", target="flink-operator", deployment="events-ingest"))
-    [problem] = [p for p in caught.value.problems if "exclude each other" in p.message]
+    [problem] = [p for p in caught.value.problems if "but pods" in p.message]
     assert problem.file.endswith("deployments/analytics/events-ingest.yaml")
-    assert problem.key == "spec.template.spec.kubernetes.jobManagerPodTemplate"
-    assert "pods: null" in problem.hint
+    assert problem.key == "spec.template.spec.kubernetes.jobManagerPodTemplate.spec.nodeSelector.node-pool.acme.io/name"
+    assert '"flink-batch" here' in problem.message and '"flink-prod"' in problem.message
+    assert "environments/prod.yaml:" in problem.message  # where pods set the other value
+    assert "pods.nodeSelector.node-pool.acme.io/name: null" in problem.hint

@@ -132,8 +132,6 @@ PUT_MANDATORY_SPEC = (
     "deploymentTargetName",
     "upgradeStrategy",
     "restoreStrategy",
-    "maxSavepointCreationAttempts",
-    "maxJobCreationAttempts",
     "template",
 )
 PUT_MANDATORY_TEMPLATE = (
@@ -347,7 +345,7 @@ def test_a_deployment_template_per_profile(tmp_path: Path, profile: str, memory:
     template = doc["spec"]["template"]["spec"]
     assert template["resources"]["taskmanager"]["memory"] == memory
     assert template["flinkConfiguration"]["taskmanager.numberOfTaskSlots"] == slots
-    assert template["flinkConfiguration"]["kubernetes.jobmanager.replicas"] == "2"
+    assert "kubernetes.jobmanager.replicas" not in template["flinkConfiguration"]  # VVP runs one JobManager
     assert error_messages(load_vvp_validators()["DeploymentDefaults"], doc) == []
 
 

@@ -44,6 +44,7 @@ from generator.targets.flink_operator.settings import (
     upgrade_mode,
     where,
 )
+from generator.targets.flink_operator.vvp_only import vvp_only_problems
 
 NAME_PATTERN = re.compile(r"^[a-z]([-a-z0-9]{0,43}[a-z0-9])?$")
 #: operator 1.15 ``flinkVersion`` enum
@@ -236,6 +237,7 @@ def check_job(eff: Effective) -> list[Problem]:
                 )
             )
     problems.extend(_vvp_nonce_problems(eff))
+    problems.extend(vvp_only_problems(eff))
     artifact = m.artifact
     problems.extend(model_artifact_problems(m))
     problems.extend(artifact_problems(eff, session=m.session))

@@ -25,6 +25,14 @@ from generator.render import pods
 from generator.targets.vvp import versions
 from generator.targets.vvp.located import problem as problem
 
+#: Flink options the VVP targets do not pass on. The limit factors: VVP documents container limits
+#: from pod templates only, so gen writes the limits there (:mod:`generator.render.pods`).
+#: ``kubernetes.jobmanager.replicas``: the option of Flink's native Kubernetes mode (the operator's
+#: ``jobManager.replicas``); no public VVP source documents that VVP acts on it, VVP runs one
+#: JobManager and recovers it with Kubernetes HA
+#: (https://docs.ververica.com/vvp/user-guide/application-operations/deployments/kubernetes-high-availability-service).
+NOT_PASSED_ON = frozenset({*pods.LIMIT_FACTOR_KEYS, model.JOBMANAGER_REPLICAS})
+
 _SPEC_FIELDS = (
     "state",
     "deploymentTargetName",
@@ -35,8 +43,6 @@ _SPEC_FIELDS = (
     "maxJobCreationAttempts",
     "jobFailureExpirationTime",
 )
-
-
 
 
 def raise_problems(problems: list[Problem]) -> None:
@@ -210,14 +216,13 @@ def pod_templates(eff: Effective) -> dict[str, Any]:
 
 def flink_configuration(eff: Effective, *, cluster: bool | None = None) -> dict[str, str]:
     """The Flink configuration as the target version reads it; ``cluster`` keeps only cluster-level
-    (True) or job-level (False) options. Flink's limit factors are not passed on: VVP documents
-    container limits from pod templates only, so gen writes the limits there (:mod:`generator.render.pods`)."""
+    (True) or job-level (False) options, without the options VVP does not act on (``NOT_PASSED_ON``)."""
     m = model.of(eff)
     version = options.parse_version(m.flink_version)
     return {
         options.emit_key(key, version): value
         for key, value in sorted(m.conf.items())
-        if (cluster is None or is_cluster_option(key) == cluster) and key not in pods.LIMIT_FACTOR_KEYS
+        if (cluster is None or is_cluster_option(key) == cluster) and key not in NOT_PASSED_ON
     }
 
 

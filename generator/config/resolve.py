@@ -88,21 +88,29 @@ def template_inputs(source: str) -> tuple[Path_, ...]:
     return tuple(sorted(p for p in found if not any(q != p and q[: len(p)] == p for q in found)))
 
 
-def _templated_leaves(value: Any, path: Path_ = ()) -> Iterator[tuple[Path_, str]]:
+# values no template can be in: skipped without a call (a template needs "{{" or "{%")
+_NO_TEMPLATE_TYPES = frozenset({int, float, bool, type(None)})
+
+
+def _collect_templated(value: Any, path: Path_, found: list[tuple[Path_, str]]) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from _templated_leaves(item, (*path, key))
+            kind = type(item)
+            if kind not in _NO_TEMPLATE_TYPES and not (kind is str and "{" not in item):
+                _collect_templated(item, (*path, key), found)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _templated_leaves(item, (*path, index))
+            _collect_templated(item, (*path, index), found)
     elif isinstance(value, str) and _HAS_TEMPLATE.search(value) and not verbatim.is_verbatim(path):
-        yield path, value
+        found.append((path, value))
 
 
 def _template_reads(raw: Mapping[str, Any], provenance: Provenance) -> dict[Path_, tuple[tuple[Path_, Origin], ...]]:
     """For every templated value, the written values its template read and where each was written."""
     found: dict[Path_, tuple[tuple[Path_, Origin], ...]] = {}
-    for path, source in _templated_leaves(raw):
+    templated: list[tuple[Path_, str]] = []
+    _collect_templated(raw, (), templated)
+    for path, source in templated:
         reads: list[tuple[Path_, Origin]] = []
         for read in template_inputs(source):
             origin = nearest_origin(provenance, read)
@@ -133,7 +141,13 @@ def _render_strings(
     value: Any, path: Path_, context: Mapping[str, Any], provenance: Provenance, problems: list[Problem]
 ) -> Any:
     if isinstance(value, dict):
-        return {k: _render_strings(v, (*path, k), context, provenance, problems) for k, v in value.items()}
+        skip, go = _NO_TEMPLATE_TYPES, _render_strings
+        return {
+            k: v
+            if type(v) in skip or (type(v) is str and "{" not in v)
+            else go(v, (*path, k), context, provenance, problems)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_render_strings(v, (*path, i), context, provenance, problems) for i, v in enumerate(value)]
     if isinstance(value, str) and _HAS_TEMPLATE.search(value) and not verbatim.is_verbatim(path):
@@ -218,14 +232,6 @@ def _normalize(data: dict[str, Any], provenance: Provenance, problems: list[Prob
         except units.UnitError as exc:
             problems.append(_problem_at(provenance, ("spec", "jobFailureExpirationTime"), str(exc)))
     return data
-
-
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
-    return value
 
 
 _OWNED_FLINK_KEYS = {
@@ -432,7 +438,7 @@ class Resolver:
         validate: bool = True,
     ) -> Effective:
         problems: list[Problem] = []
-        data = _deep_copy(merged.data)
+        data = dict(merged.data)  # _render_strings below makes every map and list anew: nothing shared is changed
         raw = merged.data
         provenance = merged.provenance
         base_context = {"env": env, "namespace": namespace}

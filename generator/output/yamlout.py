@@ -83,6 +83,7 @@ _NOT_PLAIN = frozenset(
 )
 _SCALARS: dict[tuple[type, Any], str] = {}  # (type, value) -> its text after "key: " at column 0
 _KEYS: dict[str, str] = {}
+_STRINGS: dict[str, str] = {}  # plain string values: themselves
 _MEMO_LIMIT = 200_000
 
 
@@ -110,7 +111,13 @@ def _memo_key(value: Any) -> tuple[type, Any]:
 def _scalar(value: Any, col: int) -> str:
     kind = type(value)
     if kind is str:
+        known = _STRINGS.get(value)  # plain strings (most): one lookup instead of the pattern
+        if known is not None:
+            return known
         if _PLAIN.fullmatch(value) and value not in _NOT_PLAIN:
+            if len(_STRINGS) > _MEMO_LIMIT:
+                _STRINGS.clear()
+            _STRINGS[value] = value
             plain: str = value
             return plain
     elif value is None:
@@ -133,18 +140,20 @@ def _scalar(value: Any, col: int) -> str:
 def _key(key: Any) -> str:
     if type(key) is not str:
         raise _Fallback
+    text = _KEYS.get(key)  # plain keys (most) too: one lookup instead of the pattern
+    if text is not None:
+        return text
     if len(key) < 100 and _PLAIN.fullmatch(key) and key not in _NOT_PLAIN:
-        return key
-    text = _KEYS.get(key)
-    if text is None:
+        text = key
+    else:
         dumped: str = yaml.dump({key: 0}, Dumper=_Dumper2, default_flow_style=False, allow_unicode=True, width=1 << 30)
         multi_line = dumped.count("\n") != 1 or any(ch in dumped for ch in "\x85\u2028\u2029")
         if not dumped.endswith(": 0\n") or dumped.startswith("? ") or multi_line:
             raise _Fallback
         text = dumped[:-4]
-        if len(_KEYS) > _MEMO_LIMIT:
-            _KEYS.clear()
-        _KEYS[key] = text
+    if len(_KEYS) > _MEMO_LIMIT:
+        _KEYS.clear()
+    _KEYS[key] = text
     return text
 
 

@@ -87,3 +87,18 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1))
+
+
+def line_of(path: Path, text: str) -> int:
+    """The number of the first line of ``path`` that holds ``text``."""
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def assert_located(result: Result, path: Path, line: int, *fragments: str) -> None:
+    """The command failed with exit 2, no traceback, and a message at ``path:line`` holding each fragment."""
+    assert result.code == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    located = [m for m in result.stderr.splitlines() if m.startswith(f"{path}:{line}:")]
+    assert located, f"nothing at {path}:{line}:\n{result.stderr}"
+    for fragment in fragments:
+        assert any(fragment in m for m in located), f"{fragment!r} not in {located}"

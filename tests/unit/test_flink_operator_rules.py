@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result, edit, run_cli, tree_digest
+from tests.conftest import Result, assert_located, edit, run_cli, tree_digest
 
 TARGET = "flink-operator"
 DEPLOYMENT = "deployments/analytics/events-ingest.yaml"
@@ -30,15 +30,6 @@ def add_flink_conf(config: Path, entries: str, file: str = DEPLOYMENT) -> Path:
     body = "".join(f"        {line}\n" for line in entries.splitlines())
     edit(path, "      numberOfTaskManagers: 4\n", "      numberOfTaskManagers: 4\n      flinkConfiguration:\n" + body)
     return path
-
-
-def assert_located(result: Result, path: Path, line: int, *fragments: str) -> None:
-    assert result.code == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    located = [m for m in result.stderr.splitlines() if m.startswith(f"{path}:{line}:")]
-    assert located, f"nothing at {path}:{line}:\n{result.stderr}"
-    for fragment in fragments:
-        assert any(fragment in m for m in located), f"{fragment!r} not in {located}"
 
 
 # -- name ------------------------------------------------------------------------------------------

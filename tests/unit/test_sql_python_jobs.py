@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Result, edit, run_cli
+from tests.conftest import Result, assert_located, edit, line_of, run_cli
 
 TARGETS = ("vvp", "vvp-operator", "flink-operator")
 DEPLOYMENT = "deployments/analytics/events-ingest.yaml"
@@ -22,19 +22,6 @@ JAR_ARTIFACT = (
 
 def render(config: Path, target: str, env: str = "prod") -> Result:
     return run_cli("render", "--config", str(config), "--target", target, "--env", env, "--out", str(config / target))
-
-
-def line_of(path: Path, text: str) -> int:
-    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
-
-
-def assert_located(result: Result, path: Path, line: int, *fragments: str) -> None:
-    assert result.code == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    located = [m for m in result.stderr.splitlines() if m.startswith(f"{path}:{line}:")]
-    assert located, f"nothing at {path}:{line}:\n{result.stderr}"
-    for fragment in fragments:
-        assert any(fragment in m for m in located), f"{fragment!r} not in {located}"
 
 
 def artifact(config: Path, lines: str, platform: str = "") -> Path:

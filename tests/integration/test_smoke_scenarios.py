@@ -9,14 +9,9 @@ failure-rate restart strategy) on its configured target.
 
 from __future__ import annotations
 
-import os
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.integration.test_smoke import _assert_clean, _gen_smoke, _own_processes
+from tests.integration.test_smoke import _assert_clean, _gen_smoke
 
 ARGS = ("--profile", "stateful-heavy", "--env", "prod", "--max-taskmanagers", "2", "--timeout", "900")
 INJECTED = {
@@ -28,17 +23,6 @@ INJECTED = {
     "FlinkJobManagerDown",
 }
 CLUSTER_ONLY = {"FlinkContainerOOMKilled", "FlinkPodEvicted", "FlinkPodRestarting", "FlinkCPUThrottlingHigh"}
-
-
-@pytest.fixture
-def run_tmp(tmp_path: Path) -> Iterator[Path]:
-    folder = tmp_path / "runs"
-    folder.mkdir()
-    yield folder
-    leftovers = _own_processes(str(folder))
-    for line in leftovers:  # never leave a JVM behind, even when an assertion failed
-        os.kill(int(line.split(":")[0]), signal.SIGKILL)
-    assert leftovers == []
 
 
 def test_lifecycle_fires_no_alert(run_tmp: Path) -> None:

@@ -96,21 +96,12 @@ def operator_conf(m: Deployment) -> dict[str, str]:
 
 def job_settings(m: Deployment) -> dict[str, Any]:
     """The per-deployment fields of the operator's spec this deployment sets (the nonces and
-    ``initialSavepointPath``), by their name in the spec, in the order of ``NONCES``; a VVP 3
-    operator nonce (``VVP_NONCES``) stands for its equivalent here when that is not set."""
-    operator = m.operator
-    found = {
-        "restartNonce": operator.restart_nonce,
-        "savepointTriggerNonce": operator.savepoint_trigger_nonce,
-        "checkpointTriggerNonce": operator.checkpoint_trigger_nonce,
-        "savepointRedeployNonce": operator.savepoint_redeploy_nonce,
-        "autoscalerResetNonce": operator.autoscaler_reset_nonce,
-        "initialSavepointPath": operator.initial_savepoint_path,
-    }
-    for vvp_key, own in VVP_NONCES.items():
-        value = m.vvp.operator.get(vvp_key)
-        if value is not None and found[own] is None:
-            found[own] = value
+    ``initialSavepointPath``), by their name in the spec, in the spec's order; a VVP 3 operator nonce (``VVP_NONCES``)
+    stands for its equivalent here when that is not set."""
+    own = m.operator.job_settings
+    stand_ins = {key: m.vvp.operator.get(vvp_key) for vvp_key, key in VVP_NONCES.items()}
+    ordered = ("restartNonce", *JOB_NONCES, "initialSavepointPath")  # the order of the spec's fields
+    found = {key: own[key] if key in own else stand_ins.get(key) for key in ordered}
     return {key: value for key, value in found.items() if value is not None}
 
 

@@ -169,16 +169,7 @@ _NO_EQUIVALENT = {
 
 def operator_job_settings(m: model.Deployment) -> dict[str, Any]:
     """The per-job settings of platform.flinkOperator this deployment sets."""
-    operator = m.operator
-    values = {
-        "restartNonce": operator.restart_nonce,
-        "savepointTriggerNonce": operator.savepoint_trigger_nonce,
-        "checkpointTriggerNonce": operator.checkpoint_trigger_nonce,
-        "savepointRedeployNonce": operator.savepoint_redeploy_nonce,
-        "autoscalerResetNonce": operator.autoscaler_reset_nonce,
-        "initialSavepointPath": operator.initial_savepoint_path,
-    }
-    return {key: value for key, value in values.items() if value is not None}
+    return m.operator.job_settings
 
 
 def cross_target_problems(eff: Effective, mapped: tuple[str, ...] = ()) -> list[Problem]:

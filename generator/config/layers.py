@@ -229,8 +229,8 @@ class ConfigRepo:
         self._recorders.append(reads)
         try:
             yield reads
-        finally:
-            self._recorders.remove(reads)
+        finally:  # by identity: a nested recording may hold equal contents
+            del self._recorders[next(i for i, r in enumerate(self._recorders) if r is reads)]
 
     def folder_digest(self, relative: str) -> str:
         """A digest of a folder of the configuration that is read other than as layers (``resources/``):

@@ -38,6 +38,7 @@ from typing import Any
 from generator.config.layers import ConfigRepo
 from generator.config.resolve import Resolver
 from generator.output.cache import Cache
+from generator.render import parallel
 from generator.render.collisions import Placed
 from generator.render.context import NamespaceContext
 from generator.render.steps import Selection
@@ -231,6 +232,23 @@ def _context(keys: RenderCache, unit: _Unit, resolver: Resolver) -> NamespaceCon
     return ctx
 
 
+class _Parts:
+    """The deployments of each unit as its last render computed them, one entry per unit (stored under
+    the unit's identity, not its key: they are what the unit's next render may reuse, each checked
+    against the layer files it read, :func:`parallel.render_one`)."""
+
+    def __init__(self, keys: RenderCache, idents: dict[tuple[str, str], str]) -> None:
+        self.keys = keys
+        self.idents = idents
+
+    def previous(self, env: str, namespace: str) -> parallel.UnitParts:
+        found = self.keys.store.get("p" + self.idents[env, namespace])
+        return found if isinstance(found, parallel.UnitParts) else parallel.UnitParts()
+
+    def keep(self, env: str, namespace: str, parts: parallel.UnitParts) -> None:
+        self.keys.store.put("p" + self.idents[env, namespace], parts)
+
+
 def _render_missed(
     keys: RenderCache,
     resolver: Resolver,
@@ -242,16 +260,17 @@ def _render_missed(
     env_level: bool,
 ) -> bool:
     """Render the units not in the cache (in workers when there are many) and store them."""
-    from generator.render import parallel, steps
+    from generator.render import steps
 
     pairs = [(units[i].env, units[i].namespace) for i in missed]
+    parts = _Parts(keys, {(u.env, u.namespace): u.ident for u in units})
     results: list[parallel.UnitResult] | None = None
     if jobs > 1 and len(missed) > 1:
-        results = parallel.render_units(resolver, selection, pairs, by_namespace, jobs, env_level)
+        results = parallel.render_units(resolver, selection, pairs, by_namespace, jobs, env_level, parts)
     if results is None:
         results = []
         for env, namespace in pairs:
-            result = parallel.render_one(resolver, selection, env, namespace, by_namespace)
+            result = parallel.render_one(resolver, selection, env, namespace, by_namespace, parts)
             if result is None:
                 return False
             results.append(result)

@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Protocol
 
-from generator.config.resolve import Resolver
+from generator.config.layers import ConfigRepo
+from generator.config.resolve import Effective, Resolver
 from generator.errors import Problem
 from generator.output import OutFile
 from generator.render import steps
 from generator.render.collisions import Placed
-from generator.render.context import NamespaceContext
+from generator.render.context import Doc, NamespaceContext
 
 
 @dataclass(frozen=True)
@@ -152,32 +153,100 @@ def _env_files(
     return True
 
 
+@dataclass(frozen=True)
+class Part:
+    """One deployment of a unit as a render computed it: the next render of the unit reuses it when
+    none of the layer files it read (``reads``: (kind, where) and the digest of the text) changed."""
+
+    reads: tuple[tuple[tuple[str, str], str], ...]
+    effective: Effective
+    documents: tuple[Doc, ...]
+    files: tuple[OutFile, ...]
+    objects: tuple[Placed, ...]
+
+
+@dataclass(frozen=True)
+class UnitParts:
+    """What a render of a unit computed that its next render may reuse: each deployment, and the
+    namespace's own documents by their digests (:data:`steps.Made`)."""
+
+    deployments: Mapping[str, Part] = field(default_factory=dict)
+    made: Mapping[str, tuple[OutFile, Placed | None]] = field(default_factory=dict)
+
+
+class Parts(Protocol):
+    """Where the parts of units are kept between renders (:mod:`generator.render.incremental`)."""
+
+    def previous(self, env: str, namespace: str) -> UnitParts: ...
+
+    def keep(self, env: str, namespace: str, parts: UnitParts) -> None: ...
+
+
 # one unit rendered for the cache: its files, objects, context (None if not asked for) and the layer
 # files it read with their digests (see ConfigRepo.recording)
 UnitResult = tuple[list[OutFile], list[Placed], NamespaceContext | None, dict[tuple[str, str], str]]
 
 
+def _unchanged(repo: ConfigRepo, reads: Sequence[tuple[tuple[str, str], str]]) -> bool:
+    return all(repo.current_digest(kind, where) == digest for (kind, where), digest in reads)
+
+
 def render_one(
-    resolver: Resolver, selection: steps.Selection, env: str, namespace: str, by_namespace: dict[str, list[str]]
+    resolver: Resolver,
+    selection: steps.Selection,
+    env: str,
+    namespace: str,
+    by_namespace: dict[str, list[str]],
+    parts: Parts | None = None,
 ) -> UnitResult | None:
-    """One (environment, namespace) in this process, noting what it read; ``None`` on any problem."""
-    with resolver.repo.recording() as reads:
-        work = _Work(resolver, selection, ((env, namespace),), by_namespace, True)
-        result = _render_unit(work, 0)
-    if result is None:
+    """One (environment, namespace) in this process, noting what it read; ``None`` on any problem.
+
+    With ``parts``, each deployment whose layer files did not change since the unit was last
+    rendered is reused as it was (its configuration, documents and files), and the parts of this
+    render are kept for the next."""
+    repo = resolver.repo
+    previous = parts.previous(env, namespace) if parts is not None else UnitParts()
+    done: dict[str, Part] = {}
+    made: steps.Made = {}
+    try:
+        with repo.recording() as reads:
+            for name in by_namespace.get(namespace, []):
+                part = previous.deployments.get(name)
+                if part is not None and _unchanged(repo, part.reads):
+                    reads.update(part.reads)  # what it read is read by the unit
+                else:
+                    with repo.recording() as own:
+                        eff = resolver.deployment(env, namespace, name)
+                        docs = steps.deployment_documents(selection, eff)
+                        objects: list[Placed] = []
+                        files = steps.deployment_files(selection, env, eff, docs, objects)
+                    part = Part(tuple(sorted(own.items())), eff, docs, tuple(files), tuple(objects))
+                done[name] = part
+            ns_eff = resolver.namespace(env, namespace)
+            effs = tuple(p.effective for p in done.values())
+            documents = {name: p.documents for name, p in done.items()}
+            ctx = NamespaceContext(env, namespace, selection.target or ns_eff.target, ns_eff, effs, documents, resolver)
+            problems: list[Problem] = []
+            unit_objects = [o for p in done.values() for o in p.objects]
+            unit_files = [f for p in done.values() for f in p.files]
+            unit_files += steps.namespace_own_files(selection, ctx, problems, unit_objects, previous.made, made)
+    except Exception:  # reported by the sequential run
         return None
-    files, objects, ctx = result
-    return files, objects, ctx, dict(reads)
+    if problems:
+        return None
+    if parts is not None:
+        parts.keep(env, namespace, UnitParts(done, made))
+    return unit_files, unit_objects, ctx, dict(reads)
 
 
-_UNITS: tuple[_Work, bool] | None = None  # set before the fork; the workers inherit it
+_UNITS: tuple[_Work, bool, Parts | None] | None = None  # set before the fork; the workers inherit it
 
 
 def _unit_worker(index: int) -> bytes | None:
     assert _UNITS is not None
-    work, ship = _UNITS
+    work, ship, parts = _UNITS
     env, namespace = work.units[index]
-    result = render_one(work.resolver, work.selection, env, namespace, work.by_namespace)
+    result = render_one(work.resolver, work.selection, env, namespace, work.by_namespace, parts)
     if result is None:
         return None
     files, objects, ctx, reads = result
@@ -195,17 +264,19 @@ def render_units(
     by_namespace: dict[str, list[str]],
     jobs: int,
     contexts: bool,
+    parts: Parts | None = None,
 ) -> list[UnitResult] | None:
     """Several (environment, namespace) units: the first here (warming what the workers share), the
-    others in ``jobs`` forked workers; in order, or ``None`` on any problem."""
+    others in ``jobs`` forked workers (each keeping its units' ``parts`` itself); in order, or ``None``
+    on any problem."""
     global _UNITS
     if "fork" not in multiprocessing.get_all_start_methods() or not units:
         return None
-    first = render_one(resolver, selection, *units[0], by_namespace)
+    first = render_one(resolver, selection, *units[0], by_namespace, parts)
     if first is None:
         return None
     results: list[UnitResult] = [first]
-    _UNITS = (_Work(resolver, selection, tuple(units), by_namespace, contexts), contexts)
+    _UNITS = (_Work(resolver, selection, tuple(units), by_namespace, contexts), contexts, parts)
     try:
         with multiprocessing.get_context("fork").Pool(min(jobs, len(units) - 1)) as pool:
             for blob in pool.imap(_unit_worker, range(1, len(units)), chunksize=1):
@@ -224,4 +295,4 @@ def render_units(
     return results
 
 
-__all__ = ["UnitResult", "render", "render_one", "render_units", "strip_context"]
+__all__ = ["Part", "Parts", "UnitParts", "UnitResult", "render", "render_one", "render_units", "strip_context"]

@@ -14,7 +14,9 @@ every file its kustomization lists. ``--set`` reaches only the selected deployme
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import pickle
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from generator import kinds
@@ -53,19 +55,53 @@ class Selection:
         )
 
 
-def _out_file(prefix: str, doc: Doc, owner: Owner, where: str, objects: list[Placed]) -> OutFile:
-    """Validate a document as its output kind says and make it a file; note the object it is."""
-    kind = kinds.of(doc.content, doc.kind_key)
-    name = doc.file or kind.file_name(doc.content)
-    found = kind.validate(doc.content)
-    if found:
-        what = f"{doc.content.get('kind')} {doc.content.get('metadata', {}).get('name', '?')}" if kind.kind else name
-        raise RenderError(f"rendered {what} ({where}) failed validation: {'; '.join(found[:5])}")
-    path = f"{prefix}/{name}"
-    identity = collisions.placed(doc.content, kind, owner.env, path, owner)
+# validated files by the digest of the document that made them (:func:`_made_key`): an incremental
+# render passes what the last render of a namespace made, so an unchanged document is neither
+# validated nor serialised again (the digest covers everything validation and serialisation read)
+Made = dict[str, tuple[OutFile, Placed | None]]
+
+
+def _made_key(prefix: str, doc: Doc, owner: Owner) -> str | None:
+    """A digest of the document with where it goes: equal pickles are equal documents (the same
+    keys, values and types, in the same order)."""
+    try:
+        blob = pickle.dumps((prefix, owner, doc.file, doc.kind_key, doc.content), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # something a renderer made that cannot be pickled: validated as it is
+        return None
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _out_file(
+    prefix: str,
+    doc: Doc,
+    owner: Owner,
+    where: str,
+    objects: list[Placed],
+    before: Mapping[str, tuple[OutFile, Placed | None]] | None = None,
+    made: Made | None = None,
+) -> OutFile:
+    """Validate a document as its output kind says and make it a file; note the object it is.
+    With ``made``, note the file by the document's digest; with ``before``, reuse the file made
+    from an equal document."""
+    key = _made_key(prefix, doc, owner) if made is not None else None
+    if key is not None and before is not None and key in before:
+        out, identity = before[key]
+    else:
+        kind = kinds.of(doc.content, doc.kind_key)
+        name = doc.file or kind.file_name(doc.content)
+        found = kind.validate(doc.content)
+        if found:
+            named = doc.content.get("metadata", {}).get("name", "?")
+            what = f"{doc.content.get('kind')} {named}" if kind.kind else name
+            raise RenderError(f"rendered {what} ({where}) failed validation: {'; '.join(found[:5])}")
+        path = f"{prefix}/{name}"
+        identity = collisions.placed(doc.content, kind, owner.env, path, owner)
+        out = OutFile(path, dump_yaml(doc.content), owner)
     if identity is not None:
         objects.append(identity)
-    return OutFile(path, dump_yaml(doc.content), owner)
+    if key is not None and made is not None:
+        made[key] = (out, identity)
+    return out
 
 
 def _listed(doc: Doc) -> bool:
@@ -78,34 +114,53 @@ def namespace_files(
 ) -> list[OutFile]:
     """The validated files of one namespace in one environment: its deployments' documents, then the
     namespace's own. Input problems of namespace renderers go to ``problems``, the objects rendered
-    to ``objects``.
+    to ``objects``."""
+    objects = [] if objects is None else objects
+    files: list[OutFile] = []
+    for eff in ctx.deployments:
+        files.extend(deployment_files(selection, ctx.env, eff, ctx.documents[eff.deployment], objects))
+    return files + namespace_own_files(selection, ctx, problems, objects)
+
+
+def deployment_files(
+    selection: Selection, env: str, eff: Effective, docs: Sequence[Doc], objects: list[Placed]
+) -> list[OutFile]:
+    """The validated files of one deployment's documents (noting their objects in ``objects``).
 
     Of a deployment the selection leaves out, the documents the kustomization lists are rendered too:
     the kustomization lists every deployment's, and a folder must hold every file its kustomization
     lists, whatever the selection (kustomize applies the folder as a whole)."""
-    env, namespace = ctx.env, ctx.namespace
-    objects = [] if objects is None else objects
-    files: list[OutFile] = []
-    prefix = f"{env}/{namespace}"
-    for eff in ctx.deployments:
-        selected = selection.wants(eff)
-        owner = Owner(env, namespace, eff.deployment, eff.profile)
-        for doc in ctx.documents[eff.deployment]:
-            if selected or _listed(doc):
-                files.append(_out_file(prefix, doc, owner, f"{prefix}/{eff.deployment}", objects))
+    prefix = f"{env}/{eff.namespace}"
+    selected = selection.wants(eff)
+    owner = Owner(env, eff.namespace, eff.deployment, eff.profile)
+    where = f"{prefix}/{eff.deployment}"
+    return [_out_file(prefix, doc, owner, where, objects) for doc in docs if selected or _listed(doc)]
+
+
+def namespace_own_files(
+    selection: Selection,
+    ctx: NamespaceContext,
+    problems: list[Problem],
+    objects: list[Placed],
+    before: Mapping[str, tuple[OutFile, Placed | None]] | None = None,
+    made: Made | None = None,
+) -> list[OutFile]:
+    """The validated files of the namespace's own documents (its target's, the Kubernetes objects
+    around the jobs, its own resources, the kustomization); ``before`` and ``made`` as
+    :func:`_out_file` takes them."""
     namespace_docs: list[Doc] = []
     for render_ns in (targets.get(ctx.target).namespace_docs, kubernetes.namespace_docs, own.namespace_docs):
         try:
             ns_docs = render_ns(ctx)
         except InputError as exc:
-            problems.extend(name_set_problems(exc.problems, f"namespace {namespace}"))
+            problems.extend(name_set_problems(exc.problems, f"namespace {ctx.namespace}"))
             continue
         namespace_docs.extend(ns_docs)
     if not problems:
         namespace_docs.extend(kubernetes.kustomization(ctx, tuple(namespace_docs)))
-    for doc in namespace_docs:
-        files.append(_out_file(prefix, doc, Owner(env, namespace), prefix, objects))
-    return files
+    prefix = f"{ctx.env}/{ctx.namespace}"
+    owner = Owner(ctx.env, ctx.namespace)
+    return [_out_file(prefix, doc, owner, prefix, objects, before, made) for doc in namespace_docs]
 
 
 def env_files(
@@ -165,13 +220,19 @@ def namespace_context(
     ns_target = selection.target or ns_eff.target
     documents: dict[str, tuple[Doc, ...]] = {}
     for eff in effs:
-        target = targets.get(selection.target or eff.target)
-        docs: list[Doc] = []
         try:
-            docs.extend(target.deployment_docs(eff))
+            documents[eff.deployment] = deployment_documents(selection, eff)
         except InputError as exc:  # a target's own rules: report every deployment's problems at once
-            problems.extend(name_set_problems(exc.problems, f"deployment {namespace}/{eff.deployment}"))
-        documents[eff.deployment] = tuple(docs)
+            problems.extend(exc.problems)
+            documents[eff.deployment] = ()
     if problems:
         raise InputError(problems)
     return NamespaceContext(env, namespace, ns_target, ns_eff, tuple(effs), documents, resolver)
+
+
+def deployment_documents(selection: Selection, eff: Effective) -> tuple[Doc, ...]:
+    """The documents of one deployment, rendered by its target."""
+    try:
+        return tuple(targets.get(selection.target or eff.target).deployment_docs(eff))
+    except InputError as exc:
+        raise InputError(name_set_problems(exc.problems, f"deployment {eff.namespace}/{eff.deployment}")) from None

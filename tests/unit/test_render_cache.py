@@ -43,11 +43,25 @@ def rendered_units(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     calls: list[tuple[str, str]] = []
     real = parallel.render_one
 
-    def spy(resolver: Any, selection: Any, env: str, namespace: str, by_namespace: Any) -> Any:
+    def spy(resolver: Any, selection: Any, env: str, namespace: str, *args: Any) -> Any:
         calls.append((env, namespace))
-        return real(resolver, selection, env, namespace, by_namespace)
+        return real(resolver, selection, env, namespace, *args)
 
     monkeypatch.setattr(parallel, "render_one", spy)
+    return calls
+
+
+@pytest.fixture
+def rendered_deployments(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
+    """The (environment, namespace, deployment) whose documents were rendered (not reused) in this process."""
+    calls: list[tuple[str, str, str]] = []
+    real = steps.deployment_documents
+
+    def spy(selection: Any, eff: Any) -> Any:
+        calls.append((eff.env, eff.namespace, eff.deployment))
+        return real(selection, eff)
+
+    monkeypatch.setattr(steps, "deployment_documents", spy)
     return calls
 
 
@@ -68,7 +82,12 @@ def _entries(folder: Path) -> list[Path]:
 
 
 def test_reused_documents_are_the_cold_render_byte_for_byte(
-    fleet: Path, tmp_path: Path, cli: Callable[..., Result], render_cache: Path, rendered_units: list[tuple[str, str]]
+    fleet: Path,
+    tmp_path: Path,
+    cli: Callable[..., Result],
+    render_cache: Path,
+    rendered_units: list[tuple[str, str]],
+    rendered_deployments: list[tuple[str, str, str]],
 ) -> None:
     out = tmp_path / "out"
     first = _render(cli, fleet, out)
@@ -83,8 +102,11 @@ def test_reused_documents_are_the_cold_render_byte_for_byte(
     deployment = sorted((fleet / "deployments" / namespace).glob("*.yaml"))[0]
     edit(deployment, "--sink-topic out-", "--sink-topic changed-")
     rendered_units.clear()
+    rendered_deployments.clear()
     after = _render(cli, fleet, out)
     assert sorted(rendered_units) == [(env, namespace) for env in ("dev", "prod", "staging")]
+    # of those namespaces, only the edited deployment is resolved and rendered again
+    assert sorted(rendered_deployments) == [(env, namespace, deployment.stem) for env in ("dev", "prod", "staging")]
     assert after == _cold(cli, fleet, tmp_path / "cold1") != first
 
     # one environment file: every namespace of that environment
@@ -96,8 +118,15 @@ def test_reused_documents_are_the_cold_render_byte_for_byte(
     # a profile: every unit with a deployment of that profile (here all of them)
     edit(fleet / "profiles" / "small.yaml", "cpu: 0.5", "cpu: 1")
     rendered_units.clear()
-    assert _render(cli, fleet, out) == _cold(cli, fleet, tmp_path / "cold3")
+    rendered_deployments.clear()
+    warm = _render(cli, fleet, out)
     assert len(rendered_units) == 9
+    # of their deployments, those of that profile (the others did not read it)
+    small = [p for p in fleet.glob("deployments/*/*.yaml") if "profile: small\n" in p.read_text()]
+    assert small and len(small) < len(list(fleet.glob("deployments/*/*.yaml")))
+    wanted = sorted((env, p.parent.name, p.stem) for env in ("dev", "prod", "staging") for p in small)
+    assert sorted(rendered_deployments) == wanted
+    assert warm == _cold(cli, fleet, tmp_path / "cold3")
 
     # a new deployment file and a removed one (the listing of layer files is part of every key)
     shutil.copy(deployment, deployment.with_name("copy-of-a-job.yaml"))

@@ -7,7 +7,6 @@ imported inside the commands so that ``gen --help`` stays fast.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -25,15 +24,19 @@ import generator.commands.new
 import generator.commands.smoke
 import generator.commands.vvp  # noqa: F401
 from generator.commands.base import (
+    CacheDirOpt,
     ConfigOpt,
     DeploymentOpt,
     EnvOpt,
     ExampleOpt,
     Format,
     NamespaceOpt,
+    NoCacheOpt,
     ProfileOpt,
     SetOpt,
+    _cache,
     _config,
+    _cpus,
     _err,
     _repo,
     _run,
@@ -88,17 +91,8 @@ def render(
     fmt: Annotated[
         Format, typer.Option("--format", "-f", help="text or json (the files of the run, on stdout).")
     ] = Format.text,
-    cache_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--cache-dir",
-            help="Cache of rendered documents (default: $GEN_CACHE_DIR, else $XDG_CACHE_HOME/gen or ~/.cache/gen).",
-            show_default=False,
-        ),
-    ] = None,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Render everything again; neither read nor write the cache.")
-    ] = False,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Render manifests into OUT/<env>/<namespace>/ (atomically; --check compares instead)."""
 
@@ -106,7 +100,6 @@ def render(
         from generator import output
         from generator.config.layers import ConfigRepo
         from generator.config.resolve import Resolver
-        from generator.output.cache import Cache, default_folder
         from generator.render.plan import Selection
         from generator.render.plan import render as render_files
 
@@ -117,7 +110,7 @@ def render(
         folder = out if out is not None else (choice.root / "out" if choice.found_upwards else Path("out"))
         resolver = Resolver(repo, sets or ())
         selection = Selection(env, profile, namespace, deployment, target)
-        store = None if no_cache else Cache(cache_dir if cache_dir is not None else default_folder())
+        store = _cache(cache_dir, no_cache)
         with _Progress() as progress:
             files = render_files(repo, resolver, selection, progress, jobs or _cpus(), store)
         if not files:
@@ -184,13 +177,6 @@ def _render_json(folder: Path, check: bool, result: Plan, removed: Sequence[Remo
         "extra": result.extra,
     }
     return json.dumps(data, indent=2)
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 class _Progress:

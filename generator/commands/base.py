@@ -19,6 +19,7 @@ import typer
 if TYPE_CHECKING:
     from generator.config.discover import ConfigChoice
     from generator.config.layers import ConfigRepo
+    from generator.output.cache import Cache
 
 app = typer.Typer(
     name="gen",
@@ -61,6 +62,32 @@ DeploymentOpt = Annotated[str | None, typer.Option("--deployment", "-d", help="O
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", help="Override a value: key.path=value (highest precedence).")
 ]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        help="Cache of rendered documents (default: $GEN_CACHE_DIR, else $XDG_CACHE_HOME/gen or ~/.cache/gen).",
+        show_default=False,
+    ),
+]
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Render everything again; neither read nor write the cache.")
+]
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (what ``--jobs 0`` uses)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _cache(cache_dir: Path | None, no_cache: bool) -> Cache | None:
+    """The render cache of a command's options (:mod:`generator.output.cache`)."""
+    from generator.output.cache import Cache, default_folder
+
+    return None if no_cache else Cache(cache_dir if cache_dir is not None else default_folder())
 
 
 def _err(line: str) -> None:

@@ -17,14 +17,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from generator.commands.base import (
+    CacheDirOpt,
     ConfigOpt,
     DeploymentOpt,
     EnvOpt,
     ExampleOpt,
     Format,
     NamespaceOpt,
+    NoCacheOpt,
     ProfileOpt,
+    _cache,
     _config,
+    _cpus,
     _err,
     _run,
     app,
@@ -32,6 +36,7 @@ from generator.commands.base import (
 
 if TYPE_CHECKING:
     from generator.diff import Cause, Comparison, FileChange
+    from generator.output.cache import Cache
     from generator.render.plan import Selection
 
 _COLOURS = {"+": "green", "-": "red", "@": "cyan", "#": "yellow"}
@@ -68,6 +73,8 @@ def diff(
         ),
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json.")] = Format.text,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Show what a render would change: a unified diff per resource, the input line behind each change."""
 
@@ -79,14 +86,15 @@ def diff(
         if base is not None and out is not None:
             raise UsageError("--base compares two configurations, --out a configuration with a folder: give one")
         selection = Selection(env, profile, namespace, deployment, target)
+        store = _cache(cache_dir, no_cache)
         if base is not None:
             if example:
                 raise UsageError("--base needs a configuration in a git repository, not the shipped example")
-            result = _against_revision(choice.root, base, selection)
+            result = _against_revision(choice.root, base, selection, store)
             against = f"the configuration at {base}"
         else:
             folder = out if out is not None else (choice.root / "out" if choice.found_upwards else Path("out"))
-            result = _against_folder(choice.root, folder, selection)
+            result = _against_folder(choice.root, folder, selection, store)
             against = str(folder)
         if not result.changes and not result.unchanged:
             _err("nothing selected: no deployment matches the options")
@@ -116,11 +124,38 @@ def _coloured(line: str) -> str:
     return typer.style(line, fg=colour) if colour else line
 
 
-def _against_folder(root: Path, folder: Path, selection: Selection) -> Comparison:
+def _unchanged_against_folder(root: Path, folder: Path, selection: Selection, store: Cache) -> Comparison | None:
+    """When the cache holds every file of the render and none differs from ``folder``: the
+    comparison, from the inputs' digests, the cache and the folder, rendering nothing (as ``gen
+    render --check`` answers). ``None`` when anything is not cached, differs or has a problem: the
+    caller renders, and reports what it finds as it always does."""
+    from generator import output
+    from generator.config.layers import ConfigRepo
+    from generator.config.resolve import Resolver
+    from generator.diff import Comparison
+    from generator.errors import GenError
+    from generator.render.plan import cached
+
+    try:
+        repo = ConfigRepo(root)
+        files = cached(repo, Resolver(repo), selection, store)
+        if files is None or not folder.is_dir():
+            return None
+        with output.locked(folder, shared=True):
+            result = output.plan(folder, files, selection.scope(repo, files), force=True)
+    except GenError:
+        return None
+    return None if result.drift else Comparison(unchanged=len(files))
+
+
+def _against_folder(root: Path, folder: Path, selection: Selection, store: Cache | None) -> Comparison:
     """The render of ``root`` against the output folder (read under the render lock, never written)."""
     from generator import output
     from generator.diff import Comparison, Explainer, compare, render_config
 
+    quick = _unchanged_against_folder(root, folder, selection, store) if store is not None else None
+    if quick is not None:
+        return quick
     rendered = render_config(root, selection)
     if not rendered.files:  # as gen render: nothing selected writes (and so changes) nothing
         return Comparison()
@@ -141,10 +176,31 @@ def _against_folder(root: Path, folder: Path, selection: Selection) -> Compariso
     return compare(old, rendered.files, Explainer(rendered.effective), owners)
 
 
-def _against_revision(root: Path, ref: str, selection: Selection) -> Comparison:
-    """The render of ``root`` against the render of the same configuration at the git revision ``ref``."""
-    from generator.diff import Explainer, compare, render_config, render_revision, revision_file
+def _same_inputs(root: Path, ref: str, dest: Path) -> bool:
+    """Whether the configuration at ``ref`` (exported into ``dest``) is, input for input, the one in
+    ``root``: the same layer files with the same text, the same own resources. Then both render the
+    same files, and only ``root`` needs rendering. False when either cannot be read as a whole."""
+    from generator.config.layers import ConfigRepo
+    from generator.diff import export_revision
+    from generator.errors import GenError
 
+    try:
+        return ConfigRepo(root).inputs_digest() == ConfigRepo(export_revision(root, ref, dest)).inputs_digest()
+    except GenError:
+        return False
+
+
+def _against_revision(root: Path, ref: str, selection: Selection, store: Cache | None) -> Comparison:
+    """The render of ``root`` against the render of the same configuration at the git revision ``ref``."""
+    from generator.config.layers import ConfigRepo
+    from generator.config.resolve import Resolver
+    from generator.diff import Comparison, Explainer, compare, render_config, render_revision, revision_file
+    from generator.render.plan import render
+
+    with tempfile.TemporaryDirectory(prefix="gen-diff-") as tmp:
+        if _same_inputs(root, ref, Path(tmp).resolve() / "same"):
+            repo = ConfigRepo(root)  # one render (from the cache where it can), compared with itself
+            return Comparison(unchanged=len(render(repo, Resolver(repo), selection, None, _cpus(), store)))
     rendered = render_config(root, selection)
     with tempfile.TemporaryDirectory(prefix="gen-diff-") as tmp:
         dest = Path(tmp).resolve()

@@ -27,6 +27,10 @@ BASELINE = "baseline.yaml"
 LAYER_SUFFIX = ".yaml"
 FOLDERS = {"profile": "profiles", "namespace": "namespaces", "environment": "environments"}
 DEPLOYMENTS = "deployments"
+# folders of a configuration read other than as layer files (own resources): every one is an input
+# of a render (ConfigRepo.note_folder, ConfigRepo.inputs_digest)
+RESOURCES = "resources"
+OTHER_INPUT_FOLDERS = (RESOURCES,)
 _WHAT = {"profile": "profile", "namespace": "namespace defaults", "environment": "environment"}
 # files gen passes over in a layer folder: documentation, never settings
 _DOCUMENTATION = frozenset({"md", "txt", "rst", "adoc"})

@@ -25,6 +25,7 @@ from generator.config import envsections, schema
 from generator.config.discover import (
     BASELINE,
     FOLDERS,
+    OTHER_INPUT_FOLDERS,
     Listing,
     list_layers,
     near_miss_baseline,
@@ -247,9 +248,24 @@ class ConfigRepo:
                     h.update(repr(exc).encode())
         return h.hexdigest()
 
+    def inputs_digest(self) -> str:
+        """A digest of everything a render of this configuration reads: which layer files exist, the
+        text of each, and the folders read other than as layers. Two configurations with one digest
+        render the same files (their messages name their own folders)."""
+        listed = self._listed()
+        h = hashlib.sha256(self.listing_digest().encode())
+        reads = [("baseline", "/baseline")]
+        reads += [(kind, f"/{name}") for kind, names in sorted(listed.names.items()) for name in names]
+        reads += [("deployment", f"{namespace}/{name}") for namespace, name in listed.deployments]
+        reads += [("folder", folder) for folder in OTHER_INPUT_FOLDERS]
+        for kind, where in reads:
+            h.update(repr((kind, where, self.current_digest(kind, where))).encode())
+        return h.hexdigest()
+
     def note_folder(self, relative: str) -> None:
         """Record a folder read other than through :meth:`layer` as an input of every computation
         being recorded, so the render cache keys them by its content too."""
+        assert relative in OTHER_INPUT_FOLDERS, relative  # the inputs digest covers exactly these
         key = ("folder", relative)
         if key not in self._digests:
             self._digests[key] = self.folder_digest(relative)

@@ -20,11 +20,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.config.discover import RESOURCES
 from generator.config.layers import ConfigRepo
 from generator.config.yamlload import Document, YamlProblems, load_file
 from generator.errors import InputError, Problem
 
-FOLDER = "resources"
+FOLDER = RESOURCES
 _SUFFIX = ".yaml"
 _DOCUMENTATION = (".md", ".txt", ".rst", ".adoc")
 

@@ -145,12 +145,19 @@ def render(
     jobs: int,
     store: Cache,
     parallel_min: int,
+    *,
+    cached_only: bool = False,
 ) -> tuple[list[Any], list[Placed]] | None:
     """(files, objects) of the run as :func:`plan.render_run` computes them, reusing the cache;
-    ``None`` when anything in the run has a problem (the caller renders cold and reports it)."""
+    ``None`` when anything in the run has a problem (the caller renders cold and reports it).
+    ``cached_only``: ``None`` as well when anything is not in the cache (nothing is rendered)."""
     from generator.render import steps
 
     keys = RenderCache(store, repo, resolver, selection)
+    if cached_only:
+        key = keys.key(keys.ident("namespaces apart", tuple(envs)))
+        if key is None or store.get(key) is not True:
+            return None
     if not _namespaces_apart(keys, repo, resolver, envs):
         return None
     units = [
@@ -164,6 +171,8 @@ def render(
             missed.append(i)
         else:
             unit.files, unit.objects = value
+    if missed and cached_only:
+        return None
     env_level = selection.namespace is None
     many = sum(len(by_namespace.get(units[i].namespace, ())) for i in missed) >= parallel_min
     workers = jobs if many else 1
@@ -187,6 +196,8 @@ def render(
         ident = keys.ident("environment", env, tuple(u.key for u in env_units))
         key = keys.key(ident)
         value = store.get(key) if key is not None else None
+        if value is None and cached_only:
+            return None
         if value is None:
             ctxs = [_context(keys, u, resolver) for u in env_units]
             if any(c is None for c in ctxs):

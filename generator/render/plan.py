@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from generator.config.layers import ConfigRepo
 from generator.config.resolve import Effective, Resolver, iter_leaves
 from generator.config.yamlload import dotted
-from generator.errors import InputError, Problem, UsageError
+from generator.errors import GenError, InputError, Problem, UsageError
 from generator.output import OutFile
 from generator.output.cache import Cache
 from generator.render import collisions, kubernetes
@@ -220,6 +220,30 @@ def render(
     return render_run(repo, resolver, selection, progress, jobs, contexts=False, cache=cache).files
 
 
+def cached(repo: ConfigRepo, resolver: Resolver, selection: Selection, cache: Cache) -> list[OutFile] | None:
+    """The files of a run when the cache holds every one of them for the inputs as they are now;
+    ``None`` (having rendered nothing) when it does not, or when the run has a problem."""
+    _check_selection(repo, selection)
+    resolver = selection.resolver(resolver)
+    if _narrowed_set_problems(resolver, selection):
+        return None
+    by_namespace: dict[str, list[str]] = {}
+    for namespace, name in repo.deployments():
+        by_namespace.setdefault(namespace, []).append(name)
+    from generator.render import incremental
+
+    envs, spaces = environments(repo, selection), namespaces(repo, selection)
+    found = incremental.render(
+        repo, resolver, selection, envs, spaces, by_namespace, None, 1, cache, PARALLEL_MIN_UNITS, cached_only=True
+    )
+    if found is None:
+        return None
+    try:
+        return _finish_run(repo, *found, []).files
+    except GenError:
+        return None
+
+
 def changes(
     repo: ConfigRepo,
     resolver: Resolver,
@@ -254,6 +278,7 @@ __all__ = [
     "PARALLEL_MIN_UNITS",
     "RenderRun",
     "Selection",
+    "cached",
     "changes",
     "environments",
     "iter_effective",

@@ -7,6 +7,7 @@ import difflib
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -224,3 +225,56 @@ def test_a_value_rendered_under_another_key_is_traced_only_when_both_values_matc
     quota = sections["changed ResourceQuota flink-analytics/flink (prod/analytics/resourcequota-flink.yaml)"]
     assert "# line" not in quota
     assert "# changed because deployments/analytics/clickstream-sessions.yaml:" in quota
+
+
+def test_with_nothing_changed_diff_answers_from_the_cache_and_renders_nothing(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator import diff as diff_package
+    from generator.render import steps
+
+    rendered: list[str] = []
+    real_documents, real_revision = steps.deployment_documents, diff_package.render_revision
+
+    def documents(selection: Any, eff: Any) -> Any:
+        rendered.append(f"{eff.env}/{eff.namespace}/{eff.deployment}")
+        return real_documents(selection, eff)
+
+    def revision(*args: Any) -> Any:
+        rendered.append("the base revision")
+        return real_revision(*args)
+
+    monkeypatch.setattr(steps, "deployment_documents", documents)
+    monkeypatch.setattr(diff_package, "render_revision", revision)
+    monkeypatch.chdir(config)
+    out = tmp_path / "out"
+    assert run_cli("render", "-c", str(config), "-o", str(out)).code == 0
+
+    def both(*args: str) -> tuple[Any, Any]:
+        """The diff with the cache (what renders it needed) and without it."""
+        rendered.clear()
+        warm = run_cli("diff", "--no-color", *args)
+        done = list(rendered)
+        cold = run_cli("diff", "--no-color", "--no-cache", *args)
+        assert (warm.code, warm.stdout, warm.stderr) == (cold.code, cold.stdout, cold.stderr)
+        return warm, done
+
+    result, done = both("-o", str(out))
+    assert result.code == 0 and "0 added, 0 changed, 0 removed" in result.stderr
+    assert done == []  # answered from the inputs' digests, the cache and the folder
+    # a hand edit in the folder: rendered again, reported as without the cache
+    (out / "prod/analytics/kustomization.yaml").write_text("# edited by hand\n")
+    result, done = both("-o", str(out))
+    assert result.code == 1 and done and "changed " in result.stdout
+
+    _git(config, "init", "-q", ".")
+    _git(config, "add", "-A")
+    _git(config, "commit", "-qm", "example")
+    result, done = both("--base", "HEAD")
+    assert result.code == 0 and "the base revision" not in done  # the same inputs: one render
+    edit(config / PROFILE, OLD, NEW)
+    result, done = both("--base", "HEAD")
+    assert result.code == 1 and "the base revision" in done
+    edit(config / PROFILE, NEW, OLD + "# only a comment\n")
+    result, done = both("--base", "HEAD")  # other text, the same output: both rendered, nothing changes
+    assert result.code == 0 and "the base revision" in done

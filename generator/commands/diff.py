@@ -134,6 +134,7 @@ def _unchanged_against_folder(root: Path, folder: Path, selection: Selection, st
     from generator.config.resolve import Resolver
     from generator.diff import Comparison
     from generator.errors import GenError
+    from generator.output.cache import planned
     from generator.render.plan import cached
 
     try:
@@ -142,7 +143,7 @@ def _unchanged_against_folder(root: Path, folder: Path, selection: Selection, st
         if files is None or not folder.is_dir():
             return None
         with output.locked(folder, shared=True):
-            result = output.plan(folder, files, selection.scope(repo, files), force=True)
+            result = planned(store, folder, files, selection.scope(repo, files), force=True)
     except GenError:
         return None
     return None if result.drift else Comparison(unchanged=len(files))
@@ -152,6 +153,7 @@ def _against_folder(root: Path, folder: Path, selection: Selection, store: Cache
     """The render of ``root`` against the output folder (read under the render lock, never written)."""
     from generator import output
     from generator.diff import Comparison, Explainer, compare, render_config
+    from generator.output.cache import planned
 
     quick = _unchanged_against_folder(root, folder, selection, store) if store is not None else None
     if quick is not None:
@@ -166,7 +168,7 @@ def _against_folder(root: Path, folder: Path, selection: Selection, store: Cache
         _err(f"waiting for another gen run on {folder} ...")
 
     with output.locked(folder, on_wait=waiting, shared=True):
-        result = output.plan(folder, list(rendered.files.values()), rendered.scope, force=True)
+        result = planned(store, folder, list(rendered.files.values()), rendered.scope, force=True)
         old = {p: rendered.files[p].content for p in result.unchanged}
         for path in (*result.stale, *result.extra):
             if (folder / path).is_file():

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from functools import cache as memoize
 from typing import Any
 
 from generator import credentials
@@ -116,6 +117,7 @@ def _strings(value: Any, path: Path_ = ()) -> Iterator[tuple[Path_, str]]:
         yield path, value
 
 
+@memoize  # a pure function of the path; the same paths recur in every configuration
 def _names_a_secret(path: Path_) -> bool:
     """A value that names a Secret or a key in one (secretKeyRef.name, tls.password.key ...)."""
     if any(part in _NAMES_SECRETS for part in path):
@@ -129,11 +131,16 @@ def _names_a_secret(path: Path_) -> bool:
 
 def _key_name(eff: Effective, path: Path_) -> str:
     """The name a value is known by: its Flink option, its environment variable, else its key."""
-    if path[: len(FLINK_CONF)] == FLINK_CONF and len(path) > len(FLINK_CONF):
-        return str(path[len(FLINK_CONF)])
     if path[: len(ENV_VARS)] == ENV_VARS and len(path) == len(ENV_VARS) + 2 and path[-1] == "value":
         var = eff.get(path[:-1]) or {}
         return str(var.get("name", "")) if isinstance(var, Mapping) else ""
+    return _path_name(path)
+
+
+@memoize  # a pure function of the path
+def _path_name(path: Path_) -> str:
+    if path[: len(FLINK_CONF)] == FLINK_CONF and len(path) > len(FLINK_CONF):
+        return str(path[len(FLINK_CONF)])
     for part in reversed(path):
         if isinstance(part, str):
             return part

@@ -27,8 +27,12 @@ import hashlib
 import os
 import pickle
 import tempfile
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from generator.output.index import OutFile, Plan, Scope, plan, seen_files
 
 FORMAT = b"gen-render-cache 1\n"
 ENV_DIR = "GEN_CACHE_DIR"
@@ -62,6 +66,7 @@ class Cache:
     def __init__(self, folder: Path, limit: int | None = None) -> None:
         self.folder = folder
         self.limit = limit_bytes() if limit is None else limit
+        self._seen: dict[str, dict[str, Any]] = {}
         self.stored = 0  # entries this process wrote
         self.hits = 0
         self.misses = 0
@@ -107,6 +112,19 @@ class Cache:
             return
         self.stored += 1
 
+    def seen(self, out: Path) -> dict[str, Any]:
+        """What the last run on the output folder ``out`` knew of its files (:func:`index.seen_files`)."""
+        key = _seen_key(out)
+        if key not in self._seen:
+            found = self.get(key)
+            self._seen[key] = found if isinstance(found, dict) else {}
+        return self._seen[key]
+
+    def keep_seen(self, out: Path, seen: dict[str, Any]) -> None:
+        if seen != self.seen(out):
+            self.put(_seen_key(out), seen)
+            self._seen[_seen_key(out)] = seen
+
     def prune(self) -> None:
         """Remove the least recently used entries while the folder holds more than the limit (down
         to 80 % of it, so that a full cache is not pruned on every run)."""
@@ -141,6 +159,22 @@ class Cache:
             total -= size
 
 
+def planned(store: Cache | None, out: Path, rendered: Iterable[OutFile], scope: Scope, *, force: bool = False) -> Plan:
+    """:func:`index.plan`, trusting the stamps of the files the last run on ``out`` compared or wrote
+    (kept in ``store``), and keeping the stamps of the files this plan found unchanged."""
+    if store is None:
+        return plan(out, rendered, scope, force=force)
+    result = plan(out, rendered, scope, force=force, seen=store.seen(out))
+    store.keep_seen(out, seen_files(out, (result.files[p] for p in result.unchanged), time.time_ns()))
+    return result
+
+
+def _seen_key(out: Path) -> str:
+    """The key of what gen knows of the files of the output folder ``out`` (by its real path: on
+    this machine; another machine's folder has other inodes, and its entry is simply never used)."""
+    return hashlib.sha256(b"seen files\0" + os.fsencode(os.path.realpath(out))).hexdigest()
+
+
 def _decode(blob: bytes, key: str) -> Any | None:
     """The value of an entry, or ``None`` if it is not a whole entry gen stored under ``key``."""
     if not blob.startswith(FORMAT):
@@ -159,4 +193,4 @@ def _decode(blob: bytes, key: str) -> Any | None:
         return None
 
 
-__all__ = ["ENV_DIR", "ENV_LIMIT", "Cache", "default_folder", "limit_bytes"]
+__all__ = ["ENV_DIR", "ENV_LIMIT", "Cache", "default_folder", "limit_bytes", "planned"]

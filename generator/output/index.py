@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,7 +166,43 @@ def _walk_files(root: Path) -> Iterator[str]:
             yield prefix + name
 
 
-def plan(out: Path, rendered: Iterable[OutFile], scope: Scope, *, force: bool = False) -> Plan:
+# What gen knows of the files of an output folder from an earlier run: path -> (the file's stamp,
+# the SHA-256 of the bytes it held then). A file whose stamp is unchanged holds those bytes.
+Seen = Mapping[str, tuple[tuple[int, int, int, int], str]]
+# a stamp is trusted only for a file last modified this long before it was taken: a later change of
+# the file, in place or not, gives it another modification time (file systems store times at a
+# granularity of at most two seconds)
+SETTLED_NS = 2_000_000_000
+
+
+def _stamp(info: os.stat_result) -> tuple[int, int, int, int]:
+    """Device, inode, size and modification time of a regular file. Not the change time: gen's own
+    render hard-links every unchanged file into the new tree, which changes it."""
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def seen_files(out: Path, files: Iterable[OutFile], now_ns: int) -> dict[str, tuple[tuple[int, int, int, int], str]]:
+    """The stamps of ``files``, each known to hold its content now in ``out``: for the next run's
+    :func:`plan`, which then need not read a file whose stamp did not change. A file modified less
+    than :data:`SETTLED_NS` before ``now_ns`` is left out (a change within the same tick of the
+    clock would keep its modification time), as is anything but a regular file."""
+    top = os.fspath(out)
+    found: dict[str, tuple[tuple[int, int, int, int], str]] = {}
+    for f in files:
+        try:
+            info = os.lstat(f"{top}/{f.path}")
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_mtime_ns < now_ns - SETTLED_NS:
+            found[f.path] = (_stamp(info), f.sha256)
+    return found
+
+
+def plan(
+    out: Path, rendered: Iterable[OutFile], scope: Scope, *, force: bool = False, seen: Seen | None = None
+) -> Plan:
+    """What writing ``rendered`` into ``out`` changes. A file is compared byte for byte with what the
+    folder holds, unless ``seen`` (:func:`seen_files`) vouches for its bytes by its stamp."""
     files = {f.path: f for f in rendered}
     result = Plan(files)
     if not out.exists():
@@ -205,8 +242,18 @@ def plan(out: Path, rendered: Iterable[OutFile], scope: Scope, *, force: bool = 
             result.kept[path] = entry
     result.extra.extend(p for p in unowned if p not in files)
     top = os.fspath(out)  # strings: a Path per file was most of a --check
+    seen = seen or {}
     for path, f in files.items():
         target = f"{top}/{path}"
+        known = seen.get(path)
+        if known is not None:
+            try:
+                info = os.lstat(target)
+            except OSError:
+                info = None
+            if info is not None and stat.S_ISREG(info.st_mode) and known[0] == _stamp(info):
+                (result.unchanged if known[1] == f.sha256 else result.stale).append(path)
+                continue
         if not os.path.isfile(target):
             result.missing.append(path)
             continue

@@ -4,7 +4,6 @@ pod template) times the pods its platform runs."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -40,7 +39,16 @@ class Footprint:
         return Footprint(*(a + b for a, b in zip(self.astuple(), other.astuple(), strict=True)))
 
     def astuple(self) -> tuple[int, ...]:
-        return dataclasses.astuple(self)
+        # the fields in order (dataclasses.astuple deep-copies each value: a tenth of a quota's cost)
+        return (
+            self.cpu_request,
+            self.memory_request,
+            self.cpu_limit,
+            self.memory_limit,
+            self.pods,
+            self.storage_request,
+            self.storage_limit,
+        )
 
     def scaled(self, count: int) -> Footprint:
         return Footprint(*(value * count for value in self.astuple()))

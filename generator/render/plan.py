@@ -259,10 +259,11 @@ def changes(
 
     Takes the output folder's shared lock, so it never reads a folder a render is swapping."""
     from generator import output
+    from generator.output.cache import planned
 
     files = render(repo, resolver, selection, None, jobs, cache)
     with output.locked(out, shared=True):
-        result = output.plan(out, files, selection.scope(repo, files), force=True)
+        result = planned(cache, out, files, selection.scope(repo, files), force=True)
     return files, result
 
 

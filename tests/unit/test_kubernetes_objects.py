@@ -344,3 +344,15 @@ def test_no_rest_client_is_a_problem(config: Path, tmp_path: Path) -> None:
     result = render(config, tmp_path / "out", "--env", "prod")
     assert result.code == 2
     assert "platform.kubernetes.networkPolicy.restClients: no REST client is declared" in result.stderr
+
+
+def test_a_footprint_adds_scales_and_compares_every_field_in_order() -> None:
+    import dataclasses
+
+    from generator.render.footprint import Footprint
+
+    a, b = Footprint(*range(1, 8)), Footprint(*range(10, 80, 10))
+    assert a.astuple() == dataclasses.astuple(a) == (1, 2, 3, 4, 5, 6, 7)
+    assert (a + b).astuple() == (11, 22, 33, 44, 55, 66, 77)
+    assert a.scaled(3) == Footprint(3, 6, 9, 12, 15, 18, 21)
+    assert Footprint(9, 0, 9, 0, 9, 0, 9).most(a) == Footprint(9, 2, 9, 4, 9, 6, 9)

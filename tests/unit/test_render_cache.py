@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -350,3 +351,66 @@ def test_own_resources_are_inputs_of_the_cache_key(fleet: Path, tmp_path: Path, 
     assert _render(cli, fleet, out) == _cold(cli, fleet, tmp_path / "cold2") != second
     shutil.rmtree(folder / "prod")
     assert _render(cli, fleet, out) == second
+
+
+def _settle(folder: Path) -> None:
+    """Every file of ``folder`` last modified a minute ago (as files rendered by an earlier run are)."""
+    past = time.time() - 60
+    for path in folder.rglob("*"):
+        if path.is_file():
+            os.utime(path, (past, past))
+
+
+def test_a_file_changed_by_hand_is_found_though_a_run_vouched_for_it(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result], render_cache: Path
+) -> None:
+    """An earlier run's stamps spare reading unchanged files; any change of a file changes its stamp."""
+    from generator.output.cache import Cache
+
+    out = tmp_path / "out"
+    written = _render(cli, fleet, out)
+    _settle(out)
+    assert cli("render", "--check", "-c", str(fleet), "-o", str(out)).code == 0
+    seen = Cache(render_cache).seen(out)
+    assert set(seen) | {"gen-index.json"} == set(written)  # every file, each with the bytes it held
+
+    target = out / "prod" / estate.namespace_names(3)[0] / "kustomization.yaml"
+    text = target.read_text()
+    target.write_text(text.replace("apiVersion", "apiversion", 1))  # in place: the same inode and size
+    check = cli("render", "--check", "-c", str(fleet), "-o", str(out))
+    assert check.code == 1 and f"stale: {target}" in check.stdout
+    assert _render(cli, fleet, out) == written  # put back
+
+    # a file replaced (another inode), even with the old time: read, not trusted
+    _settle(out)
+    assert cli("render", "--check", "-c", str(fleet), "-o", str(out)).code == 0
+    replaced = tmp_path / "replaced.yaml"
+    replaced.write_text(text.replace("apiVersion", "apiversion", 1))
+    info = target.stat()
+    os.utime(replaced, ns=(info.st_atime_ns, info.st_mtime_ns))
+    os.replace(replaced, target)
+    check = cli("render", "--check", "-c", str(fleet), "-o", str(out))
+    assert check.code == 1 and f"stale: {target}" in check.stdout
+
+
+def test_stamps_vouch_only_for_settled_regular_files(tmp_path: Path) -> None:
+    from generator.output import OutFile, Owner, Scope, plan
+    from generator.output.index import SETTLED_NS, seen_files
+
+    out = tmp_path / "out"
+    out.mkdir()
+    owner = Owner("dev", "ns")
+    old, fresh = OutFile("dev/ns/old.yaml", "a: 1\n", owner), OutFile("dev/ns/fresh.yaml", "b: 1\n", owner)
+    for f in (old, fresh):
+        (out / f.path).parent.mkdir(parents=True, exist_ok=True)
+        (out / f.path).write_text(f.content)
+    now = time.time_ns()
+    os.utime(out / old.path, ns=(now - 2 * SETTLED_NS, now - 2 * SETTLED_NS))
+    seen = seen_files(out, [old, fresh], now)
+    assert set(seen) == {old.path}  # modified within the clock's granularity of now: not vouched for
+    # a stamp vouches for the bytes it was taken with: other content to write is stale, not unchanged
+    other = OutFile(old.path, "a: 2\n", owner)
+    assert plan(out, [other], Scope(), force=True, seen=seen).stale == [old.path]
+    assert plan(out, [old], Scope(), force=True, seen=seen).unchanged == [old.path]
+    (out / old.path).write_text("a: 3\n")  # changed: another stamp, so the file is read
+    assert plan(out, [old], Scope(), force=True, seen=seen).stale == [old.path]

@@ -18,12 +18,17 @@ are removed until the folder holds at most :func:`limit_bytes`.
 Where it lives: ``--cache-dir``, else ``$GEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/gen``, else
 ``~/.cache/gen`` (:func:`default_folder`). The payload is a pickle: the cache folder must be as
 trusted as the configuration itself (a CI cache of the same repository, a developer's home folder).
+Where a cache can be written by jobs that are not trusted (a CI cache that pull requests from forks
+restore and save), ``$GEN_CACHE_KEY`` names a secret: every entry then carries the HMAC-SHA256 of its
+payload under that key instead of its SHA-256, and an entry whose HMAC does not check out (written
+without the secret, or with another) is a miss and never unpickled.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import os
 import pickle
 import tempfile
@@ -37,6 +42,7 @@ from generator.output.index import OutFile, Plan, Scope, plan, seen_files
 FORMAT = b"gen-render-cache 1\n"
 ENV_DIR = "GEN_CACHE_DIR"
 ENV_LIMIT = "GEN_CACHE_MAX_MB"
+ENV_KEY = "GEN_CACHE_KEY"
 DEFAULT_LIMIT_MB = 1024
 _SUFFIX = ".entry"
 
@@ -63,9 +69,13 @@ class Cache:
     """A cache folder. ``get`` answers ``None`` for anything it cannot vouch for; ``put`` never
     fails a render (a read-only or full disk only means nothing is stored)."""
 
-    def __init__(self, folder: Path, limit: int | None = None) -> None:
+    def __init__(self, folder: Path, limit: int | None = None, secret: bytes | None = None) -> None:
         self.folder = folder
         self.limit = limit_bytes() if limit is None else limit
+        if secret is None:
+            named = os.environ.get(ENV_KEY)
+            secret = named.encode() if named else None
+        self.secret = secret  # entries are signed with it (HMAC-SHA256), and only signed ones are read
         self._seen: dict[str, dict[str, Any]] = {}
         self.stored = 0  # entries this process wrote
         self.hits = 0
@@ -82,7 +92,7 @@ class Cache:
         except OSError:
             self.misses += 1
             return None
-        value = _decode(blob, key)
+        value = _decode(blob, key, self.secret)
         if value is None:
             self.misses += 1
             return None
@@ -96,7 +106,7 @@ class Cache:
             payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # something a renderer made that cannot be stored: it is simply not cached
             return
-        blob = FORMAT + key.encode() + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+        blob = FORMAT + key.encode() + b"\n" + _checksum(payload, self.secret) + b"\n" + payload
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,8 +185,16 @@ def _seen_key(out: Path) -> str:
     return hashlib.sha256(b"seen files\0" + os.fsencode(os.path.realpath(out))).hexdigest()
 
 
-def _decode(blob: bytes, key: str) -> Any | None:
-    """The value of an entry, or ``None`` if it is not a whole entry gen stored under ``key``."""
+def _checksum(payload: bytes | memoryview, secret: bytes | None) -> bytes:
+    """The SHA-256 of an entry's payload, or its HMAC-SHA256 under ``secret``, in hex."""
+    if secret is None:
+        return hashlib.sha256(payload).hexdigest().encode()
+    return hmac.new(secret, payload, hashlib.sha256).hexdigest().encode()
+
+
+def _decode(blob: bytes, key: str, secret: bytes | None = None) -> Any | None:
+    """The value of an entry, or ``None`` if it is not a whole entry gen stored under ``key`` (with
+    ``secret``, one signed with it)."""
     if not blob.startswith(FORMAT):
         return None
     head = len(FORMAT)
@@ -185,7 +203,7 @@ def _decode(blob: bytes, key: str) -> Any | None:
     if sum_end < 0 or blob[head:key_end] != key.encode():
         return None
     payload = memoryview(blob)[sum_end + 1 :]
-    if hashlib.sha256(payload).hexdigest().encode() != blob[key_end + 1 : sum_end]:
+    if not hmac.compare_digest(_checksum(payload, secret), blob[key_end + 1 : sum_end]):
         return None
     try:
         return pickle.loads(payload)
@@ -193,4 +211,4 @@ def _decode(blob: bytes, key: str) -> Any | None:
         return None
 
 
-__all__ = ["ENV_DIR", "ENV_LIMIT", "Cache", "default_folder", "limit_bytes", "planned"]
+__all__ = ["ENV_DIR", "ENV_KEY", "ENV_LIMIT", "Cache", "default_folder", "limit_bytes", "planned"]

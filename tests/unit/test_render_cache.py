@@ -177,6 +177,39 @@ def test_a_damaged_or_foreign_entry_is_ignored(
     assert _render(cli, fleet, tmp_path / "repaired") == cold
 
 
+class _Planted:
+    """A payload that runs code when unpickled: what a job without the secret could plant."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (self.marker,))
+
+
+def test_with_a_cache_key_only_entries_signed_with_it_are_read(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result], render_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "c"
+    signed, other, unsigned = (cache_module.Cache(folder, secret=s) for s in (b"ours", b"theirs", None))
+    signed.put("a" * 64, {"v": 1})
+    assert signed.get("a" * 64) == {"v": 1}
+    assert other.get("a" * 64) is None and unsigned.get("a" * 64) is None
+    # an entry planted by a job without the secret, with a correct SHA-256: never unpickled
+    marker = tmp_path / "code-ran"
+    unsigned.put("b" * 64, _Planted(marker))
+    assert signed.get("b" * 64) is None and not marker.exists()
+
+    # a render with the key: entries written without it are misses, the output is the cold one
+    cold = _cold(cli, fleet, tmp_path / "cold")
+    _render(cli, fleet, tmp_path / "unsigned")  # fills the cache without a key
+    monkeypatch.setenv(cache_module.ENV_KEY, "a secret of the CI")
+    before = {path: path.read_bytes() for path in _entries(render_cache)}
+    assert _render(cli, fleet, tmp_path / "signed") == cold
+    assert any(path.read_bytes() != blob for path, blob in before.items())  # stored again, signed
+    assert _render(cli, fleet, tmp_path / "signed-again") == cold
+
+
 def test_decode_refuses_what_it_did_not_store(tmp_path: Path) -> None:
     store = cache_module.Cache(tmp_path)
     store.put("ab" * 32, {"value": 1})

@@ -134,3 +134,14 @@ def test_the_example_configuration_sets_no_vvp_only_field(config: Path, target: 
     """The example renders on every target: it leaves the VVP-only fields to the platform's defaults."""
     result = render(config, target)
     assert result.code == 0, result.stderr
+
+
+def test_a_vvp_only_field_in_a_file_every_namespace_reads_says_where_it_belongs(config: Path) -> None:
+    """An older baseline that sets a VVP-only field: a mixed estate moves it to its VVP namespaces."""
+    baseline = config / "baseline.yaml"
+    edit(baseline, "spec:\n", "spec:\n  maxJobCreationAttempts: 4\n")
+    result = render(config, "flink-operator")
+    assert_located(result, baseline, line_of(baseline, "maxJobCreationAttempts:"), "maxJobCreationAttempts is a")
+    assert "reaches every namespace: set it in the namespace files of the namespaces on targets vvp" in result.stderr
+    assert "Deployment Defaults" in result.stderr
+    assert render(config, "vvp").code == 0

@@ -38,6 +38,18 @@ VVP_ONLY: dict[Path_, str] = {
 }
 
 
+def _hint(eff: Effective, path: Path_) -> str:
+    """Where the setting belongs: a file every namespace reads (the baseline, an environment) sets it
+    for the operator's namespaces too, so in a mixed estate it moves to the VVP namespaces' files."""
+    origin = eff.origin(path)
+    if origin is not None and (origin.layer == "baseline" or origin.layer.startswith("environment ")):
+        return (
+            f"{origin.file} reaches every namespace: set it in the namespace files of the namespaces on "
+            "targets vvp and vvp-operator instead, or leave it to Ververica Platform's Deployment Defaults"
+        )
+    return "remove it for this target (it applies to targets vvp and vvp-operator)"
+
+
 def vvp_only_problems(eff: Effective) -> list[Problem]:
     """Each Ververica-Platform-only field the configuration sets, at the line that set it."""
     return [
@@ -45,7 +57,7 @@ def vvp_only_problems(eff: Effective) -> list[Problem]:
             eff,
             path,
             f"{path[-1]} is a Ververica Platform setting with no equivalent on the Flink operator: {why}",
-            "remove it for this target (it applies to targets vvp and vvp-operator)",
+            _hint(eff, path),
         )
         for path, why in VVP_ONLY.items()
         if eff.get(path) is not None

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs everything the tests need on a fresh machine, then runs
-# ruff, mypy and pytest. Extra pytest arguments are passed through.
+# ruff (lint and format), mypy, the import contracts and pytest. Extra pytest arguments are passed through.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +29,7 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps apache-flink==2.3.0 apache-flink-libraries==2.3.0
 
 .venv/bin/ruff check generator tests benchmarks
+.venv/bin/ruff format --check generator tests benchmarks
 .venv/bin/mypy
 .venv/bin/lint-imports --no-cache
 .venv/bin/python -m pytest "$@"

@@ -52,7 +52,11 @@ CASES: dict[str, tuple[tuple[str, str, str], str, str]] = {
     "env-var-mysql-pwd": (_env_var("MYSQL_PWD", PASSWORD), PASSWORD, "spec.template.spec.kubernetes.pods.envVars[0]"),
     "env-var-github-token": (_env_var("CI_HELPER", GITHUB), GITHUB, "spec.template.spec.kubernetes.pods.envVars[0]"),
     "jar-uri-userinfo": (
-        ("deployments/analytics/fraud-scoring.yaml", "jarUri: s3://", f"jarUri: https://ci:{PASSWORD}@repo.acme.internal/"),
+        (
+            "deployments/analytics/fraud-scoring.yaml",
+            "jarUri: s3://",
+            f"jarUri: https://ci:{PASSWORD}@repo.acme.internal/",
+        ),
         PASSWORD,
         "spec.template.spec.artifact.jarUri",
     ),

@@ -22,9 +22,7 @@ def line_of(path: Path, text: str) -> int:
 
 
 @pytest.mark.parametrize("rule", ["HA-001", "STO-001"])
-def test_a_check_on_a_templated_value_names_the_line_that_wrote_what_the_template_read(
-    config: Path, rule: str
-) -> None:
+def test_a_check_on_a_templated_value_names_the_line_that_wrote_what_the_template_read(config: Path, rule: str) -> None:
     edit(config / NS, BASE_URI, '    baseUri: "file:///var/flink/{{ namespace }}"\n')
     result = run_cli("check", "-e", "prod", "-c", str(config), "--format", "json")
     assert result.code == 1

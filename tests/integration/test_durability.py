@@ -120,6 +120,7 @@ HARNESS = textwrap.dedent(
     import os, signal, sys, time
     from pathlib import Path
     from generator import output
+    import generator.output.cache
 
     mode, n = sys.argv[1], int(sys.argv[2])
     real_open, real_exchange, real_write, real_plan = open, output.swap._exchange, output.write, output.plan
@@ -159,8 +160,8 @@ HARNESS = textwrap.dedent(
         output.swap._exchange = exchange
     elif mode == "pause":
         output.write = paused_write
-    elif mode == "pause-plan":
-        output.plan = paused_plan
+    elif mode == "pause-plan":  # where the commands plan: directly, or through the cache's stamps
+        output.plan = output.cache.plan = paused_plan
     sys.argv = ["gen", *sys.argv[3:]]
     from generator.cli import main
     main()

@@ -34,10 +34,11 @@ class Rendered:
     scope: Scope
 
 
-def render_config(root: Path, selection: Selection, sets: Sequence[str] = ()) -> Rendered:
-    """Render the configuration at ``root`` as ``gen render`` would, into memory."""
+def render_config(root: Path, selection: Selection, sets: Sequence[str] = (), jobs: int = 1) -> Rendered:
+    """Render the configuration at ``root`` as ``gen render`` would, into memory (in ``jobs``
+    processes when it is large, as ``gen render`` does)."""
     repo = ConfigRepo(root)
-    run = render_run(repo, Resolver(repo, sets), selection)
+    run = render_run(repo, Resolver(repo, sets), selection, jobs=jobs, documents=False)
     effective = tuple(eff for ctx in run.contexts for eff in (ctx.effective, *ctx.deployments))
     files = {f.path: f for f in run.files}
     return Rendered(files, effective, selection.scope(repo, run.files))
@@ -88,13 +89,13 @@ def revision_file(ref: str, dest: Path) -> Callable[[str], str]:
     return name
 
 
-def render_revision(root: Path, ref: str, dest: Path, selection: Selection) -> Rendered:
+def render_revision(root: Path, ref: str, dest: Path, selection: Selection, jobs: int = 1) -> Rendered:
     """Render the configuration ``root`` as it was at ``ref`` (exported into ``dest``, an absolute
     folder); its problems name their files as :func:`revision_file` does."""
     folder = export_revision(root, ref, dest)
     name = revision_file(ref, dest)
     try:
-        return render_config(folder, selection)
+        return render_config(folder, selection, jobs=jobs)
     except InputError as exc:
         raise InputError([dataclasses.replace(p, file=name(p.file)) for p in exc.problems]) from None
     except GenError as exc:

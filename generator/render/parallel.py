@@ -91,15 +91,17 @@ def render(
     jobs: int,
     *,
     contexts: bool,
+    documents: bool = True,
 ) -> tuple[list[OutFile], list[Placed], list[NamespaceContext]] | None:
     """(files, objects, contexts) as :func:`plan.render_run` computes them, or ``None``: render
-    sequentially."""
+    sequentially. ``documents=False``: the contexts need not hold their documents (the workers do
+    not send them)."""
     global _WORK
     if "fork" not in multiprocessing.get_all_start_methods():  # workers inherit the loaded configuration
         return None
     env_level = selection.namespace is None
     units = tuple((env, namespace) for env in envs for namespace in spaces)
-    work = _Work(resolver, selection, units, by_namespace, contexts or env_level, contexts)
+    work = _Work(resolver, selection, units, by_namespace, contexts or env_level, contexts and documents)
     first = _render_unit(work, 0)
     if first is None:
         return None

@@ -87,6 +87,7 @@ def render_run(
     jobs: int = 1,
     *,
     contexts: bool = True,
+    documents: bool = True,
     cache: Cache | None = None,
 ) -> RenderRun:
     """Render the selection; all input problems of the run are reported together.
@@ -94,8 +95,10 @@ def render_run(
     With ``jobs`` > 1 a large selection renders in that many processes, one (environment,
     namespace) at a time each, merged in order: the same files, byte for byte, as one process.
     ``contexts=False`` says the caller only wants the files (the run's ``contexts`` may then be
-    incomplete). Any problem or error in a parallel run is reported by rendering again in one
-    process, so the messages are exactly those of a sequential run.
+    incomplete); ``documents=False`` that it reads no documents of the contexts (a parallel run
+    then does not send them between processes). Any problem or error in a parallel run is
+    reported by rendering again in one process, so the messages are exactly those of a sequential
+    run.
 
     ``--set`` applies only to what the selection selects (:meth:`Selection.resolver`). Before
     anything is written, no two rendered objects may be one object (:mod:`generator.render.collisions`).
@@ -128,7 +131,7 @@ def render_run(
             from generator.render import parallel
 
             done_in_parallel = parallel.render(
-                resolver, selection, envs, spaces, by_namespace, progress, jobs, contexts=contexts
+                resolver, selection, envs, spaces, by_namespace, progress, jobs, contexts=contexts, documents=documents
             )
             if done_in_parallel is not None:
                 return _finish_run(repo, *done_in_parallel)

@@ -4,6 +4,7 @@ jsonschema's answers in test_schema_agreement.py). Nothing here is timed (benchm
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,31 @@ def test_parallel_contexts_match(fleet: Path) -> None:
         ]
 
     assert run(2) == run(1)
+
+
+def test_diff_renders_in_parallel_and_reports_what_one_process_reports(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result], spy: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gen diff renders with every CPU (without sending documents between processes: it reads only
+    the effective configurations); its report is the one of a render in one process."""
+    from generator.commands import diff as diff_command
+
+    config = tmp_path / "config"
+    shutil.copytree(fleet, config)
+    out = tmp_path / "out"
+    assert cli("render", "-c", str(config), "-o", str(out), "--jobs", "1").code == 0
+    deployment = sorted(config.glob("deployments/*/*.yaml"))[0]
+    edit(deployment, "--sink-topic out-", "--sink-topic changed-")
+    reports = []
+    for cpus in (1, 2):
+        monkeypatch.setattr(diff_command, "_cpus", lambda cpus=cpus: cpus)
+        spy.clear()
+        result = cli("diff", "-c", str(config), "-o", str(out), "--no-color", "--no-cache")
+        assert result.code == 1, result.stderr
+        assert spy == ([True] if cpus > 1 else [])
+        reports.append((result.stdout, result.stderr))
+    assert reports[0] == reports[1]
+    assert "set by " in reports[1][0]  # the lines behind the changes, from the effective configurations
 
 
 def test_parallel_problems_are_those_of_one_process(

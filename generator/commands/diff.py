@@ -158,7 +158,7 @@ def _against_folder(root: Path, folder: Path, selection: Selection, store: Cache
     quick = _unchanged_against_folder(root, folder, selection, store) if store is not None else None
     if quick is not None:
         return quick
-    rendered = render_config(root, selection, jobs=_cpus())
+    rendered = render_config(root, selection, jobs=_cpus(), cache=store)
     if not rendered.files:  # as gen render: nothing selected writes (and so changes) nothing
         return Comparison()
     if not folder.exists():
@@ -203,7 +203,8 @@ def _against_revision(root: Path, ref: str, selection: Selection, store: Cache |
         if _same_inputs(root, ref, Path(tmp).resolve() / "same"):
             repo = ConfigRepo(root)  # one render (from the cache where it can), compared with itself
             return Comparison(unchanged=len(render(repo, Resolver(repo), selection, None, _cpus(), store)))
-    rendered = render_config(root, selection, jobs=_cpus())
+    # the working tree from the cache where it can; the base is exported into a new folder: cold
+    rendered = render_config(root, selection, jobs=_cpus(), cache=store)
     with tempfile.TemporaryDirectory(prefix="gen-diff-") as tmp:
         dest = Path(tmp).resolve()
         before = render_revision(root, ref, dest, selection, _cpus())

@@ -21,6 +21,7 @@ from generator.config.layers import ConfigRepo
 from generator.config.resolve import Resolver
 from generator.errors import GenError, InputError, UsageError
 from generator.output import OutFile, Scope
+from generator.output.cache import Cache
 from generator.render.plan import Selection, render_run
 
 
@@ -34,11 +35,14 @@ class Rendered:
     scope: Scope
 
 
-def render_config(root: Path, selection: Selection, sets: Sequence[str] = (), jobs: int = 1) -> Rendered:
+def render_config(
+    root: Path, selection: Selection, sets: Sequence[str] = (), jobs: int = 1, cache: Cache | None = None
+) -> Rendered:
     """Render the configuration at ``root`` as ``gen render`` would, into memory (in ``jobs``
-    processes when it is large, as ``gen render`` does)."""
+    processes when it is large, as ``gen render`` does; with ``cache``, reusing what did not change,
+    the effective configurations included)."""
     repo = ConfigRepo(root)
-    run = render_run(repo, Resolver(repo, sets), selection, jobs=jobs, documents=False)
+    run = render_run(repo, Resolver(repo, sets), selection, jobs=jobs, documents=False, cache=cache)
     effective = tuple(eff for ctx in run.contexts for eff in (ctx.effective, *ctx.deployments))
     files = {f.path: f for f in run.files}
     return Rendered(files, effective, selection.scope(repo, run.files))

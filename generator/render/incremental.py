@@ -147,10 +147,13 @@ def render(
     parallel_min: int,
     *,
     cached_only: bool = False,
+    contexts: list[NamespaceContext] | None = None,
 ) -> tuple[list[Any], list[Placed]] | None:
     """(files, objects) of the run as :func:`plan.render_run` computes them, reusing the cache;
     ``None`` when anything in the run has a problem (the caller renders cold and reports it).
-    ``cached_only``: ``None`` as well when anything is not in the cache (nothing is rendered)."""
+    ``cached_only``: ``None`` as well when anything is not in the cache (nothing is rendered).
+    ``contexts``: filled with every unit's context without its documents, in the order of a cold
+    run (``None`` when one is not in the cache)."""
     from generator.render import steps
 
     keys = RenderCache(store, repo, resolver, selection)
@@ -212,6 +215,12 @@ def render(
             keys.put(ident, reads, value)
         files.extend(value[0])
         objects.extend(value[1])
+    if contexts is not None:
+        for unit in units:
+            ctx = _context(keys, unit, resolver)
+            if ctx is None:
+                return None
+            contexts.append(steps.without_documents(ctx))
     return files, objects
 
 

@@ -103,9 +103,9 @@ def render_run(
     ``--set`` applies only to what the selection selects (:meth:`Selection.resolver`). Before
     anything is written, no two rendered objects may be one object (:mod:`generator.render.collisions`).
 
-    With a ``cache`` (and ``contexts=False``) every namespace and environment whose inputs did not
-    change since a render stored it is reused (:mod:`generator.render.incremental`): the same files,
-    byte for byte."""
+    With a ``cache`` (and ``contexts=False`` or ``documents=False``) every namespace and environment
+    whose inputs did not change since a render stored it is reused (:mod:`generator.render.incremental`):
+    the same files, byte for byte, and the same contexts (without documents)."""
     _check_selection(repo, selection)
     resolver = selection.resolver(resolver)
     envs = environments(repo, selection)
@@ -113,14 +113,25 @@ def render_run(
     by_namespace: dict[str, list[str]] = {}
     for namespace, name in repo.deployments():
         by_namespace.setdefault(namespace, []).append(name)
-    if cache is not None and not contexts and not _narrowed_set_problems(resolver, selection):
+    if cache is not None and not (contexts and documents) and not _narrowed_set_problems(resolver, selection):
         from generator.render import incremental
 
+        found: list[NamespaceContext] | None = [] if contexts else None
         reused = incremental.render(
-            repo, resolver, selection, envs, spaces, by_namespace, progress, jobs, cache, PARALLEL_MIN_UNITS
+            repo,
+            resolver,
+            selection,
+            envs,
+            spaces,
+            by_namespace,
+            progress,
+            jobs,
+            cache,
+            PARALLEL_MIN_UNITS,
+            contexts=found,
         )
         if reused is not None:
-            run = _finish_run(repo, *reused, [])
+            run = _finish_run(repo, *reused, found or [])
             cache.prune()
             return run
     problems = _narrowed_set_problems(resolver, selection)

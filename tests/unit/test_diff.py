@@ -262,10 +262,23 @@ def test_with_nothing_changed_diff_answers_from_the_cache_and_renders_nothing(
     result, done = both("-o", str(out))
     assert result.code == 0 and "0 added, 0 changed, 0 removed" in result.stderr
     assert done == []  # answered from the inputs' digests, the cache and the folder
-    # a hand edit in the folder: rendered again, reported as without the cache
+    # a hand edit in the folder: reported as without the cache, still from the cache (the files and
+    # the effective configurations the explanations read)
     (out / "prod/analytics/kustomization.yaml").write_text("# edited by hand\n")
     result, done = both("-o", str(out))
-    assert result.code == 1 and done and "changed " in result.stdout
+    assert result.code == 1 and done == [] and "changed " in result.stdout
+    # an input edit: only the deployments it reaches are rendered again
+    edit(config / PROFILE, OLD, NEW)
+    result, done = both("-o", str(out))
+    assert result.code == 1 and "set by " in result.stdout
+    stateful = {
+        f"{e}/{p.parent.name}/{p.stem}"
+        for e in ("dev", "staging", "prod")
+        for p in config.glob("deployments/*/*.yaml")
+        if "stateful-heavy" in p.read_text()
+    }
+    assert stateful and set(done) == stateful
+    edit(config / PROFILE, NEW, OLD)
 
     _git(config, "init", "-q", ".")
     _git(config, "add", "-A")

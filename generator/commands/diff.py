@@ -178,16 +178,15 @@ def _against_folder(root: Path, folder: Path, selection: Selection, store: Cache
     return compare(old, rendered.files, Explainer(rendered.effective), owners)
 
 
-def _same_inputs(root: Path, ref: str, dest: Path) -> bool:
-    """Whether the configuration at ``ref`` (exported into ``dest``) is, input for input, the one in
-    ``root``: the same layer files with the same text, the same own resources. Then both render the
-    same files, and only ``root`` needs rendering. False when either cannot be read as a whole."""
+def _same_inputs(root: Path, folder: Path | None) -> bool:
+    """Whether the exported configuration ``folder`` is, input for input, the one in ``root``: the
+    same layer files with the same text, the same own resources. Then both render the same files,
+    and only ``root`` needs rendering. False when either cannot be read as a whole."""
     from generator.config.layers import ConfigRepo
-    from generator.diff import export_revision
     from generator.errors import GenError
 
     try:
-        return ConfigRepo(root).inputs_digest() == ConfigRepo(export_revision(root, ref, dest)).inputs_digest()
+        return folder is not None and ConfigRepo(root).inputs_digest() == ConfigRepo(folder).inputs_digest()
     except GenError:
         return False
 
@@ -196,18 +195,30 @@ def _against_revision(root: Path, ref: str, selection: Selection, store: Cache |
     """The render of ``root`` against the render of the same configuration at the git revision ``ref``."""
     from generator.config.layers import ConfigRepo
     from generator.config.resolve import Resolver
-    from generator.diff import Comparison, Explainer, compare, render_config, render_revision, revision_file
+    from generator.diff import (
+        Comparison,
+        Explainer,
+        compare,
+        export_revision,
+        render_config,
+        render_revision,
+        revision_file,
+    )
+    from generator.errors import GenError
     from generator.render.plan import render
 
     with tempfile.TemporaryDirectory(prefix="gen-diff-") as tmp:
-        if _same_inputs(root, ref, Path(tmp).resolve() / "same"):
+        dest = Path(tmp).resolve()
+        try:  # exported once, for the comparison of inputs and for the base's render
+            folder: Path | None = export_revision(root, ref, dest)
+        except GenError:
+            folder = None  # reported by render_revision, after the working tree's own problems
+        if _same_inputs(root, folder):
             repo = ConfigRepo(root)  # one render (from the cache where it can), compared with itself
             return Comparison(unchanged=len(render(repo, Resolver(repo), selection, None, _cpus(), store)))
-    # the working tree from the cache where it can; the base is exported into a new folder: cold
-    rendered = render_config(root, selection, jobs=_cpus(), cache=store)
-    with tempfile.TemporaryDirectory(prefix="gen-diff-") as tmp:
-        dest = Path(tmp).resolve()
-        before = render_revision(root, ref, dest, selection, _cpus())
+        # the working tree from the cache where it can; the base, in a new folder, cold
+        rendered = render_config(root, selection, jobs=_cpus(), cache=store)
+        before = render_revision(root, ref, dest, selection, _cpus(), folder)
     old = {p: f.content for p, f in before.files.items()}
     owners = {p: f.owner for p, f in before.files.items()}
     explainer = Explainer(rendered.effective, before.effective, revision_file(ref, dest))

@@ -93,10 +93,13 @@ def revision_file(ref: str, dest: Path) -> Callable[[str], str]:
     return name
 
 
-def render_revision(root: Path, ref: str, dest: Path, selection: Selection, jobs: int = 1) -> Rendered:
+def render_revision(
+    root: Path, ref: str, dest: Path, selection: Selection, jobs: int = 1, exported: Path | None = None
+) -> Rendered:
     """Render the configuration ``root`` as it was at ``ref`` (exported into ``dest``, an absolute
-    folder); its problems name their files as :func:`revision_file` does."""
-    folder = export_revision(root, ref, dest)
+    folder, unless ``exported`` is that export already); its problems name their files as
+    :func:`revision_file` does."""
+    folder = exported if exported is not None else export_revision(root, ref, dest)
     name = revision_file(ref, dest)
     try:
         return render_config(folder, selection, jobs=jobs)

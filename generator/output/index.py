@@ -16,6 +16,7 @@ import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ class OutFile:
     content: str
     owner: Owner
 
-    @property
+    @cached_property  # asked by the plan, the stamps and the index of one run
     def sha256(self) -> str:
         return hashlib.sha256(self.content.encode()).hexdigest()
 

@@ -157,11 +157,7 @@ def render(
     from generator.render import steps
 
     keys = RenderCache(store, repo, resolver, selection)
-    if cached_only:
-        key = keys.key(keys.ident("namespaces apart", tuple(envs)))
-        if key is None or store.get(key) is not True:
-            return None
-    if not _namespaces_apart(keys, repo, resolver, envs):
+    if not _namespaces_apart(keys, repo, resolver, envs, cached_only):
         return None
     units = [
         _Unit(env, ns, keys.ident("unit", env, ns, tuple(by_namespace.get(ns, ())))) for env in envs for ns in spaces
@@ -224,14 +220,19 @@ def render(
     return files, objects
 
 
-def _namespaces_apart(keys: RenderCache, repo: ConfigRepo, resolver: Resolver, envs: Sequence[str]) -> bool:
-    """Whether no two namespaces render into one Kubernetes namespace (cached like a unit)."""
+def _namespaces_apart(
+    keys: RenderCache, repo: ConfigRepo, resolver: Resolver, envs: Sequence[str], cached_only: bool = False
+) -> bool:
+    """Whether no two namespaces render into one Kubernetes namespace (cached like a unit;
+    ``cached_only``: False when it is not in the cache)."""
     from generator.render import collisions
 
     ident = keys.ident("namespaces apart", tuple(envs))
     key = keys.key(ident)
     if key is not None and keys.store.get(key) is True:
         return True
+    if cached_only:
+        return False
     with repo.recording() as reads:
         problems = collisions.namespace_problems(repo, resolver, envs)
     if problems:
@@ -248,8 +249,8 @@ def _context(keys: RenderCache, unit: _Unit, resolver: Resolver) -> NamespaceCon
         return None
     stripped, names = shipped
     restored: dict[str, Any] = dict.fromkeys(names, resolver)
-    ctx: NamespaceContext = replace(stripped, **restored)
-    return ctx
+    unit.ctx = replace(stripped, **restored)  # loaded once, for the environment and for the caller
+    return unit.ctx
 
 
 class _Parts:

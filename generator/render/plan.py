@@ -108,32 +108,12 @@ def render_run(
     the same files, byte for byte, and the same contexts (without documents)."""
     _check_selection(repo, selection)
     resolver = selection.resolver(resolver)
-    envs = environments(repo, selection)
-    spaces = namespaces(repo, selection)
-    by_namespace: dict[str, list[str]] = {}
-    for namespace, name in repo.deployments():
-        by_namespace.setdefault(namespace, []).append(name)
-    if cache is not None and not (contexts and documents) and not _narrowed_set_problems(resolver, selection):
-        from generator.render import incremental
-
-        found: list[NamespaceContext] | None = [] if contexts else None
-        reused = incremental.render(
-            repo,
-            resolver,
-            selection,
-            envs,
-            spaces,
-            by_namespace,
-            progress,
-            jobs,
-            cache,
-            PARALLEL_MIN_UNITS,
-            contexts=found,
-        )
-        if reused is not None:
-            run = _finish_run(repo, *reused, found or [])
+    if cache is not None and not (contexts and documents):
+        run = _from_cache(repo, resolver, selection, cache, progress, jobs, [] if contexts else None)
+        if run is not None:
             cache.prune()
             return run
+    envs, spaces, by_namespace = _units(repo, selection)
     problems = _narrowed_set_problems(resolver, selection)
     problems += collisions.namespace_problems(repo, resolver, envs)  # the whole configuration
     if jobs > 1 and not problems:
@@ -234,28 +214,58 @@ def render(
     return render_run(repo, resolver, selection, progress, jobs, contexts=False, cache=cache).files
 
 
+def _units(repo: ConfigRepo, selection: Selection) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """The environments and namespaces a run renders, and every namespace's deployments."""
+    by_namespace: dict[str, list[str]] = {}
+    for namespace, name in repo.deployments():
+        by_namespace.setdefault(namespace, []).append(name)
+    return environments(repo, selection), namespaces(repo, selection), by_namespace
+
+
+def _from_cache(
+    repo: ConfigRepo,
+    resolver: Resolver,
+    selection: Selection,
+    cache: Cache,
+    progress: Callable[[int, int], None] | None,
+    jobs: int,
+    contexts: list[NamespaceContext] | None,
+    *,
+    cached_only: bool = False,
+) -> RenderRun | None:
+    """The run through the cache (:mod:`generator.render.incremental`; ``resolver`` is the
+    selection's); ``None`` when it must be rendered cold."""
+    if _narrowed_set_problems(resolver, selection):
+        return None
+    from generator.render import incremental
+
+    envs, spaces, by_namespace = _units(repo, selection)
+    found = incremental.render(
+        repo,
+        resolver,
+        selection,
+        envs,
+        spaces,
+        by_namespace,
+        progress,
+        jobs,
+        cache,
+        PARALLEL_MIN_UNITS,
+        cached_only=cached_only,
+        contexts=contexts,
+    )
+    return None if found is None else _finish_run(repo, *found, contexts or [])
+
+
 def cached(repo: ConfigRepo, resolver: Resolver, selection: Selection, cache: Cache) -> list[OutFile] | None:
     """The files of a run when the cache holds every one of them for the inputs as they are now;
     ``None`` (having rendered nothing) when it does not, or when the run has a problem."""
     _check_selection(repo, selection)
-    resolver = selection.resolver(resolver)
-    if _narrowed_set_problems(resolver, selection):
-        return None
-    by_namespace: dict[str, list[str]] = {}
-    for namespace, name in repo.deployments():
-        by_namespace.setdefault(namespace, []).append(name)
-    from generator.render import incremental
-
-    envs, spaces = environments(repo, selection), namespaces(repo, selection)
-    found = incremental.render(
-        repo, resolver, selection, envs, spaces, by_namespace, None, 1, cache, PARALLEL_MIN_UNITS, cached_only=True
-    )
-    if found is None:
-        return None
     try:
-        return _finish_run(repo, *found, []).files
+        run = _from_cache(repo, selection.resolver(resolver), selection, cache, None, 1, None, cached_only=True)
     except GenError:
         return None
+    return None if run is None else run.files
 
 
 def changes(

@@ -173,16 +173,24 @@ def submit(rest: str, jar: Path, args: tuple[str, ...] = (), savepoint: str | No
         jar_id = Path(str(uploaded.get("filename", ""))).name
         if not jar_id:
             raise JobError(f"the JobManager did not accept the jar: {uploaded}")
-        body: dict[str, Any] = {"entryClass": ENTRY_CLASS, "parallelism": 1, "programArgsList": list(args)}
-        if savepoint:
-            body["savepointPath"] = savepoint
-        answer = http.request_json("POST", f"{rest}/jars/{jar_id}/run", body, timeout=60.0)
     except http.HttpError as exc:
         raise JobError(f"submitting the job failed: {exc} {_errors(exc.body)}".strip()) from None
-    job_id = answer.get("jobid") if isinstance(answer, dict) else None
-    if not job_id:
-        raise JobError(f"the JobManager did not start the job: {answer}")
-    return str(job_id)
+    body: dict[str, Any] = {"entryClass": ENTRY_CLASS, "parallelism": 1, "programArgsList": list(args)}
+    if savepoint:
+        body["savepointPath"] = savepoint
+    return _post_for(f"{rest}/jars/{jar_id}/run", body, 60.0, "jobid", "submitting the job", "start the job")
+
+
+def _post_for(url: str, body: dict[str, Any], timeout: float, key: str, doing: str, refused: str) -> str:
+    """POST ``body`` and return the answer's ``key``; a JobError saying what failed otherwise."""
+    try:
+        answer = http.request_json("POST", url, body, timeout=timeout)
+    except http.HttpError as exc:
+        raise JobError(f"{doing} failed: {exc} {_errors(exc.body)}".strip()) from None
+    found = answer.get(key) if isinstance(answer, dict) else None
+    if not found:
+        raise JobError(f"the JobManager did not {refused}: {answer}")
+    return str(found)
 
 
 def _errors(body: str) -> str:
@@ -243,14 +251,7 @@ def savepoint(rest: str, job_id: str, folder: str, stop: bool = False) -> str:
         body: dict[str, Any] = {"targetDirectory": folder, "formatType": "CANONICAL", "drain": False}
     else:
         body = {"target-directory": folder, "formatType": "CANONICAL", "cancel-job": False}
-    try:
-        answer = http.request_json("POST", path, body, timeout=30.0)
-    except http.HttpError as exc:
-        raise JobError(f"triggering the savepoint failed: {exc} {_errors(exc.body)}".strip()) from None
-    trigger = answer.get("request-id") if isinstance(answer, dict) else None
-    if not trigger:
-        raise JobError(f"the JobManager did not trigger the savepoint: {answer}")
-    return str(trigger)
+    return _post_for(path, body, 30.0, "request-id", "triggering the savepoint", "trigger the savepoint")
 
 
 def savepoint_status(rest: str, job_id: str, trigger: str) -> tuple[bool, str | None, str | None]:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from generator.render.alert_settings import AlertSettings, scaled
 from generator.render.alerts import alert_settings_from_mapping, alert_target
-from generator.smoke import alert_watch, http, job
+from generator.smoke import alert_watch, http, job, verify_job
 from generator.smoke.session import NoGo, Session
 
 __all__ = [
@@ -110,21 +110,8 @@ def start_job(
 
 
 def wait_checkpoints(session: Session, job_id: str, at_least: int) -> job.CheckpointCounts:
-    """Until the job is RUNNING with ``at_least`` completed checkpoints."""
-
-    def probe() -> tuple[job.CheckpointCounts | None, str]:
-        try:
-            state = job.job_state(session.rest, job_id)
-            counts = job.checkpoint_counts(session.rest, job_id)
-        except http.HttpError as exc:
-            return None, str(exc)
-        if state in ("FAILED", "CANCELED", "FINISHED"):
-            failure = job.root_exception(session.rest, job_id)
-            raise session.fail("job", f"the job is {state}" + (f": {failure}" if failure else ""))
-        done = state == "RUNNING" and counts.completed >= at_least
-        return (counts if done else None), f"job {state}, {counts.completed} completed, {counts.failed} failed"
-
-    return session.wait(f"{at_least} completed checkpoint(s)", probe)
+    """Until the job is RUNNING with ``at_least`` completed checkpoints (it may restart meanwhile)."""
+    return verify_job.wait_checkpoints(session, job_id, at_least, f"{at_least} completed checkpoint(s)", "job")
 
 
 def wait_savepoint(session: Session, job_id: str, trigger: str) -> str:

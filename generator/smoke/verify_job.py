@@ -12,7 +12,31 @@ from generator.smoke import http, job
 from generator.smoke.session import Session
 from generator.smoke.verify_prometheus import query_until
 
-__all__ = ["compile_job", "run_job"]
+__all__ = ["compile_job", "run_job", "wait_checkpoints"]
+
+
+STOPPED = ("FAILED", "CANCELED", "FINISHED")
+
+
+def wait_checkpoints(
+    session: Session, job_id: str, at_least: int, what: str, check: str, fatal: tuple[str, ...] = STOPPED
+) -> job.CheckpointCounts:
+    """Until the job has ``at_least`` completed checkpoints; a job in a ``fatal`` state fails
+    ``check`` with its root exception."""
+
+    def probe() -> tuple[job.CheckpointCounts | None, str]:
+        try:
+            state = job.job_state(session.rest, job_id)
+            counts = job.checkpoint_counts(session.rest, job_id)
+        except http.HttpError as exc:
+            return None, str(exc)
+        if state in fatal:
+            failure = job.root_exception(session.rest, job_id)
+            raise session.fail(check, f"the job is {state}" + (f": {failure}" if failure else ""))
+        done = state == "RUNNING" and counts.completed >= at_least
+        return (counts if done else None), f"job {state}, {counts.completed} completed, {counts.failed} failed"
+
+    return session.wait(what, probe)
 
 
 def compile_job(session: Session) -> None:
@@ -36,19 +60,10 @@ def run_job(session: Session) -> None:
     session.ok("smoke job", f"submitted as {job_id}")
     started = time.monotonic()
 
-    def checkpoint() -> tuple[job.CheckpointCounts | None, str]:
-        try:
-            state = job.job_state(session.rest, job_id)
-            counts = job.checkpoint_counts(session.rest, job_id)
-        except http.HttpError as exc:
-            return None, str(exc)
-        if state in ("FAILED", "FAILING", "RESTARTING", "CANCELED", "FINISHED"):
-            failure = job.root_exception(session.rest, job_id)
-            raise session.fail("checkpoint", f"the job is {state}" + (f": {failure}" if failure else ""))
-        done = counts.completed >= 1
-        return (counts if done else None), f"job {state}, {counts.completed} completed, {counts.failed} failed"
-
-    counts = session.wait("a completed checkpoint", checkpoint)
+    # the smoke job fails nowhere: a restart is a failure here
+    counts = wait_checkpoints(
+        session, job_id, 1, "a completed checkpoint", "checkpoint", (*STOPPED, "FAILING", "RESTARTING")
+    )
     took = time.monotonic() - started
     session.mark("checkpoint_completed")
     session.report.figures["checkpoints"] = {"completed": counts.completed, "failed": counts.failed}

@@ -56,7 +56,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _apply(config: Path, step: object, n: int) -> None:
     if step == ADD:
-        source = sorted(config.glob("deployments/*/*.yaml"))[n % 9]
+        existing = sorted(config.glob("deployments/*/*.yaml"))  # fewer than 9 after a removal
+        source = existing[n % len(existing)]
         copies = (source.with_name(f"added-{n}-{i}.yaml") for i in range(100))
         shutil.copy(source, next(path for path in copies if not path.exists()))  # a new file, even if n repeats
         return

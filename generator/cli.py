@@ -100,25 +100,35 @@ def render(
     def body() -> int:
         from generator import output
         from generator.config.layers import ConfigRepo
-        from generator.config.resolve import Resolver
         from generator.output.cache import planned
-        from generator.render.plan import Selection
-        from generator.render.plan import render as render_files
+        from generator.render.selection import Selection
 
         choice = _config(config, example)
         repo = ConfigRepo(choice.root)
         # a configuration found upwards is a repository: its output folder is at its root (as git
         # works from any folder of a repository); an explicit --out is relative to this folder
         folder = out if out is not None else (choice.root / "out" if choice.found_upwards else Path("out"))
-        resolver = Resolver(repo, sets or ())
         selection = Selection(env, profile, namespace, deployment, target)
         store = _cache(cache_dir, no_cache)
-        with _Progress() as progress:
-            files = render_files(repo, resolver, selection, progress, jobs or _cpus(), store)
+        known: list[output.FileDigest] | None = None
+        if check and store is not None and not sets:
+            # nothing changed since a render stored its summary: no renderer is even imported
+            from generator.render import summary
+
+            known = summary.lookup(store, repo, selection)
+        rendered: list[output.OutFile] = []
+        if known is None:
+            from generator.config.resolve import Resolver
+            from generator.render.plan import render as render_files
+
+            resolver = Resolver(repo, sets or ())
+            with _Progress() as progress:
+                rendered = render_files(repo, resolver, selection, progress, jobs or _cpus(), store)
+        files: Sequence[output.OutFile | output.FileDigest] = rendered if known is None else known
         if not files:
             _err("nothing selected: no deployment matches the options")
             if fmt is Format.json:
-                typer.echo(_render_json(folder, check, output.Plan({}), []))
+                typer.echo(_render_json(folder, check, output.Plan[output.OutFile]({}), []))
             return 0
         scope = selection.scope(repo, files)
 
@@ -127,20 +137,21 @@ def render(
 
         if check:
             with output.locked(folder, on_wait=waiting, shared=True):  # never while a render swaps the folder
-                result = planned(store, folder, files, scope, force=True)
+                compared = planned(store, folder, files, scope, force=True)
             if fmt is Format.json:
-                typer.echo(_render_json(folder, True, result, []))
+                typer.echo(_render_json(folder, True, compared, []))
             else:
-                for label, paths in (("stale", result.stale), ("missing", result.missing), ("extra", result.extra)):
+                drifted = (("stale", compared.stale), ("missing", compared.missing), ("extra", compared.extra))
+                for label, paths in drifted:
                     for path in paths:
                         typer.echo(f"{label}: {folder / path}")
-            if result.drift:
-                _err(f"{folder} is out of date: run the same command without --check")
+            if compared.drift:
+                _err(f"{folder} is out of date: run the same command without --check", paths=[folder])
                 return 1
-            _err(f"{folder} is up to date ({len(files)} files)")
+            _err(f"{folder} is up to date ({len(files)} files)", paths=[folder])
             return 0
         with output.locked(folder, on_wait=waiting):
-            result = planned(store, folder, files, scope, force=force)
+            result = planned(store, folder, rendered, scope, force=force)
             removed = output.removals(folder, result.extra)
             if not allow_delete:
                 output.refuse_stateful(folder, removed)  # before anything is written
@@ -152,7 +163,8 @@ def render(
         changed = len(result.stale) + len(result.missing)
         _err(
             f"wrote {len(files)} files to {folder} ({changed} changed, {len(result.extra)} removed, "
-            f"{len(result.unchanged)} unchanged)"
+            f"{len(result.unchanged)} unchanged)",
+            paths=[folder],
         )
         if fmt is Format.json:
             typer.echo(_render_json(folder, False, result, removed))
@@ -161,7 +173,7 @@ def render(
     _run(body, json_errors=fmt is Format.json)
 
 
-def _render_json(folder: Path, check: bool, result: Plan, removed: Sequence[Removal]) -> str:
+def _render_json(folder: Path, check: bool, result: Plan[Any], removed: Sequence[Removal]) -> str:
     """``gen render --format json``: the files of the run, relative to ``out``. ``written``,
     ``changed``, ``removed`` and ``unchanged`` are what a render did (empty with --check);
     ``stale``, ``missing`` and ``extra`` what differed before it, and ``drift`` whether anything did."""

@@ -26,10 +26,10 @@ from __future__ import annotations
 import itertools
 import re
 from functools import cache
+from typing import TYPE_CHECKING
 
-from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-from detect_secrets.plugins.base import BasePlugin
-from detect_secrets.settings import default_settings
+if TYPE_CHECKING:  # detect-secrets is imported on the first scan: most commands never scan
+    from detect_secrets.plugins.base import BasePlugin
 
 #: ``${secret_values.NAME}`` or ``${NAME}``: how a value refers to a credential instead of holding it.
 REFERENCE = re.compile(r"^\$\{(?:secret_values\.(?P<secret>[0-9A-Za-z_-]{1,250})|(?P<env>[A-Za-z_][A-Za-z0-9_]*))\}$")
@@ -97,6 +97,9 @@ _LEFT_OUT = frozenset({"Base64HighEntropyString", "HexHighEntropyString", "IPPub
 
 @cache
 def _plugins() -> tuple[BasePlugin, ...]:
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.settings import default_settings
+
     with default_settings():
         classes: list[type[BasePlugin]] = list(get_mapping_from_secret_type_to_class().values())
         return tuple(cls() for cls in sorted(classes, key=lambda c: c.__name__) if cls.__name__ not in _LEFT_OUT)
@@ -142,6 +145,8 @@ def _enter_default_settings() -> None:
     leaving them around every scan cleared detect-secrets' caches twice per distinct string (an
     eighth of the CPU of a cold render). gen is the only user of detect-secrets in its process,
     and every scan ran with these same settings."""
+    from detect_secrets.settings import default_settings
+
     default_settings().__enter__()
 
 
@@ -182,9 +187,10 @@ _QUOTED = re.compile(r"""'([^']{4,})'|"([^"]{4,})\"""")
 NOT_SHOWN = "(a value not shown: it may be a credential)"
 
 
-def redact(text: str) -> str:
+def redact(text: str, known: frozenset[str] = frozenset()) -> str:
     """``text`` (a message gen prints) with every quoted value or word that holds a credential
-    replaced: the last line of defence, so that no message repeats a refused credential."""
+    replaced: the last line of defence, so that no message repeats a refused credential. Words in
+    ``known`` (paths the command line named) are printed as they are, without a scan."""
     if len(text) < 4:
         return text
 
@@ -193,4 +199,6 @@ def redact(text: str) -> str:
         return NOT_SHOWN if scan_text(inner) else match.group(0)
 
     text = _QUOTED.sub(quoted, text)
-    return " ".join(NOT_SHOWN if len(word) >= 8 and scan_text(word) else word for word in text.split(" "))
+    return " ".join(
+        NOT_SHOWN if len(word) >= 8 and word not in known and scan_text(word) else word for word in text.split(" ")
+    )

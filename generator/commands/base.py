@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
@@ -90,11 +90,12 @@ def _cache(cache_dir: Path | None, no_cache: bool) -> Cache | None:
     return None if no_cache else Cache(cache_dir if cache_dir is not None else default_folder())
 
 
-def _err(line: str) -> None:
-    """Every line gen prints to stderr; none repeats a credential (an OS or internal error's text too)."""
+def _err(line: str, *, paths: Sequence[Path] = ()) -> None:
+    """Every line gen prints to stderr; none repeats a credential (an OS or internal error's text too).
+    ``paths``: folders the command line named that the line shows as they are (not scanned)."""
     from generator.credentials import redact
 
-    typer.echo(redact(line), err=True)
+    typer.echo(redact(line, frozenset(map(str, paths))), err=True)
 
 
 def _version(value: bool) -> None:

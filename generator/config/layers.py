@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import data
-from generator.config import envsections, schema
+from generator.config import envsections
 from generator.config.discover import (
     BASELINE,
     FOLDERS,
@@ -341,6 +341,8 @@ class ConfigRepo:
         problems = flatten_flink_conf(doc)  # nested and dotted Flink keys are one key, also for the schema
         for env in envsections.names(doc):
             problems += flatten_flink_conf(doc, (*envsections.SECTIONS, env, *FLINK_CONF))
+        from generator.config import schema  # (jsonschema) only when a layer is loaded, not to hash one
+
         problems += schema.validate_document(kind, doc)
         if not problems:
             problems = envsections.unknown_environments(doc, self.names("environment"))

@@ -17,7 +17,7 @@ Callers use the names of this package (``output.plan``, ``output.write``, ``outp
 up when called, so a test that replaces one of them here replaces what the CLI runs.
 """
 
-from generator.output.index import INDEX, KEEP_UNOWNED, OutFile, Owner, Plan, Scope, plan, read_index
+from generator.output.index import INDEX, KEEP_UNOWNED, FileDigest, OutFile, Owner, Plan, Scope, plan, read_index
 from generator.output.removal import Removal, StatefulRemoval, printable, refuse_stateful, removals
 from generator.output.swap import locked, recover, write
 from generator.output.yamlout import dump_yaml, dump_yaml_pyyaml
@@ -25,6 +25,7 @@ from generator.output.yamlout import dump_yaml, dump_yaml_pyyaml
 __all__ = [
     "INDEX",
     "KEEP_UNOWNED",
+    "FileDigest",
     "OutFile",
     "Owner",
     "Plan",

@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from generator.output.index import OutFile, Plan, Scope, plan, seen_files
+from generator.output.index import F, Plan, Scope, plan, seen_files
 
 FORMAT = b"gen-render-cache 1\n"
 ENV_DIR = "GEN_CACHE_DIR"
@@ -169,7 +169,7 @@ class Cache:
             total -= size
 
 
-def planned(store: Cache | None, out: Path, rendered: Iterable[OutFile], scope: Scope, *, force: bool = False) -> Plan:
+def planned(store: Cache | None, out: Path, rendered: Iterable[F], scope: Scope, *, force: bool = False) -> Plan[F]:
     """:func:`index.plan`, trusting the stamps of the files the last run on ``out`` compared or wrote
     (kept in ``store``), and keeping the stamps of the files this plan found unchanged."""
     if store is None:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from generator.errors import OutputError
 
@@ -45,6 +45,38 @@ class OutFile:
     @cached_property  # asked by the plan, the stamps and the index of one run
     def sha256(self) -> str:
         return hashlib.sha256(self.content.encode()).hexdigest()
+
+    def holds(self, data: bytes) -> bool:
+        """Whether ``data`` (a file's bytes) is this file's content."""
+        return data == self.content.encode()
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    """A file of a run known by its path, owner and SHA-256 only (:mod:`generator.render.summary`):
+    enough to compare a folder with, never to write."""
+
+    path: str
+    sha256: str
+    owner: Owner
+
+    def holds(self, data: bytes) -> bool:
+        return hashlib.sha256(data).hexdigest() == self.sha256
+
+
+class Planned(Protocol):
+    """What a plan compares a file of the folder with: an :class:`OutFile` or a :class:`FileDigest`."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def owner(self) -> Owner: ...
+    @property
+    def sha256(self) -> str: ...
+    def holds(self, data: bytes) -> bool: ...
+
+
+F = TypeVar("F", bound=Planned)
 
 
 @dataclass(frozen=True)
@@ -75,10 +107,10 @@ class Scope:
 
 
 @dataclass
-class Plan:
-    """What a run would change in the output folder."""
+class Plan(Generic[F]):
+    """What a run would change in the output folder (``files``: the run's, by path)."""
 
-    files: dict[str, OutFile]
+    files: dict[str, F]
     stale: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
@@ -182,7 +214,7 @@ def _stamp(info: os.stat_result) -> tuple[int, int, int, int]:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
-def seen_files(out: Path, files: Iterable[OutFile], now_ns: int) -> dict[str, tuple[tuple[int, int, int, int], str]]:
+def seen_files(out: Path, files: Iterable[Planned], now_ns: int) -> dict[str, tuple[tuple[int, int, int, int], str]]:
     """The stamps of ``files``, each known to hold its content now in ``out``: for the next run's
     :func:`plan`, which then need not read a file whose stamp did not change. A file modified less
     than :data:`SETTLED_NS` before ``now_ns`` is left out (a change within the same tick of the
@@ -199,9 +231,7 @@ def seen_files(out: Path, files: Iterable[OutFile], now_ns: int) -> dict[str, tu
     return found
 
 
-def plan(
-    out: Path, rendered: Iterable[OutFile], scope: Scope, *, force: bool = False, seen: Seen | None = None
-) -> Plan:
+def plan(out: Path, rendered: Iterable[F], scope: Scope, *, force: bool = False, seen: Seen | None = None) -> Plan[F]:
     """What writing ``rendered`` into ``out`` changes. A file is compared byte for byte with what the
     folder holds, unless ``seen`` (:func:`seen_files`) vouches for its bytes by its stamp."""
     files = {f.path: f for f in rendered}
@@ -259,7 +289,7 @@ def plan(
             result.missing.append(path)
             continue
         with open(target, "rb") as handle:
-            same = handle.read() == f.content.encode()
+            same = f.holds(handle.read())
         (result.unchanged if same else result.stale).append(path)
     result.extra.sort()
     result.missing.sort()

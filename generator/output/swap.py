@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import OutputError
-from generator.output.index import INDEX, KEEP_UNOWNED, Plan, index_entry, index_text
+from generator.output.index import INDEX, KEEP_UNOWNED, OutFile, Plan, index_entry, index_text
 
 
 @contextmanager
@@ -124,7 +124,7 @@ def _remove_leftover(path: Path, shown: Path) -> None:
         ) from None
 
 
-def write(out: Path, result: Plan, *, before_swap: Callable[[Path], None] | None = None) -> None:
+def write(out: Path, result: Plan[OutFile], *, before_swap: Callable[[Path], None] | None = None) -> None:
     """Build the complete new tree beside ``out`` and swap it in atomically; on any failure
     ``out`` is left as it was and the new tree is removed."""
     shown = out
@@ -150,7 +150,7 @@ def write(out: Path, result: Plan, *, before_swap: Callable[[Path], None] | None
     _swap(tmp, out, shown)
 
 
-def _build(out: Path, tmp: Path, result: Plan) -> None:
+def _build(out: Path, tmp: Path, result: Plan[OutFile]) -> None:
     entries: dict[str, dict[str, Any]] = {}
     for path, entry in result.kept.items():
         if (out / path).is_file():

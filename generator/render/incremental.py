@@ -5,7 +5,7 @@ deployments' documents and the namespace's own, validated and serialised), plus 
 documents and the check that no two namespaces share a Kubernetes namespace. Each is stored in the
 cache (:mod:`generator.output.cache`) under a key computed from everything it can depend on:
 
-- gen itself (:func:`code_identity`): the source of every module, the templates and schemas it
+- gen itself (:func:`generator.render.identity.code_identity`): the source of every module, the templates and schemas it
   ships, the versions of Python and of the libraries that shape the output;
 - the run: which layer files exist, the selection, ``--set``, the configuration folder as messages
   name it;
@@ -27,55 +27,17 @@ the cache (:func:`render` returns ``None``), so every message is a cold run's.
 from __future__ import annotations
 
 import hashlib
-import os
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache as memoize
-from pathlib import Path
 from typing import Any
 
 from generator.config.layers import ConfigRepo
 from generator.config.resolve import Resolver
 from generator.output.cache import Cache
-from generator.render import parallel
+from generator.render import identity, parallel
 from generator.render.collisions import Placed
 from generator.render.context import NamespaceContext
-from generator.render.steps import Selection
-
-FORMAT = "incremental 1"
-# the distributions whose behaviour shapes rendered bytes or which documents pass validation
-_LIBRARIES = ("pyyaml", "jinja2", "jsonschema", "jsonschema-rs", "kubernetes-validate", "detect-secrets", "referencing")
-
-
-@memoize
-def code_identity() -> str:
-    """A digest of the gen that is running: every file of the package (modules, templates, schemas),
-    the Python version and the versions of the libraries it renders and validates with."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from generator import data
-
-    digest = hashlib.sha256(FORMAT.encode())
-    digest.update(sys.version.encode())
-    for name in _LIBRARIES:
-        try:
-            digest.update(f"{name}={version(name)};".encode())
-        except PackageNotFoundError:
-            digest.update(f"{name}=none;".encode())
-    package = Path(__file__).resolve().parent.parent
-    roots = [(package, False), (data.data_dir() / "schemas", True), (data.data_dir() / "templates", True)]
-    for root, follow in roots:
-        for folder, dirs, files in os.walk(root, followlinks=follow):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not (d == "_data" and not follow))
-            for name in sorted(files):
-                if not follow and name.endswith((".pyc", ".pyo")):
-                    continue  # the package's own files: modules and data (the Flink option catalogue)
-                path = os.path.join(folder, name)
-                with open(path, "rb") as handle:
-                    content = handle.read()
-                digest.update(os.path.relpath(path, root).encode() + b"\0" + hashlib.sha256(content).digest())
-    return digest.hexdigest()
+from generator.render.selection import Selection
 
 
 def _hash(*parts: object) -> str:
@@ -92,7 +54,7 @@ class RenderCache:
         self.repo = repo
         cli = resolver.cli
         sets = None if cli is None else (repr(cli.data), cli.file)
-        self.base = _hash(code_identity(), repo.listing_digest(), _shown(repo.root), sets, selection)
+        self.base = _hash(identity.code_identity(), repo.listing_digest(), _shown(repo.root), sets, selection)
 
     def ident(self, *parts: object) -> str:
         return _hash(self.base, *parts)
@@ -304,4 +266,4 @@ def _render_missed(
     return True
 
 
-__all__ = ["FORMAT", "RenderCache", "code_identity", "render"]
+__all__ = ["RenderCache", "render"]

@@ -29,12 +29,13 @@ from generator.output import OutFile
 from generator.render import steps
 from generator.render.collisions import Placed
 from generator.render.context import Doc, NamespaceContext
+from generator.render.selection import Selection
 
 
 @dataclass(frozen=True)
 class _Work:
     resolver: Resolver
-    selection: steps.Selection
+    selection: Selection
     units: tuple[tuple[str, str], ...]  # (env, namespace), in the order of a sequential run
     by_namespace: dict[str, list[str]]
     ship_contexts: bool
@@ -83,7 +84,7 @@ def _worker(index: int) -> bytes | None:
 
 def render(
     resolver: Resolver,
-    selection: steps.Selection,
+    selection: Selection,
     envs: Sequence[str],
     spaces: Sequence[str],
     by_namespace: dict[str, list[str]],
@@ -142,7 +143,7 @@ def render(
 
 
 def _env_files(
-    selection: steps.Selection, env: str, ctxs: list[NamespaceContext], files: list[OutFile], objects: list[Placed]
+    selection: Selection, env: str, ctxs: list[NamespaceContext], files: list[OutFile], objects: list[Placed]
 ) -> bool:
     problems: list[Problem] = []
     try:
@@ -195,7 +196,7 @@ def _unchanged(repo: ConfigRepo, reads: Sequence[tuple[tuple[str, str], str]]) -
 
 def render_one(
     resolver: Resolver,
-    selection: steps.Selection,
+    selection: Selection,
     env: str,
     namespace: str,
     by_namespace: dict[str, list[str]],
@@ -261,7 +262,7 @@ def _unit_worker(index: int) -> bytes | None:
 
 def render_units(
     resolver: Resolver,
-    selection: steps.Selection,
+    selection: Selection,
     units: Sequence[tuple[str, str]],
     by_namespace: dict[str, list[str]],
     jobs: int,

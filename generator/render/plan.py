@@ -25,7 +25,8 @@ from generator.render import collisions, kubernetes
 from generator.render import target as targets
 from generator.render.collisions import Placed
 from generator.render.context import NamespaceContext
-from generator.render.steps import Selection, env_files, namespace_context, namespace_files
+from generator.render.selection import Selection
+from generator.render.steps import env_files, namespace_context, namespace_files
 
 if TYPE_CHECKING:
     from generator.output import Plan
@@ -111,6 +112,10 @@ def render_run(
     if cache is not None and not (contexts and documents):
         run = _from_cache(repo, resolver, selection, cache, progress, jobs, [] if contexts else None)
         if run is not None:
+            if resolver.cli is None:  # what `gen render --check` answers from (--set values are no files)
+                from generator.render import summary
+
+                summary.keep(cache, repo, selection, run.files)
             cache.prune()
             return run
     envs, spaces, by_namespace = _units(repo, selection)
@@ -275,7 +280,7 @@ def changes(
     out: Path,
     cache: Cache | None = None,
     jobs: int = 1,
-) -> tuple[list[OutFile], Plan]:
+) -> tuple[list[OutFile], Plan[OutFile]]:
     """Would a render change anything in ``out``? The files of the run and the plan of what a render
     would change (``plan.drift``), writing nothing. With a ``cache`` and nothing changed since it was
     filled, nothing is rendered: the answer comes from the layer files' digests, the index and the

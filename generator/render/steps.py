@@ -17,43 +17,17 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from generator import kinds
-from generator.config.layers import ConfigRepo
 from generator.config.resolve import Effective, Resolver, name_set_problems
 from generator.errors import InputError, Problem, RenderError
-from generator.output import OutFile, Owner, Scope, dump_yaml
+from generator.output import OutFile, Owner, dump_yaml
 from generator.render import collisions, delivery, kubernetes, own
 from generator.render import target as targets
 from generator.render.collisions import Placed
 from generator.render.context import Doc, EnvContext, NamespaceContext
-
-
-@dataclass(frozen=True)
-class Selection:
-    env: str | None = None
-    profile: str | None = None
-    namespace: str | None = None
-    deployment: str | None = None
-    target: str | None = None  # overrides platform.target
-
-    def resolver(self, resolver: Resolver) -> Resolver:
-        """``resolver`` with ``--set`` applied only to what this selection renders."""
-        return resolver.for_selection(self.namespace, self.profile, self.deployment)
-
-    def scope(self, repo: ConfigRepo, files: Sequence[OutFile] = ()) -> Scope:
-        """What the run may replace and remove; ``files`` (what it renders) name the namespace
-        folders whose kustomization it wrote, all of whose direct files it answers for."""
-        folders = frozenset(f.path.rpartition("/")[0] for f in files if f.path.endswith("/kustomization.yaml"))
-        existing = frozenset(repo.deployments())
-        return Scope(self.env, self.namespace, self.profile, self.deployment, existing, folders)
-
-    def wants(self, unit: Effective) -> bool:
-        return (self.profile is None or unit.profile == self.profile) and (
-            self.deployment is None or unit.deployment == self.deployment
-        )
-
+from generator.render.selection import Selection
 
 # validated files by the digest of the document that made them (:func:`_made_key`): an incremental
 # render passes what the last render of a namespace made, so an unchanged document is neither

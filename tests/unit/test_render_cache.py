@@ -18,7 +18,7 @@ import pytest
 
 from benchmarks import estate
 from generator.output import cache as cache_module
-from generator.render import incremental, parallel, steps
+from generator.render import identity, parallel, steps
 from tests.conftest import Result, edit, tree_digest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -231,12 +231,12 @@ def test_a_cache_of_another_gen_version_is_not_used(
     with monkeypatch.context() as other:
         real_dump = steps.dump_yaml
         other.setattr(steps, "dump_yaml", lambda data: "# another gen\n" + real_dump(data))
-        other.setattr(incremental, "code_identity", lambda: "another gen version")
+        other.setattr(identity, "code_identity", lambda: "another gen version")
         other_tree = _render(cli, fleet, tmp_path / "other")
     assert other_tree != cold
     assert _render(cli, fleet, tmp_path / "this") == cold
     # and the code identity changes with any file of the package
-    assert len(incremental.code_identity()) == 64
+    assert len(identity.code_identity()) == 64
 
 
 def test_no_cache_neither_reads_nor_writes(
@@ -263,6 +263,67 @@ def test_check_with_nothing_changed_renders_nothing(
     check = cli("render", "-c", str(fleet), "-o", str(out), "--check")
     assert check.code == 1 and "stale:" in check.stdout
     assert rendered_units == []
+
+
+def test_check_answers_from_the_run_summary_as_a_cold_check_does(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With nothing changed since a render, ``--check`` answers from the run's summary (nothing is
+    rendered, not even from the cache); whatever changed, in the inputs or in the folder, it says
+    what a check without the cache says."""
+    from generator.render import plan
+
+    out = tmp_path / "out"
+    _render(cli, fleet, out)
+    namespace = estate.namespace_names(3)[0]
+
+    def check(*args: str) -> tuple[int, str, str]:
+        warm = cli("render", "-c", str(fleet), "-o", str(out), "-j", "1", "--check", *args)
+        cold = cli("render", "-c", str(fleet), "-o", str(out), "-j", "1", "--check", "--no-cache", *args)
+        assert (warm.code, warm.stdout, warm.stderr) == (cold.code, cold.stdout, cold.stderr)
+        return warm.code, warm.stdout, warm.stderr
+
+    with monkeypatch.context() as patched:  # the summary answers: nothing renders
+        patched.setattr(plan, "render", lambda *a, **k: pytest.fail("rendered although nothing changed"))
+        assert cli("render", "-c", str(fleet), "-o", str(out), "--check").code == 0
+    assert check()[0] == 0
+    assert check("-e", "prod", "-n", namespace)[0] == 0
+    assert check("--format", "json")[0] == 0
+    kustomization = out / "prod" / namespace / "kustomization.yaml"
+    kept = kustomization.read_text()
+    kustomization.write_text("edited by hand\n")
+    assert check() == (1, f"stale: {kustomization}\n", f"{out} is out of date: run the same command without --check\n")
+    kustomization.write_text(kept)
+    (out / "prod" / namespace / "extra.yaml").write_text("a: 1\n")
+    assert check("--format", "json")[0] == 1
+    (out / "prod" / namespace / "extra.yaml").unlink()
+    deployment = sorted((fleet / "deployments" / namespace).glob("*.yaml"))[0]
+    edit(deployment, "--sink-topic out-", "--sink-topic changed-")
+    code, stdout, _ = check()
+    assert code == 1 and stdout.count("stale:") == 3  # the edited deployment's file in each environment
+    (fleet / "profiles" / "unused.yaml").write_text("extends: small\n")  # a new input, read by no deployment
+    assert check()[0] == 1
+    _render(cli, fleet, out)
+    assert check()[0] == 0
+
+
+def test_a_check_with_nothing_changed_imports_no_renderer(fleet: Path, tmp_path: Path) -> None:
+    """The fast path of ``--check`` loads neither the renderers nor the libraries of templates,
+    validation and credential scanning (a third of a second of every CI check)."""
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    env = {**os.environ, "GEN_CACHE_DIR": str(cache)}
+    subprocess.run([sys.executable, "-m", "generator", "render", "-c", str(fleet), "-o", str(out)], env=env, check=True)
+    script = (
+        "import sys\n"
+        "from generator import cli\n"
+        f"sys.argv = ['gen', 'render', '-c', {str(fleet)!r}, '-o', {str(out)!r}, '--check']\n"
+        "try:\n    cli.main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "heavy = ('jinja2', 'jsonschema', 'detect_secrets', 'generator.render.steps', 'generator.config.resolve')\n"
+        "print(code, sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout == "0 []\n", done.stderr
+    assert "is up to date" in done.stderr
 
 
 def test_a_problem_is_reported_as_a_cold_render_reports_it(

@@ -35,6 +35,8 @@ from generator.commands.base import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from generator.diff import Cause, Comparison, FileChange
     from generator.output.cache import Cache
     from generator.render.plan import Selection
@@ -135,11 +137,15 @@ def _unchanged_against_folder(root: Path, folder: Path, selection: Selection, st
     from generator.diff import Comparison
     from generator.errors import GenError
     from generator.output.cache import planned
+    from generator.output.index import Planned
+    from generator.render import summary
     from generator.render.plan import cached
 
     try:
         repo = ConfigRepo(root)
-        files = cached(repo, Resolver(repo), selection, store)
+        files: Sequence[Planned] | None = summary.lookup(store, repo, selection)  # the run's summary, else
+        if files is None:  # every unit from the cache
+            files = cached(repo, Resolver(repo), selection, store)
         if files is None or not folder.is_dir():
             return None
         with output.locked(folder, shared=True):

@@ -246,6 +246,11 @@ def test_with_nothing_changed_diff_answers_from_the_cache_and_renders_nothing(
 
     monkeypatch.setattr(steps, "deployment_documents", documents)
     monkeypatch.setattr(diff_package, "render_revision", revision)
+    from generator.render import plan as plan_module
+
+    units_read: list[int] = []  # calls of the path that reads every unit's entry
+    real_cached = plan_module.cached
+    monkeypatch.setattr(plan_module, "cached", lambda *args: units_read.append(1) or real_cached(*args))
     monkeypatch.chdir(config)
     out = tmp_path / "out"
     assert run_cli("render", "-c", str(config), "-o", str(out)).code == 0
@@ -262,6 +267,7 @@ def test_with_nothing_changed_diff_answers_from_the_cache_and_renders_nothing(
     result, done = both("-o", str(out))
     assert result.code == 0 and "0 added, 0 changed, 0 removed" in result.stderr
     assert done == []  # answered from the inputs' digests, the cache and the folder
+    assert units_read == []  # by the run's summary alone
     # a hand edit in the folder: reported as without the cache, still from the cache (the files and
     # the effective configurations the explanations read)
     (out / "prod/analytics/kustomization.yaml").write_text("# edited by hand\n")

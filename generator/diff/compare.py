@@ -12,7 +12,7 @@ from typing import Any, Literal
 import yaml
 
 from generator.diff.causes import Cause, Explainer
-from generator.output import OutFile, Owner
+from generator.output import OutFile, Owner, load_own
 
 Status = Literal["added", "changed", "removed"]
 
@@ -75,7 +75,7 @@ class Comparison:
 
 def _identity(content: str) -> tuple[str, str, str]:
     try:
-        data: Any = yaml.safe_load(content)
+        data: Any = load_own(content)
     except yaml.YAMLError:
         return "", "", ""
     if not isinstance(data, dict) or "kind" not in data or "apiVersion" not in data:

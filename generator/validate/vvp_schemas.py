@@ -177,7 +177,7 @@ def check_helm_values(values: Mapping[str, Any]) -> list[str]:
     if not isinstance(text, str):
         return found
     try:
-        defaults = yaml.safe_load(text)
+        defaults = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         return [*found, f"vvp.globalDeploymentDefaults: not YAML: {exc}"]
     document = {"apiVersion": "v1", "kind": "DeploymentDefaults", "metadata": {"namespace": "default"}}

@@ -25,7 +25,7 @@ from generator import model
 from generator.config.resolve import Effective
 from generator.errors import InputError
 from generator.model import keys
-from generator.output import dump_yaml
+from generator.output import dump_yaml, load_own
 from generator.render.context import EnvContext
 from generator.targets.vvp.located import problem
 
@@ -74,7 +74,6 @@ def values(
 def check(doc: Mapping[str, Any]) -> list[str]:
     """The values against their strict schema (``schemas/output/helm/ververica-platform-3-values.json``) and the
     defaults string against the fields VVP 3 accepts there."""
-    import yaml
     from jsonschema import Draft202012Validator
 
     from generator.config.schemafiles import schema_folder
@@ -86,7 +85,7 @@ def check(doc: Mapping[str, Any]) -> list[str]:
     ]
     text = (doc.get("vvp-appmanager") or {}).get("globalDeploymentDefaults")
     if isinstance(text, str):
-        parsed = yaml.safe_load(text)
+        parsed = load_own(text)
         spec = parsed.get("spec") if isinstance(parsed, dict) and set(parsed) == {"spec"} else None
         if not isinstance(spec, dict):
             found.append("vvp-appmanager.globalDeploymentDefaults: must be a YAML map with the single key 'spec'")

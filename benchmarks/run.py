@@ -19,6 +19,9 @@ assumed, so the table follows gen as it grows renderers.
 - x10:      ``gen render --no-cache`` of an estate ten times as large (``--scale``), into an empty folder
 - floor:    a process that only serialises the same documents with PyYAML's C dumper
   (:mod:`benchmarks.floor`); ``x floor`` is gen's wall time over the floor's for as many documents
+- writes:   a process that only creates the same files (paths and text read beforehand) in an empty
+  folder and flushes them (:mod:`benchmarks.writes`): the kernel's share of a cold render; its runs
+  alternate with one-cpu's, each after the previous tree was removed
 - kapitan:  ``kapitan compile`` of an equivalent Jinja2 inventory (:mod:`benchmarks.kapitan_peer`),
   in its own virtual environment (``benchmarks/.venv-kapitan``, made on first use); ``kapitan x`` is
   Kapitan's wall time for as many documents (its rate on the estate) over gen's
@@ -116,6 +119,14 @@ def dump_docs(out: Path, target: Path) -> int:
     return len(docs)
 
 
+def dump_files(out: Path, target: Path) -> int:
+    """The files gen wrote (relative path and text, the index included), for the writes row."""
+    files = [(path, (out / path).read_text("utf-8")) for path in [*index_files(out), "gen-index.json"]]
+    with open(target, "wb") as handle:
+        pickle.dump(files, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(files)
+
+
 def gen_command() -> list[str]:
     exe = Path(sys.executable).with_name("gen")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "generator"]
@@ -198,12 +209,16 @@ def main(argv: list[str] | None = None) -> None:
 
     measure(cold)  # warm the page cache and the .pyc files; also the documents for the floor
     docs = dump_docs(out, work / "docs.pickle")
+    dump_files(out, work / "files.pickle")
     measure(profile)
     profile_docs = dump_docs(out_profile, work / "profile-docs.pickle")
 
     floor_cmd = [sys.executable, "-m", "benchmarks.floor"]
     floor = repeat(Row("floor", docs), args.runs, [*floor_cmd, str(work / "docs.pickle")])
     floor_profile = repeat(Row("floor-p", profile_docs), args.runs, [*floor_cmd, str(work / "profile-docs.pickle")])
+    writes_out = work / "out-writes"
+    writes_cmd = [sys.executable, "-m", "benchmarks.writes", str(work / "files.pickle"), str(writes_out)]
+    writes = Row("writes", docs)
     fl = {"floor": floor.wall, "floor_cpu": floor.cpu}
     deployment = sorted((config / "deployments").glob("*/*.yaml"))[0]
     small = config / "profiles" / "small.yaml"
@@ -222,7 +237,15 @@ def main(argv: list[str] | None = None) -> None:
     rows.append(repeat(Row("profile-1", docs, **fl), args.runs, render, prepare=edit_profile))
     small.write_text(small_text, "utf-8")
     if shutil.which("taskset"):
-        rows.append(repeat(Row("one-cpu", docs, **fl), args.runs, one_cpu, before=[out]))
+        # alternating with the writes row: creating files right after a tree was removed costs this
+        # disk from 0.1 to 2 s of kernel time, so both are measured in the same conditions
+        one = Row("one-cpu", docs, **fl)
+        for _ in range(args.runs):
+            repeat(one, 1, one_cpu, before=[out])
+            repeat(writes, 1, ["taskset", "-c", "0", *writes_cmd], before=[writes_out])
+        rows.append(one)
+    else:
+        repeat(writes, args.runs, writes_cmd, before=[writes_out])
     rows.append(
         repeat(
             Row("profile", profile_docs, floor=floor_profile.wall, floor_cpu=floor_profile.cpu),
@@ -241,7 +264,7 @@ def main(argv: list[str] | None = None) -> None:
         scaled = {"floor": floor.wall * big_docs / docs, "floor_cpu": floor.cpu * big_docs / docs}
         rows.append(repeat(Row(f"x{args.scale}", big_docs, **scaled), args.scale_runs, big_render, before=[big_out]))
         shutil.rmtree(big_out, ignore_errors=True)
-    rows += [floor, floor_profile]
+    rows += [floor, floor_profile, writes]
     kapitan_note = ""
     kapitan_rate = None
     if args.kapitan_runs:
@@ -266,6 +289,14 @@ def main(argv: list[str] | None = None) -> None:
         f"{load_before[0]:.2f} before, {load_after[0]:.2f} after"
     )
     print(table(rows, kapitan_rate) + kapitan_note)
+    by_name = {r.name: r for r in rows}
+    if "one-cpu" in by_name:  # what producing the output costs at least: serialising it and creating its files
+        least = floor.cpu + writes.cpu
+        one = by_name["one-cpu"]
+        print(
+            f"one-cpu CPU over floor + writes CPU ({floor.cpu:.2f} + {writes.cpu:.2f} s): "
+            f"{one.cpu / least:.2f}x   (writes alone: {writes.wall:.2f} s wall, {writes.cpu:.2f} CPU s)"
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -349,5 +350,12 @@ def main() -> None:
     # through what was imported before the command started; the odd cycle is still collected.
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+    if os.environ.get("GEN_DEBUG"):  # what gen logs for its developers: why a faster path was not taken
+        import logging
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+        logging.getLogger("generator").addHandler(handler)
+        logging.getLogger("generator").setLevel(logging.DEBUG)
     app()
     sys.exit(0)

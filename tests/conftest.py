@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         for marker in _KINDS.get(kind, ()):
             item.add_marker(marker)
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def no_hidden_fallback(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A parallel or incremental render that failed other than on an input problem is rendered
+    again cold, so the output stays right and the bug would only show as slowness: every test
+    fails on one (in this process; a test that makes gen fail on purpose is marked ``gen_bug``)."""
+    logger = logging.getLogger("generator.render.parallel")
+    handler, level = _Records(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    if handler.records and request.node.get_closest_marker("gen_bug") is None:
+        record = handler.records[0]
+        cause = logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
+        pytest.fail(f"{record.getMessage()}\n{cause}")
 
 
 @dataclass

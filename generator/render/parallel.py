@@ -11,11 +11,14 @@ workers go on with the next environment.
 
 Anything unusual — an input problem, a failed validation, a bug, a context that cannot be pickled —
 makes :func:`render` return ``None``: the caller then renders in one process, which reports
-exactly what a sequential run reports, in the same order.
+exactly what a sequential run reports, in the same order. What is not an input problem (a
+:class:`GenError` or an ``OSError``) is a bug that the slower run hides: it is logged to the
+``generator.render.parallel`` logger (``GEN_DEBUG=1`` prints it, and the tests fail on it).
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import pickle
 from collections.abc import Callable, Mapping, Sequence
@@ -24,7 +27,7 @@ from typing import Any, Protocol
 
 from generator.config.layers import ConfigRepo
 from generator.config.resolve import Effective, Resolver
-from generator.errors import Problem
+from generator.errors import GenError, Problem
 from generator.output import OutFile
 from generator.render import steps
 from generator.render.collisions import Placed
@@ -43,6 +46,13 @@ class _Work:
 
 
 _WORK: _Work | None = None  # set before the fork; the workers inherit it
+_log = logging.getLogger(__name__)
+
+
+def _unexpected(what: str) -> None:
+    """Log the exception being handled while rendering ``what`` apart (in a worker, or reusing a
+    unit's parts): not an input problem, so a bug the caller's cold run in one process would hide."""
+    _log.debug("%s failed other than on an input problem; rendering again in one process", what, exc_info=True)
 
 
 def _render_unit(work: _Work, index: int) -> tuple[list[OutFile], list[Placed], NamespaceContext] | None:
@@ -53,7 +63,10 @@ def _render_unit(work: _Work, index: int) -> tuple[list[OutFile], list[Placed], 
         problems: list[Problem] = []
         objects: list[Placed] = []
         files = steps.namespace_files(work.selection, ctx, problems, objects)
-    except Exception:  # reported by the sequential run
+    except (GenError, OSError):  # reported by the sequential run
+        return None
+    except Exception:
+        _unexpected(f"{env}/{namespace}")
         return None
     return None if problems else (files, objects, ctx)
 
@@ -79,6 +92,7 @@ def _worker(index: int) -> bytes | None:
     try:
         return pickle.dumps((files, objects, shipped), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # a renderer put something unpicklable in the context
+        _unexpected(f"sending {work.units[index][0]}/{work.units[index][1]} between processes")
         return None
 
 
@@ -148,7 +162,10 @@ def _env_files(
     problems: list[Problem] = []
     try:
         found = steps.env_files(selection, env, ctxs, problems, objects)
+    except (GenError, OSError):
+        return False
     except Exception:
+        _unexpected(f"the documents of {env}")
         return False
     if problems:
         return False
@@ -233,7 +250,10 @@ def render_one(
             unit_objects = [o for p in done.values() for o in p.objects]
             unit_files = [f for p in done.values() for f in p.files]
             unit_files += steps.namespace_own_files(selection, ctx, problems, unit_objects, previous.made, made)
-    except Exception:  # reported by the sequential run
+    except (GenError, OSError):  # reported by the sequential run
+        return None
+    except Exception:
+        _unexpected(f"{env}/{namespace}")
         return None
     if problems:
         return None
@@ -257,6 +277,7 @@ def _unit_worker(index: int) -> bytes | None:
     try:
         return pickle.dumps((files, objects, shipped, reads), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:
+        _unexpected(f"sending {env}/{namespace} between processes")
         return None
 
 

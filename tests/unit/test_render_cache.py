@@ -326,6 +326,56 @@ def test_a_check_with_nothing_changed_imports_no_renderer(fleet: Path, tmp_path:
     assert "is up to date" in done.stderr
 
 
+@pytest.mark.gen_bug
+def test_a_bug_in_reuse_falls_back_to_a_cold_render_and_is_logged(
+    fleet: Path,
+    tmp_path: Path,
+    cli: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A failure of the reuse path that is no input problem still writes the cold render's bytes, and
+    is logged (GEN_DEBUG=1 prints it; the autouse fixture fails every other test on it)."""
+    out = tmp_path / "out"
+    _render(cli, fleet, out)
+    deployment = sorted((fleet / "deployments" / estate.namespace_names(3)[0]).glob("*.yaml"))[0]
+    edit(deployment, "--sink-topic out-", "--sink-topic changed-")
+
+    def broken(*args: Any) -> bool:
+        raise RuntimeError("a bug in reusing parts")
+
+    monkeypatch.setattr(parallel, "_unchanged", broken)
+    with caplog.at_level("DEBUG", logger="generator.render.parallel"):
+        assert _render(cli, fleet, out) == _cold(cli, fleet, tmp_path / "cold")
+    failures = [r for r in caplog.records if r.name == "generator.render.parallel"]
+    assert failures and failures[0].exc_info is not None
+    assert "a bug in reusing parts" in str(failures[0].exc_info[1])
+
+
+def test_gen_debug_prints_why_a_faster_path_was_not_taken(fleet: Path, tmp_path: Path) -> None:
+    """With GEN_DEBUG=1 the command line prints what gen's logger records: here a reuse that failed."""
+    env = {**os.environ, "GEN_CACHE_DIR": str(tmp_path / "cache")}
+    args = ["render", "-c", str(fleet), "-o", str(tmp_path / "out"), "-j", "1"]
+    subprocess.run([sys.executable, "-m", "generator", *args], env=env, check=True, capture_output=True)
+    edit(sorted((fleet / "deployments").glob("*/*.yaml"))[0], "--sink-topic out-", "--sink-topic changed-")
+    script = (
+        "import sys\n"
+        "from generator import cli\n"
+        "from generator.render import parallel\n"
+        "def broken(*args):\n    raise RuntimeError('a bug in reusing parts')\n"
+        "parallel._unchanged = broken\n"
+        f"sys.argv = ['gen', *{args!r}]\n"
+        "cli.main()\n"
+    )
+    for debug, shown in (("1", True), ("", False)):
+        done = subprocess.run(
+            [sys.executable, "-c", script], env={**env, "GEN_DEBUG": debug}, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        assert ("debug: generator.render.parallel:" in done.stderr) is shown
+        assert ("RuntimeError: a bug in reusing parts" in done.stderr) is shown
+
+
 def test_a_problem_is_reported_as_a_cold_render_reports_it(
     fleet: Path, tmp_path: Path, cli: Callable[..., Result]
 ) -> None:

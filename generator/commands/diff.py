@@ -7,8 +7,10 @@ change; 1: changes; 2: bad input.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -213,8 +215,8 @@ def _against_revision(root: Path, ref: str, selection: Selection, store: Cache |
     from generator.errors import GenError
     from generator.render.plan import render
 
-    with tempfile.TemporaryDirectory(prefix="gen-diff-") as tmp:
-        dest = Path(tmp).resolve()
+    with contextlib.ExitStack() as stack:
+        dest = _base_folder(stack, root, ref, store)
         try:  # exported once, for the comparison of inputs and for the base's render
             folder: Path | None = export_revision(root, ref, dest)
         except GenError:
@@ -222,13 +224,38 @@ def _against_revision(root: Path, ref: str, selection: Selection, store: Cache |
         if _same_inputs(root, folder):
             repo = ConfigRepo(root)  # one render (from the cache where it can), compared with itself
             return Comparison(unchanged=len(render(repo, Resolver(repo), selection, None, _cpus(), store)))
-        # the working tree from the cache where it can; the base, in a new folder, cold
+        # both sides from the cache where they can
         rendered = render_config(root, selection, jobs=_cpus(), cache=store)
-        before = render_revision(root, ref, dest, selection, _cpus(), folder)
+        before = render_revision(root, ref, dest, selection, _cpus(), folder, cache=store)
     old = {p: f.content for p, f in before.files.items()}
     owners = {p: f.owner for p, f in before.files.items()}
     explainer = Explainer(rendered.effective, before.effective, revision_file(ref, dest))
     return compare(old, rendered.files, explainer, owners)
+
+
+def _base_folder(stack: contextlib.ExitStack[bool | None], root: Path, ref: str, store: Cache | None) -> Path:
+    """An empty folder to export the base into, removed when ``stack`` closes. With a cache, the same
+    folder for every export of one commit (``revisions/<commit>`` in the cache folder, held under its
+    lock; its path is part of the cache keys), so the base renders from the cache like the working
+    tree; otherwise, or if the cache folder cannot be written, a new temporary folder."""
+    from generator.diff import commit_of
+    from generator.output import locked
+
+    commit = commit_of(root, ref) if store is not None else None
+    if store is not None and commit is not None:
+        revisions = store.folder / "revisions"
+        dest = revisions / commit
+        try:
+            stack.enter_context(locked(dest, lambda: _err(f"waiting for another gen diff of {commit[:12]} ...")))
+            for leftover in list(revisions.iterdir()):  # exports of runs that were killed
+                shutil.rmtree(leftover)
+            dest.mkdir()
+        except OSError:
+            pass  # the cache folder cannot be written: a temporary folder does
+        else:
+            stack.callback(shutil.rmtree, dest, ignore_errors=True)
+            return dest
+    return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gen-diff-"))).resolve()
 
 
 def _value(value: Any) -> str:

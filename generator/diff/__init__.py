@@ -8,7 +8,14 @@
 
 from generator.diff.causes import Cause, Explainer
 from generator.diff.compare import Comparison, FileChange, Hunk, Traced, compare
-from generator.diff.source import Rendered, export_revision, render_config, render_revision, revision_file
+from generator.diff.source import (
+    Rendered,
+    commit_of,
+    export_revision,
+    render_config,
+    render_revision,
+    revision_file,
+)
 
 __all__ = [
     "Cause",
@@ -18,6 +25,7 @@ __all__ = [
     "Hunk",
     "Rendered",
     "Traced",
+    "commit_of",
     "compare",
     "export_revision",
     "render_config",

@@ -93,16 +93,30 @@ def revision_file(ref: str, dest: Path) -> Callable[[str], str]:
     return name
 
 
+def commit_of(root: Path, ref: str) -> str | None:
+    """The commit ``ref`` names in the git repository holding ``root`` (``None`` if it names none)."""
+    found = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    text = found.stdout.decode().strip()
+    return text if found.returncode == 0 and text else None
+
+
 def render_revision(
-    root: Path, ref: str, dest: Path, selection: Selection, jobs: int = 1, exported: Path | None = None
+    root: Path,
+    ref: str,
+    dest: Path,
+    selection: Selection,
+    jobs: int = 1,
+    exported: Path | None = None,
+    cache: Cache | None = None,
 ) -> Rendered:
     """Render the configuration ``root`` as it was at ``ref`` (exported into ``dest``, an absolute
-    folder, unless ``exported`` is that export already); its problems name their files as
+    folder, unless ``exported`` is that export already; with ``cache``, reusing what a render of
+    the same files in the same folder stored); its problems name their files as
     :func:`revision_file` does."""
     folder = exported if exported is not None else export_revision(root, ref, dest)
     name = revision_file(ref, dest)
     try:
-        return render_config(folder, selection, jobs=jobs)
+        return render_config(folder, selection, jobs=jobs, cache=cache)
     except InputError as exc:
         raise InputError([dataclasses.replace(p, file=name(p.file)) for p in exc.problems]) from None
     except GenError as exc:

@@ -228,7 +228,7 @@ def test_a_value_rendered_under_another_key_is_traced_only_when_both_values_matc
 
 
 def test_with_nothing_changed_diff_answers_from_the_cache_and_renders_nothing(
-    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, render_cache: Path
 ) -> None:
     from generator import diff as diff_package
     from generator.render import steps
@@ -240,9 +240,9 @@ def test_with_nothing_changed_diff_answers_from_the_cache_and_renders_nothing(
         rendered.append(f"{eff.env}/{eff.namespace}/{eff.deployment}")
         return real_documents(selection, eff)
 
-    def revision(*args: Any) -> Any:
+    def revision(*args: Any, **kwargs: Any) -> Any:
         rendered.append("the base revision")
-        return real_revision(*args)
+        return real_revision(*args, **kwargs)
 
     monkeypatch.setattr(steps, "deployment_documents", documents)
     monkeypatch.setattr(diff_package, "render_revision", revision)
@@ -294,6 +294,11 @@ def test_with_nothing_changed_diff_answers_from_the_cache_and_renders_nothing(
     edit(config / PROFILE, OLD, NEW)
     result, done = both("--base", "HEAD")
     assert result.code == 1 and "the base revision" in done
+    # again: the base is exported into the same folder, so it renders from the cache as well
+    again, done = both("--base", "HEAD")
+    assert (again.code, again.stdout, again.stderr) == (result.code, result.stdout, result.stderr)
+    assert done == ["the base revision"]  # no deployment rendered on either side
+    assert list((render_cache / "revisions").iterdir()) == []  # the export is removed after each run
     edit(config / PROFILE, NEW, OLD + "# only a comment\n")
     result, done = both("--base", "HEAD")  # other text, the same output: both rendered, nothing changes
     assert result.code == 0 and "the base revision" in done

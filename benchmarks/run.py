@@ -57,6 +57,7 @@ class Sample:
     wall: float
     cpu: float
     rss_mb: float
+    system: float = 0.0  # of ``cpu``: the seconds spent in the kernel
 
 
 @dataclass
@@ -74,6 +75,10 @@ class Row:
     @property
     def cpu(self) -> float:
         return statistics.median(s.cpu for s in self.samples)
+
+    @property
+    def user(self) -> float:
+        return statistics.median(s.cpu - s.system for s in self.samples)
 
     @property
     def rss(self) -> float:
@@ -103,8 +108,8 @@ def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None 
     if TIME:
         user, system, rss_kb = report.read_text().split()[-3:]
         report.unlink()
-        return Sample(wall, float(user) + float(system), int(rss_kb) / 1024)
-    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+        return Sample(wall, float(user) + float(system), int(rss_kb) / 1024, float(system))
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, usage.ru_stime)
 
 
 def index_files(out: Path) -> list[str]:
@@ -294,8 +299,10 @@ def main(argv: list[str] | None = None) -> None:
         least = floor.cpu + writes.cpu
         one = by_name["one-cpu"]
         print(
-            f"one-cpu CPU over floor + writes CPU ({floor.cpu:.2f} + {writes.cpu:.2f} s): "
-            f"{one.cpu / least:.2f}x   (writes alone: {writes.wall:.2f} s wall, {writes.cpu:.2f} CPU s)"
+            f"one-cpu: CPU over floor + writes CPU ({floor.cpu:.2f} + {writes.cpu:.2f} s): {one.cpu / least:.2f}x; "
+            f"user CPU {one.user:.2f} s over the floor's {floor.user:.2f} s: {one.user / floor.user:.2f}x; "
+            f"kernel {statistics.median(x.system for x in one.samples):.2f} s "
+            f"(writes: {', '.join(f'{x.system:.2f}' for x in writes.samples)} s)"
         )
 
 

@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Sequence
 
 from generator.config.layers import ConfigRepo, _shown
+from generator.errors import GenError
 from generator.output.cache import Cache
 from generator.output.index import FileDigest, OutFile, Owner
 from generator.render import identity
@@ -29,8 +30,12 @@ def _key(repo: ConfigRepo, selection: Selection) -> str:
 
 def lookup(store: Cache, repo: ConfigRepo, selection: Selection) -> list[FileDigest] | None:
     """The files a run of ``selection`` produces from the configuration as it is now, if a run
-    stored them (:func:`keep`); ``None`` otherwise."""
-    found = store.get(_key(repo, selection))
+    stored them (:func:`keep`); ``None`` otherwise (also when the configuration cannot be listed:
+    the render reports that)."""
+    try:
+        found = store.get(_key(repo, selection))
+    except GenError:  # a layer folder that cannot be listed: the render reports it as it always does
+        return None
     if not isinstance(found, list):
         return None
     try:

@@ -303,6 +303,10 @@ def test_check_answers_from_the_run_summary_as_a_cold_check_does(
     assert code == 1 and stdout.count("stale:") == 3  # the edited deployment's file in each environment
     (fleet / "profiles" / "unused.yaml").write_text("extends: small\n")  # a new input, read by no deployment
     assert check()[0] == 1
+    (fleet / "profiles" / "typo.yml").write_text("extends: small\n")  # a file gen refuses to overlook
+    code, _, stderr = check()
+    assert code == 2 and "typo.yml" in stderr
+    (fleet / "profiles" / "typo.yml").unlink()
     _render(cli, fleet, out)
     assert check()[0] == 0
 

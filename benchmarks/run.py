@@ -81,6 +81,10 @@ class Row:
         return statistics.median(s.cpu - s.system for s in self.samples)
 
     @property
+    def system(self) -> float:
+        return statistics.median(s.system for s in self.samples)
+
+    @property
     def rss(self) -> float:
         return max(s.rss_mb for s in self.samples)
 
@@ -301,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"one-cpu: CPU over floor + writes CPU ({floor.cpu:.2f} + {writes.cpu:.2f} s): {one.cpu / least:.2f}x; "
             f"user CPU {one.user:.2f} s over the floor's {floor.user:.2f} s: {one.user / floor.user:.2f}x; "
-            f"kernel {statistics.median(x.system for x in one.samples):.2f} s "
+            f"kernel {one.system:.2f} s "
             f"(writes: {', '.join(f'{x.system:.2f}' for x in writes.samples)} s)"
         )
 

@@ -4,7 +4,7 @@
 
 ``FILES.pickle`` holds a list of (relative path, text): the files of a render, read beforehand. They
 are written as gen writes a new output tree: folders made as needed, each file opened, written and
-closed, then one ``syncfs`` of the file system (gen's flush before the swap). Nothing is
+closed, then flushed as gen flushes the tree before the swap (``syncfs`` of the file system). Nothing is
 serialised, rendered or validated: with :mod:`benchmarks.floor`, this is what producing that output
 costs at least, and on a disk where creating a file is expensive it is much of a cold render's
 kernel time.
@@ -12,11 +12,12 @@ kernel time.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import pickle
 import sys
+from pathlib import Path
+
+from generator.output.swap import _flush
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,13 +34,7 @@ def main(argv: list[str] | None = None) -> None:
             folders.add(folder)
         with open(target, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    fd = os.open(out, os.O_RDONLY)
-    try:
-        if libc.syncfs(fd) != 0:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+    _flush(Path(out))
     print(f"{len(files)} files")
 
 

@@ -19,9 +19,16 @@ import yaml
 from generator.errors import Problem
 
 try:
-    _Loader: type[Any] = yaml.CSafeLoader
+    SAFE_LOADER: type[Any] = yaml.CSafeLoader  # PyYAML's safe loader on libyaml's parser
 except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    _Loader = yaml.SafeLoader
+    SAFE_LOADER = yaml.SafeLoader
+
+
+def load_plain(text: str) -> Any:
+    """YAML that gen wrote itself (a rendered document, or a YAML string inside one), read back as
+    plain data: no marks, none of the limits of a layer file."""
+    return yaml.load(text, Loader=SAFE_LOADER)
+
 
 Path_ = tuple[str | int, ...]
 # Limits that keep a hostile or broken file cheap: its size is checked before it is read, and the
@@ -212,7 +219,7 @@ def _scan(text: str, file: str) -> None:
     stack: list[list[Any]] = []  # per open collection: [is_map, key or index, expecting a key]
     count = 0
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=SAFE_LOADER):
             if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
                 stack.pop()
                 continue
@@ -321,7 +328,7 @@ def parse_text(text: str, file: str) -> Document:
                 )
     _scan(text, file)
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
+        nodes = list(yaml.compose_all(text, Loader=SAFE_LOADER))
     except yaml.YAMLError as exc:  # the scan saw every parse error; the composer adds undefined aliases
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "cannot parse"

@@ -11,8 +11,9 @@ from typing import Any, Literal
 
 import yaml
 
+from generator.config.yamlload import load_plain
 from generator.diff.causes import Cause, Explainer
-from generator.output import OutFile, Owner, load_own
+from generator.output import OutFile, Owner
 
 Status = Literal["added", "changed", "removed"]
 
@@ -75,7 +76,7 @@ class Comparison:
 
 def _identity(content: str) -> tuple[str, str, str]:
     try:
-        data: Any = load_own(content)
+        data: Any = load_plain(content)
     except yaml.YAMLError:
         return "", "", ""
     if not isinstance(data, dict) or "kind" not in data or "apiVersion" not in data:

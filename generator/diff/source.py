@@ -65,7 +65,7 @@ def export_revision(root: Path, ref: str, dest: Path) -> Path:
             hint="run gen diff without --base to compare with the output folder",
         )
     toplevel = Path(top.stdout.decode().strip()).resolve()
-    if _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode != 0:
+    if commit_of(root, ref) is None:
         raise UsageError(f"unknown git revision '{ref}'", hint="name a commit, a branch or a tag: HEAD~1, main")
     prefix = root.resolve().relative_to(toplevel).as_posix()
     spec = "." if prefix == "." else prefix

@@ -20,7 +20,7 @@ up when called, so a test that replaces one of them here replaces what the CLI r
 from generator.output.index import INDEX, KEEP_UNOWNED, FileDigest, OutFile, Owner, Plan, Scope, plan, read_index
 from generator.output.removal import Removal, StatefulRemoval, printable, refuse_stateful, removals
 from generator.output.swap import locked, recover, write
-from generator.output.yamlout import dump_yaml, dump_yaml_pyyaml, load_own
+from generator.output.yamlout import dump_yaml, dump_yaml_pyyaml
 
 __all__ = [
     "INDEX",
@@ -34,7 +34,6 @@ __all__ = [
     "StatefulRemoval",
     "dump_yaml",
     "dump_yaml_pyyaml",
-    "load_own",
     "locked",
     "plan",
     "printable",

@@ -24,16 +24,12 @@ from typing import Any
 
 import yaml
 
+from generator.config.yamlload import SAFE_LOADER
 from generator.errors import OutputError
 
 # gen's own documents are far smaller; a larger file is not read to tell what it is
 MAX_READ = 4 * 1024 * 1024
 STATEFUL_UPGRADE_MODES = frozenset({"last-state", "savepoint"})
-
-try:
-    _Loader: type[Any] = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    _Loader = yaml.SafeLoader
 
 
 @dataclass(frozen=True)
@@ -62,7 +58,7 @@ def stateful_reason(path: Path) -> str:
     if len(raw) > MAX_READ:
         return "it is too large to be read back to tell whether it is a stateful job"
     try:
-        docs = [d for d in yaml.load_all(raw, Loader=_Loader) if d is not None]
+        docs = [d for d in yaml.load_all(raw, Loader=SAFE_LOADER) if d is not None]
     except (yaml.YAMLError, ValueError):
         return "it is not YAML gen can read back to tell whether it is a stateful job"
     return next((reason for doc in docs if (reason := _job_state(doc))), "")

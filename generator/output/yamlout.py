@@ -226,18 +226,6 @@ def _emit_seq(value: list[Any], col: int, depth: int, parent: str, out: list[str
             out.append("\n")
 
 
-try:
-    _OwnLoader: type[Any] = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _OwnLoader = yaml.SafeLoader
-
-
-def load_own(text: str) -> Any:
-    """A document gen wrote (or a YAML string inside one), read back: PyYAML's safe loader, on
-    libyaml's parser (ten times faster than the pure-Python one; the same data for what gen writes)."""
-    return yaml.load(text, Loader=_OwnLoader)
-
-
 def dump_yaml_pyyaml(doc: Mapping[str, Any]) -> str:
     """The reference: PyYAML (libyaml's C emitter) over the ordered document."""
     text: str = yaml.dump(

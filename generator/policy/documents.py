@@ -16,10 +16,7 @@ from typing import Any
 
 import yaml
 
-try:
-    _Loader: type[Any] = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    _Loader = yaml.SafeLoader
+from generator.config.yamlload import SAFE_LOADER
 
 COMPONENTS = ("jobmanager", "taskmanager")
 
@@ -57,7 +54,7 @@ def parse(texts: Iterable[str]) -> list[dict[str, Any]]:
     """Every YAML document in ``texts`` (rendered files), maps only."""
     docs: list[dict[str, Any]] = []
     for text in texts:
-        for doc in yaml.load_all(text, Loader=_Loader):
+        for doc in yaml.load_all(text, Loader=SAFE_LOADER):
             if isinstance(doc, dict):
                 docs.append(doc)
     return docs

@@ -23,12 +23,8 @@ import jinja2
 import yaml
 from jinja2.runtime import Context
 
+from generator.config.yamlload import SAFE_LOADER, load_plain
 from generator.errors import RenderError
-
-try:
-    _Loader: type[Any] = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
 
 PLACEHOLDER_TAG = "!json"
 _VALUES = "gen json values"  # a context key no template can name: the recorded JSON texts
@@ -73,7 +69,7 @@ class _Slot(int):
     """Where the skeleton holds the recorded value of this number."""
 
 
-class _SkeletonLoader(_Loader):  # type: ignore[misc]
+class _SkeletonLoader(SAFE_LOADER):  # type: ignore[misc]
     pass
 
 
@@ -149,6 +145,6 @@ def _parse_plain(template_name: str, context: dict[str, Any]) -> Any:
     except jinja2.TemplateError as exc:  # pragma: no cover - it rendered a moment ago
         raise RenderError(f"template {template_name} failed: {exc}") from exc
     try:
-        return yaml.load(text, Loader=_Loader)
+        return load_plain(text)
     except yaml.YAMLError as exc:
         raise RenderError(f"template {template_name} produced invalid YAML: {exc}") from exc

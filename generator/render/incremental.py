@@ -5,8 +5,8 @@ deployments' documents and the namespace's own, validated and serialised), plus 
 documents and the check that no two namespaces share a Kubernetes namespace. Each is stored in the
 cache (:mod:`generator.output.cache`) under a key computed from everything it can depend on:
 
-- gen itself (:func:`generator.render.identity.code_identity`): the source of every module, the templates and schemas it
-  ships, the versions of Python and of the libraries that shape the output;
+- gen itself (:func:`generator.render.identity.code_identity`): the source of every module, the
+  templates and schemas it ships, the versions of Python and of the libraries that shape the output;
 - the run: which layer files exist, the selection, ``--set``, the configuration folder as messages
   name it;
 - the unit: its environment, namespace and deployments, and **the text of every layer file its

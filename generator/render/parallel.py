@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import pickle
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Protocol
@@ -49,10 +50,12 @@ _WORK: _Work | None = None  # set before the fork; the workers inherit it
 _log = logging.getLogger(__name__)
 
 
-def _unexpected(what: str) -> None:
-    """Log the exception being handled while rendering ``what`` apart (in a worker, or reusing a
-    unit's parts): not an input problem, so a bug the caller's cold run in one process would hide."""
-    _log.debug("%s failed other than on an input problem; rendering again in one process", what, exc_info=True)
+def _failed(what: str) -> None:
+    """The exception being handled stopped rendering ``what`` apart (in a worker, or reusing a unit's
+    parts); the caller renders again in one process. An input problem (a :class:`GenError` or an
+    ``OSError``) that run reports; anything else is a bug it would hide, so it is logged."""
+    if not isinstance(sys.exc_info()[1], GenError | OSError):
+        _log.debug("%s failed other than on an input problem; rendering again in one process", what, exc_info=True)
 
 
 def _render_unit(work: _Work, index: int) -> tuple[list[OutFile], list[Placed], NamespaceContext] | None:
@@ -63,10 +66,8 @@ def _render_unit(work: _Work, index: int) -> tuple[list[OutFile], list[Placed], 
         problems: list[Problem] = []
         objects: list[Placed] = []
         files = steps.namespace_files(work.selection, ctx, problems, objects)
-    except (GenError, OSError):  # reported by the sequential run
-        return None
     except Exception:
-        _unexpected(f"{env}/{namespace}")
+        _failed(f"{env}/{namespace}")
         return None
     return None if problems else (files, objects, ctx)
 
@@ -92,7 +93,7 @@ def _worker(index: int) -> bytes | None:
     try:
         return pickle.dumps((files, objects, shipped), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # a renderer put something unpicklable in the context
-        _unexpected(f"sending {work.units[index][0]}/{work.units[index][1]} between processes")
+        _failed(f"sending {work.units[index][0]}/{work.units[index][1]} between processes")
         return None
 
 
@@ -162,10 +163,8 @@ def _env_files(
     problems: list[Problem] = []
     try:
         found = steps.env_files(selection, env, ctxs, problems, objects)
-    except (GenError, OSError):
-        return False
     except Exception:
-        _unexpected(f"the documents of {env}")
+        _failed(f"the documents of {env}")
         return False
     if problems:
         return False
@@ -250,10 +249,8 @@ def render_one(
             unit_objects = [o for p in done.values() for o in p.objects]
             unit_files = [f for p in done.values() for f in p.files]
             unit_files += steps.namespace_own_files(selection, ctx, problems, unit_objects, previous.made, made)
-    except (GenError, OSError):  # reported by the sequential run
-        return None
     except Exception:
-        _unexpected(f"{env}/{namespace}")
+        _failed(f"{env}/{namespace}")
         return None
     if problems:
         return None
@@ -277,7 +274,7 @@ def _unit_worker(index: int) -> bytes | None:
     try:
         return pickle.dumps((files, objects, shipped, reads), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:
-        _unexpected(f"sending {env}/{namespace} between processes")
+        _failed(f"sending {env}/{namespace} between processes")
         return None
 
 

@@ -25,6 +25,7 @@ from referencing import Registry
 
 from generator.config.fastcheck import accelerate
 from generator.config.schemafiles import SCHEMA_BASE, schema_folder
+from generator.config.yamlload import load_plain
 from generator.validate import kubernetes
 
 __all__ = [
@@ -177,7 +178,7 @@ def check_helm_values(values: Mapping[str, Any]) -> list[str]:
     if not isinstance(text, str):
         return found
     try:
-        defaults = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        defaults = load_plain(text)
     except yaml.YAMLError as exc:
         return [*found, f"vvp.globalDeploymentDefaults: not YAML: {exc}"]
     document = {"apiVersion": "v1", "kind": "DeploymentDefaults", "metadata": {"namespace": "default"}}

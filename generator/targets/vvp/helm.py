@@ -30,10 +30,10 @@ from generator import model, targets
 from generator.config import paths
 from generator.config.merge import get_path, nearest_origin
 from generator.config.resolve import Effective
-from generator.config.yamlload import Path_
+from generator.config.yamlload import Path_, load_plain
 from generator.errors import InputError, Problem
 from generator.model import keys
-from generator.output import dump_yaml, load_own
+from generator.output import dump_yaml
 from generator.render.context import Doc, EnvContext
 from generator.render.engine import render_template
 from generator.targets.vvp import helm3, license, versions
@@ -222,4 +222,4 @@ def values_docs(ctx: EnvContext, target: targets.Target, default: tuple[int, int
 
 def parse_defaults(doc: Mapping[str, Any]) -> Any:
     """The ``vvp.globalDeploymentDefaults`` string of a values document, parsed."""
-    return load_own(str(doc["vvp"]["globalDeploymentDefaults"]))
+    return load_plain(str(doc["vvp"]["globalDeploymentDefaults"]))

@@ -23,9 +23,10 @@ from typing import Any
 
 from generator import model
 from generator.config.resolve import Effective
+from generator.config.yamlload import load_plain
 from generator.errors import InputError
 from generator.model import keys
-from generator.output import dump_yaml, load_own
+from generator.output import dump_yaml
 from generator.render.context import EnvContext
 from generator.targets.vvp.located import problem
 
@@ -85,7 +86,7 @@ def check(doc: Mapping[str, Any]) -> list[str]:
     ]
     text = (doc.get("vvp-appmanager") or {}).get("globalDeploymentDefaults")
     if isinstance(text, str):
-        parsed = load_own(text)
+        parsed = load_plain(text)
         spec = parsed.get("spec") if isinstance(parsed, dict) and set(parsed) == {"spec"} else None
         if not isinstance(spec, dict):
             found.append("vvp-appmanager.globalDeploymentDefaults: must be a YAML map with the single key 'spec'")

@@ -102,13 +102,9 @@ def _version(value: bool) -> None:
     if value:
         # the package metadata only: importing generator.output (as gen-index.json's writer does) would
         # cost a third of a second
-        from importlib.metadata import PackageNotFoundError
-        from importlib.metadata import version as installed
+        from generator import installed
 
-        try:
-            typer.echo(f"gen {installed('generator')}")
-        except PackageNotFoundError:  # pragma: no cover - a checkout that was never installed
-            typer.echo("gen unknown")
+        typer.echo(f"gen {installed.version('generator') or 'unknown'}")
         raise typer.Exit(0)
 
 

@@ -175,7 +175,7 @@ def planned(store: Cache | None, out: Path, rendered: Iterable[F], scope: Scope,
     if store is None:
         return plan(out, rendered, scope, force=force)
     result = plan(out, rendered, scope, force=force, seen=store.seen(out))
-    store.keep_seen(out, seen_files(out, (result.files[p] for p in result.unchanged), time.time_ns()))
+    store.keep_seen(out, seen_files(result, time.time_ns()))
     return result
 
 

@@ -116,6 +116,9 @@ class Plan(Generic[F]):
     extra: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     kept: dict[str, dict[str, Any]] = field(default_factory=dict)  # index entries outside the scope
+    # path -> the stamp of an unchanged regular file, taken before its bytes were compared (or when
+    # an earlier stamp vouched for them): what :func:`seen_files` keeps for the next run
+    stamps: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
 
     @property
     def drift(self) -> bool:
@@ -214,21 +217,18 @@ def _stamp(info: os.stat_result) -> tuple[int, int, int, int]:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
-def seen_files(out: Path, files: Iterable[Planned], now_ns: int) -> dict[str, tuple[tuple[int, int, int, int], str]]:
-    """The stamps of ``files``, each known to hold its content now in ``out``: for the next run's
-    :func:`plan`, which then need not read a file whose stamp did not change. A file modified less
-    than :data:`SETTLED_NS` before ``now_ns`` is left out (a change within the same tick of the
-    clock would keep its modification time), as is anything but a regular file."""
-    top = os.fspath(out)
-    found: dict[str, tuple[tuple[int, int, int, int], str]] = {}
-    for f in files:
-        try:
-            info = os.lstat(f"{top}/{f.path}")
-        except OSError:
-            continue
-        if stat.S_ISREG(info.st_mode) and info.st_mtime_ns < now_ns - SETTLED_NS:
-            found[f.path] = (_stamp(info), f.sha256)
-    return found
+def seen_files(result: Plan[F], now_ns: int) -> dict[str, tuple[tuple[int, int, int, int], str]]:
+    """The stamps of the regular files ``result`` found unchanged, each with the digest of the bytes it
+    vouches for: for the next run's :func:`plan`, which then need not read a file whose stamp did not
+    change. Each stamp was taken before the bytes were compared, so a change made meanwhile gives the
+    file another stamp. A file modified less than :data:`SETTLED_NS` before ``now_ns`` is left out (a
+    change within the same tick of the clock would keep its modification time)."""
+    settled = now_ns - SETTLED_NS
+    return {
+        path: (stamp, result.files[path].sha256)
+        for path, stamp in result.stamps.items()
+        if stamp[3] < settled and path in result.files
+    }
 
 
 def plan(out: Path, rendered: Iterable[F], scope: Scope, *, force: bool = False, seen: Seen | None = None) -> Plan[F]:
@@ -274,23 +274,34 @@ def plan(out: Path, rendered: Iterable[F], scope: Scope, *, force: bool = False,
     result.extra.extend(p for p in unowned if p not in files)
     top = os.fspath(out)  # strings: a Path per file was most of a --check
     seen = seen or {}
+    stamps = result.stamps
     for path, f in files.items():
         target = f"{top}/{path}"
-        known = seen.get(path)
-        if known is not None:
-            try:
-                info = os.lstat(target)
-            except OSError:
-                info = None
-            if info is not None and stat.S_ISREG(info.st_mode) and known[0] == _stamp(info):
-                (result.unchanged if known[1] == f.sha256 else result.stale).append(path)
+        try:
+            info: os.stat_result | None = os.lstat(target)
+        except OSError:
+            info = None
+        stamp = _stamp(info) if info is not None and stat.S_ISREG(info.st_mode) else None
+        if stamp is not None:
+            known = seen.get(path)
+            if known is not None and known[0] == stamp:
+                if known[1] == f.sha256:
+                    result.unchanged.append(path)
+                    stamps[path] = stamp
+                else:
+                    result.stale.append(path)
                 continue
-        if not os.path.isfile(target):
+        elif info is None or not os.path.isfile(target):  # a symlink to a file is compared by its bytes
             result.missing.append(path)
             continue
         with open(target, "rb") as handle:
             same = f.holds(handle.read())
-        (result.unchanged if same else result.stale).append(path)
+        if same:
+            result.unchanged.append(path)
+            if stamp is not None:
+                stamps[path] = stamp
+        else:
+            result.stale.append(path)
     result.extra.sort()
     result.missing.sort()
     result.stale.sort()
@@ -299,20 +310,33 @@ def plan(out: Path, rendered: Iterable[F], scope: Scope, *, force: bool = False,
 
 def gen_version() -> str:
     """The version of the installed gen (its package metadata)."""
-    from importlib.metadata import PackageNotFoundError, version
+    from generator import installed
 
-    try:
-        return version("generator")
-    except PackageNotFoundError:  # pragma: no cover - run from a checkout that was never installed
-        return "unknown"
+    return installed.version("generator") or "unknown"  # "unknown": a checkout that was never installed
 
 
 def index_text(entries: Mapping[str, Mapping[str, Any]]) -> str:
     """The text of ``gen-index.json`` for these entries (path -> hash and owner), and the version of
     the gen that wrote it (``gen_version``: a record only; no comparison reads it, so the same
     rendered files written by another gen version are no drift)."""
-    data = {"version": 1, "gen_version": gen_version(), "files": dict(sorted(entries.items()))}
-    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+    # the text of json.dumps(data, indent=1, sort_keys=True), written without its pure-Python
+    # encoder (which indenting needs): a sixth of the bookkeeping of an incremental render
+    files = ",\n".join(f"  {_quote(path)}: {_entry_text(entries[path])}" for path in sorted(entries))
+    body = f"{{\n{files}\n }}" if files else "{}"
+    return f'{{\n "files": {body},\n "gen_version": {_quote(gen_version())},\n "version": 1\n}}\n'
+
+
+_quote = json.encoder.encode_basestring_ascii  # a JSON string as json.dumps writes it (ASCII only)
+
+
+def _entry_text(entry: Mapping[str, Any]) -> str:
+    """One entry at the depth of the index's files, as json.dumps(indent=1, sort_keys=True) writes it."""
+    owner, sha = entry.get("owner"), entry.get("sha256")
+    strings = isinstance(owner, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in owner.items())
+    if strings and owner and entry.keys() == {"owner", "sha256"} and isinstance(sha, str) and isinstance(owner, dict):
+        fields = ",\n".join(f"    {_quote(k)}: {_quote(owner[k])}" for k in sorted(owner))
+        return f'{{\n   "owner": {{\n{fields}\n   }},\n   "sha256": {_quote(sha)}\n  }}'
+    return json.dumps(entry, indent=1, sort_keys=True).replace("\n", "\n  ")  # any other entry it kept
 
 
 def index_entry(f: OutFile) -> dict[str, Any]:

@@ -22,17 +22,12 @@ _LIBRARIES = ("pyyaml", "jinja2", "jsonschema", "jsonschema-rs", "kubernetes-val
 def code_identity() -> str:
     """A digest of the gen that is running: every file of the package (modules, templates, schemas),
     the Python version and the versions of the libraries it renders and validates with."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from generator import data
+    from generator import data, installed
 
     digest = hashlib.sha256(FORMAT.encode())
     digest.update(sys.version.encode())
     for name in _LIBRARIES:
-        try:
-            digest.update(f"{name}={version(name)};".encode())
-        except PackageNotFoundError:
-            digest.update(f"{name}=none;".encode())
+        digest.update(f"{name}={installed.version(name) or 'none'};".encode())
     package = Path(__file__).resolve().parent.parent
     roots = [(package, False), (data.data_dir() / "schemas", True), (data.data_dir() / "templates", True)]
     for root, follow in roots:

@@ -135,9 +135,10 @@ def render(
     if missed and cached_only:
         return None
     env_level = selection.namespace is None
-    many = sum(len(by_namespace.get(units[i].namespace, ())) for i in missed) >= parallel_min
-    workers = jobs if many else 1
-    if missed and not _render_missed(keys, resolver, selection, units, missed, by_namespace, workers, env_level):
+    rendered = not missed or _render_missed(
+        keys, resolver, selection, units, missed, by_namespace, jobs, parallel_min, env_level
+    )
+    if not rendered:
         return None
     files: list[Any] = []
     objects: list[Placed] = []
@@ -223,10 +224,22 @@ class _Parts:
     def __init__(self, keys: RenderCache, idents: dict[tuple[str, str], str]) -> None:
         self.keys = keys
         self.idents = idents
+        self._loaded: dict[tuple[str, str], parallel.UnitParts] = {}
 
     def previous(self, env: str, namespace: str) -> parallel.UnitParts:
-        found = self.keys.store.get("p" + self.idents[env, namespace])
-        return found if isinstance(found, parallel.UnitParts) else parallel.UnitParts()
+        if (env, namespace) not in self._loaded:  # loaded once (before a fork, for the workers too)
+            found = self.keys.store.get("p" + self.idents[env, namespace])
+            self._loaded[env, namespace] = found if isinstance(found, parallel.UnitParts) else parallel.UnitParts()
+        return self._loaded[env, namespace]
+
+    def stale(self, env: str, namespace: str, names: Sequence[str]) -> int:
+        """How many of these deployments the unit's next render computes anew (the others it reuses)."""
+        previous = self.previous(env, namespace).deployments
+        repo = self.keys.repo
+        try:
+            return sum(1 for n in names if n not in previous or not parallel.unchanged(repo, previous[n].reads))
+        except Exception:  # a bug: the render that follows meets it too, logs it and renders cold
+            return len(names)
 
     def keep(self, env: str, namespace: str, parts: parallel.UnitParts) -> None:
         self.keys.store.put("p" + self.idents[env, namespace], parts)
@@ -240,15 +253,19 @@ def _render_missed(
     missed: list[int],
     by_namespace: dict[str, list[str]],
     jobs: int,
+    parallel_min: int,
     env_level: bool,
 ) -> bool:
-    """Render the units not in the cache (in workers when there are many) and store them."""
+    """Render the units not in the cache and store them: in workers when they have at least
+    ``parallel_min`` deployments to compute (those a unit reuses from its last render cost nearly
+    nothing, while every worker starts by loading the libraries and schemas the first one needs)."""
     from generator.render import steps
 
     pairs = [(units[i].env, units[i].namespace) for i in missed]
     parts = _Parts(keys, {(u.env, u.namespace): u.ident for u in units})
     results: list[parallel.UnitResult] | None = None
-    if jobs > 1 and len(missed) > 1:
+    work = sum(parts.stale(env, ns, by_namespace.get(ns, ())) for env, ns in pairs) if jobs > 1 else 0
+    if work >= parallel_min and len(missed) > 1:
         results = parallel.render_units(resolver, selection, pairs, by_namespace, jobs, env_level, parts)
     if results is None:
         results = []

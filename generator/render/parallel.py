@@ -206,7 +206,7 @@ class Parts(Protocol):
 UnitResult = tuple[list[OutFile], list[Placed], NamespaceContext | None, dict[tuple[str, str], str]]
 
 
-def _unchanged(repo: ConfigRepo, reads: Sequence[tuple[tuple[str, str], str]]) -> bool:
+def unchanged(repo: ConfigRepo, reads: Sequence[tuple[tuple[str, str], str]]) -> bool:
     return all(repo.current_digest(kind, where) == digest for (kind, where), digest in reads)
 
 
@@ -231,7 +231,7 @@ def render_one(
         with repo.recording() as reads:
             for name in by_namespace.get(namespace, []):
                 part = previous.deployments.get(name)
-                if part is not None and _unchanged(repo, part.reads):
+                if part is not None and unchanged(repo, part.reads):
                     reads.update(part.reads)  # what it read is read by the unit
                 else:
                     with repo.recording() as own:

@@ -64,14 +64,15 @@ def _changed(old: dict[str, str], new: dict[str, str]) -> list[str]:
 # -- a failure between two writes --------------------------------------------------------------
 def _failing_after(n: int) -> object:
     calls = [0]
+    create = output.swap._create
 
-    def fake_open(*args: object, **kwargs: object) -> object:
+    def fake_create(path: str, content: str) -> None:
         if calls[0] == n:
-            raise OSError(errno.ENOSPC, "No space left on device", str(args[0]))
+            raise OSError(errno.ENOSPC, "No space left on device", path)
         calls[0] += 1
-        return open(*args, **kwargs)  # type: ignore[call-overload]
+        create(path, content)
 
-    return fake_open
+    return fake_create
 
 
 @pytest.mark.parametrize("failing_write", [0, 1, 5, -1])
@@ -85,7 +86,7 @@ def test_a_failure_between_file_writes_leaves_the_previous_output_intact(
     writes = len(_changed(old, new))
     n = writes - 1 if failing_write == -1 else failing_write
     assert n < writes
-    monkeypatch.setattr(output.swap, "open", _failing_after(n), raising=False)  # the writer's `open`
+    monkeypatch.setattr(output.swap, "_create", _failing_after(n))  # how the writer creates a file
     result = run_cli("render", *SELECT, "-c", str(config), "-o", str(out))
     assert result.code == 2, result.stderr
     assert "No space left on device" in result.stderr and "Traceback" not in result.stderr
@@ -123,17 +124,18 @@ HARNESS = textwrap.dedent(
     import generator.output.cache
 
     mode, n = sys.argv[1], int(sys.argv[2])
-    real_open, real_exchange, real_write, real_plan = open, output.swap._exchange, output.write, output.plan
+    real_create, real_exchange = output.swap._create, output.swap._exchange
+    real_write, real_plan = output.write, output.plan
     opened = [0]
 
     def kill_me():
         os.kill(os.getpid(), signal.SIGKILL)
 
-    def counting_open(*args, **kwargs):
+    def counting_create(path, content):
         if mode == "file" and opened[0] == n:
             kill_me()
         opened[0] += 1
-        return real_open(*args, **kwargs)
+        real_create(path, content)
 
     def exchange(a, b):
         done = real_exchange(a, b)
@@ -153,7 +155,7 @@ HARNESS = textwrap.dedent(
         pause()
         return real_plan(*args, **kwargs)
 
-    output.swap.open = counting_open
+    output.swap._create = counting_create
     if mode == "flush":
         output.swap._flush = lambda *args, **kwargs: kill_me()
     elif mode == "exchange":

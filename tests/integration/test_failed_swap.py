@@ -108,7 +108,7 @@ def test_an_immutable_file_or_folder_inside_out(
     out, old, _new = before_and_after
     immutable = out / which
     real = swap._immutable
-    monkeypatch.setattr(swap, "_immutable", lambda p, info: p == immutable or real(p, info))
+    monkeypatch.setattr(swap, "_immutable", lambda p, info: Path(p) == immutable or real(p, info))
     code, stderr = _render(config, out)
     assert_nothing_changed(out, old, code, stderr, f"{immutable} is ", "immutable")
 

@@ -136,6 +136,41 @@ def test_reused_documents_are_the_cold_render_byte_for_byte(
     assert _render(cli, fleet, out, "--allow-delete") == _cold(cli, fleet, tmp_path / "cold4")
 
 
+def test_workers_are_forked_for_the_deployments_a_render_computes_not_those_it_reuses(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit whose deployments are mostly reused costs little to render, and every worker first loads
+    the libraries and schemas: workers are forked when enough deployments are computed anew."""
+    from generator.render import plan
+
+    monkeypatch.setattr(plan, "PARALLEL_MIN_UNITS", 4)
+    forked: list[int] = []
+    real = parallel.render_units
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        forked.append(len(args[2]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(parallel, "render_units", spy)
+    out = tmp_path / "out"
+
+    def render() -> dict[str, str]:
+        result = cli("render", "-c", str(fleet), "-o", str(out), "-j", "2")
+        assert result.code == 0, result.stderr
+        return tree_digest(out)
+
+    render()
+    assert forked == [9]  # an empty cache: 27 deployments to compute
+    forked.clear()
+    deployment = sorted((fleet / "deployments" / estate.namespace_names(3)[1]).glob("*.yaml"))[0]
+    edit(deployment, "--sink-topic out-", "--sink-topic changed-")
+    assert render() == _cold(cli, fleet, tmp_path / "cold1")
+    assert forked == []  # three units to render again, but one deployment each: in this process
+    edit(fleet / "profiles" / "small.yaml", "cpu: 0.5", "cpu: 1")
+    assert render() == _cold(cli, fleet, tmp_path / "cold2")
+    assert forked == [9]  # every deployment of that profile, in every unit
+
+
 def test_selections_and_set_are_part_of_the_key(fleet: Path, tmp_path: Path, cli: Callable[..., Result]) -> None:
     for i, args in enumerate(
         (
@@ -348,7 +383,7 @@ def test_a_bug_in_reuse_falls_back_to_a_cold_render_and_is_logged(
     def broken(*args: Any) -> bool:
         raise RuntimeError("a bug in reusing parts")
 
-    monkeypatch.setattr(parallel, "_unchanged", broken)
+    monkeypatch.setattr(parallel, "unchanged", broken)
     with caplog.at_level("DEBUG", logger="generator.render.parallel"):
         assert _render(cli, fleet, out) == _cold(cli, fleet, tmp_path / "cold")
     failures = [r for r in caplog.records if r.name == "generator.render.parallel"]
@@ -367,7 +402,7 @@ def test_gen_debug_prints_why_a_faster_path_was_not_taken(fleet: Path, tmp_path:
         "from generator import cli\n"
         "from generator.render import parallel\n"
         "def broken(*args):\n    raise RuntimeError('a bug in reusing parts')\n"
-        "parallel._unchanged = broken\n"
+        "parallel.unchanged = broken\n"
         f"sys.argv = ['gen', *{args!r}]\n"
         "cli.main()\n"
     )
@@ -554,8 +589,13 @@ def test_stamps_vouch_only_for_settled_regular_files(tmp_path: Path) -> None:
         (out / f.path).write_text(f.content)
     now = time.time_ns()
     os.utime(out / old.path, ns=(now - 2 * SETTLED_NS, now - 2 * SETTLED_NS))
-    seen = seen_files(out, [old, fresh], now)
+    seen = seen_files(plan(out, [old, fresh], Scope(), force=True), now)
     assert set(seen) == {old.path}  # modified within the clock's granularity of now: not vouched for
+    (out / "dev/ns/link.yaml").symlink_to("old.yaml")  # the same bytes through a symlink: no stamp
+    linked = OutFile("dev/ns/link.yaml", old.content, owner)
+    assert plan(out, [linked], Scope(), force=True).unchanged == [linked.path]
+    assert seen_files(plan(out, [linked], Scope(), force=True), now) == {}
+    (out / "dev/ns/link.yaml").unlink()
     # a stamp vouches for the bytes it was taken with: other content to write is stale, not unchanged
     other = OutFile(old.path, "a: 2\n", owner)
     assert plan(out, [other], Scope(), force=True, seen=seen).stale == [old.path]

@@ -31,8 +31,8 @@ def test_version_prints_the_installed_version_and_exits_0() -> None:
 
 def test_version_imports_nothing_heavy() -> None:
     probe = (
-        "import runpy, sys\nsys.argv = ['gen', '--version']\n"
-        "try:\n    runpy.run_module('generator', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "import sys\nsys.argv = ['gen', '--version']\nfrom generator import cli\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
         "heavy = sorted(m for m in ('yaml', 'jinja2', 'generator.output', 'generator.config') if m in sys.modules)\n"
         "print(heavy)\n"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,3 +152,24 @@ def test_groups_worked_out_for_other_files_are_not_used(monkeypatch: pytest.Monk
     groups = k8s.schema_groups.__wrapped__("v1", "Service")
     assert groups == k8s.compare_schemas("v1", "Service")
     assert ("1.29",) in groups
+
+
+@pytest.mark.parametrize("target", ["vvp", "flink-operator"])
+def test_a_render_compares_no_schemas(target: str, config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every kind a render validates has its groups worked out ahead: comparing the schemas of every
+    version reads all their definitions (0.07 s of every process that renders)."""
+    from generator.config.layers import ConfigRepo
+    from generator.config.resolve import Resolver
+    from generator.render.plan import render
+    from generator.render.selection import Selection
+
+    def refuse(api: str, kind: str) -> Any:
+        raise AssertionError(f"{api} {kind} is not in _KNOWN_GROUPS")
+
+    k8s.schema_groups.cache_clear()
+    monkeypatch.setattr(k8s, "compare_schemas", refuse)
+    repo = ConfigRepo(config)
+    try:
+        assert render(repo, Resolver(repo), Selection(target=target))
+    finally:
+        k8s.schema_groups.cache_clear()

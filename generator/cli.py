@@ -369,7 +369,8 @@ def run() -> None:
     an incremental render's bookkeeping (benchmarks/README.md). Nothing needs that teardown: every
     file gen writes is closed, and renamed into place, before the command returns; only stdout and
     stderr are buffered, and they are flushed here. An exception :func:`main` does not handle
-    (a bug) still ends the program the usual way, with its traceback."""
+    (a bug) still ends the program the usual way, with its traceback; so does every run under a
+    profiler or a tracer (``python -m cProfile``, coverage), which write their results at exit."""
     try:
         main()
         code: object = 0
@@ -387,4 +388,6 @@ def run() -> None:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe (gen ... | head): as Python's own exit reports it
             status = status or 120
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(status)
     os._exit(status)

@@ -49,3 +49,16 @@ def test_the_installed_command_is_the_program() -> None:
     assert script.value == "generator.cli:run"
     main = Path(__file__).resolve().parents[2] / "generator" / "__main__.py"
     assert "run()" in main.read_text()
+
+
+def test_under_a_profiler_the_program_exits_the_usual_way(tmp_path: Path) -> None:
+    """A profiler (or coverage) writes its results at exit: the program does not skip that."""
+    stats = tmp_path / "gen.prof"
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "generator", "--version"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("gen ")
+    assert stats.is_file() and stats.stat().st_size > 0

@@ -89,6 +89,15 @@ def render_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     return folder
 
 
+@pytest.fixture(autouse=True)
+def fresh_pod_template_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts as a new process does: no pod template is known to be valid but those its
+    own renders found (or that the cache tells them), whatever tests ran before it."""
+    from generator.validate import kubernetes
+
+    monkeypatch.setattr(kubernetes, "_VALID", set())
+
+
 @pytest.fixture
 def cli() -> Callable[..., Result]:
     return run_cli

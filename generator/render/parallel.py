@@ -34,6 +34,7 @@ from generator.render import steps
 from generator.render.collisions import Placed
 from generator.render.context import Doc, NamespaceContext
 from generator.render.selection import Selection
+from generator.validate import kubernetes as k8s
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ class Part:
     documents: tuple[Doc, ...]
     files: tuple[OutFile, ...]
     objects: tuple[Placed, ...]
+    valid_templates: frozenset[str] = frozenset()  # its pod templates found valid (kubernetes.known_valid_templates)
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,7 @@ class UnitParts:
 
     deployments: Mapping[str, Part] = field(default_factory=dict)
     made: Mapping[str, tuple[OutFile, Placed | None]] = field(default_factory=dict)
+    valid_templates: frozenset[str] = frozenset()  # the namespace's own pod templates found valid
 
 
 class Parts(Protocol):
@@ -234,12 +237,13 @@ def render_one(
                 if part is not None and unchanged(repo, part.reads):
                     reads.update(part.reads)  # what it read is read by the unit
                 else:
-                    with repo.recording() as own:
+                    known = part.valid_templates if part is not None else frozenset()
+                    with repo.recording() as own, k8s.known_valid_templates(known) as valid:
                         eff = resolver.deployment(env, namespace, name)
                         docs = steps.deployment_documents(selection, eff)
                         objects: list[Placed] = []
                         files = steps.deployment_files(selection, env, eff, docs, objects)
-                    part = Part(tuple(sorted(own.items())), eff, docs, tuple(files), tuple(objects))
+                    part = Part(tuple(sorted(own.items())), eff, docs, tuple(files), tuple(objects), frozenset(valid))
                 done[name] = part
             ns_eff = resolver.namespace(env, namespace)
             effs = tuple(p.effective for p in done.values())
@@ -248,14 +252,15 @@ def render_one(
             problems: list[Problem] = []
             unit_objects = [o for p in done.values() for o in p.objects]
             unit_files = [f for p in done.values() for f in p.files]
-            unit_files += steps.namespace_own_files(selection, ctx, problems, unit_objects, previous.made, made)
+            with k8s.known_valid_templates(previous.valid_templates) as ns_valid:
+                unit_files += steps.namespace_own_files(selection, ctx, problems, unit_objects, previous.made, made)
     except Exception:
         _failed(f"{env}/{namespace}")
         return None
     if problems:
         return None
     if parts is not None:
-        parts.keep(env, namespace, UnitParts(done, made))
+        parts.keep(env, namespace, UnitParts(done, made, frozenset(ns_valid)))
     return unit_files, unit_objects, ctx, dict(reads)
 
 

@@ -25,9 +25,12 @@ versions instead of about 30.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import pickle
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -44,6 +47,8 @@ __all__ = [
     "KUBERNETES_VERSIONS",
     "compare_schemas",
     "is_builtin",
+    "known_valid_templates",
+    "pod_template_problems",
     "problems",
     "schema_files_digest",
     "schema_groups",
@@ -385,10 +390,66 @@ def problems(doc: Mapping[str, Any]) -> list[str]:
 #: a PodTemplateSpec is checked as the ``template`` of a PodTemplate object
 _POD_TEMPLATE_PREFIX = ("template",)
 
+# Pod templates found valid, by the digest of their pickle (equal pickles are equal templates: the
+# same keys, values and types). Checking the first one loads every claimed version's definitions
+# (7 MB of JSON) and compiles five validators, a tenth of a second; an incremental render gives the
+# digests its last render of a deployment found valid (:func:`known_valid_templates`), so a deployment
+# whose pods did not change loads none of that.
+_VALID: set[str] = set()
+_RECORDING: list[set[str]] = []
+
+
+def _key_sorted(value: Any) -> Any:
+    if type(value) is dict:
+        return {key: _key_sorted(value[key]) for key in sorted(value)}
+    if type(value) is list:
+        return [_key_sorted(item) for item in value]
+    return value
+
+
+def _template_digest(template: Mapping[str, Any]) -> str | None:
+    """The digest of the template's pickle (exact about every type), with every map's keys sorted
+    (validity does not depend on their order, which differs between renders) and written without
+    the pickler's memo (equal templates have equal bytes whether or not they share equal strings)."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    try:
+        pickler.dump(_key_sorted(template))
+    except Exception:  # keys that do not sort, not plain data, a structure that contains itself
+        return None
+    return hashlib.sha256(buffer.getbuffer()).hexdigest()
+
+
+@contextmanager
+def known_valid_templates(known: Iterable[str]) -> Iterator[set[str]]:
+    """Trust ``known`` (digests of pod templates a render of this gen found valid) for the rest of
+    the process; yield the digests of the pod templates found valid inside the block, trusted ones
+    included, for the next render to pass here."""
+    _VALID.update(known)
+    found: set[str] = set()
+    _RECORDING.append(found)
+    try:
+        yield found
+    finally:
+        _RECORDING.remove(found)
+
 
 def pod_template_problems(template: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     """Violations of a Kubernetes PodTemplateSpec (strict, every claimed version), each as the path
     inside the template and a message; label keys and values are checked as the API server does."""
+    key = _template_digest(template)
+    if key is None or key not in _VALID:
+        found = _pod_template_problems(template)
+        if found or key is None:
+            return found
+        _VALID.add(key)
+    for recording in _RECORDING:
+        recording.add(key)
+    return []
+
+
+def _pod_template_problems(template: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     doc = {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "pod-template"}, "template": template}
     found: dict[tuple[tuple[str | int, ...], str], None] = {}
     for group in schema_groups("v1", "PodTemplate"):

@@ -141,3 +141,41 @@ def test_validators_are_compiled_once_per_process() -> None:
     assert k8s.validator("1.29", "networking.k8s.io/v1", "NetworkPolicy") is k8s.validator(
         "1.29", "networking.k8s.io/v1", "NetworkPolicy"
     )
+
+
+# -- pod templates found valid are trusted by their digest ------------------------------------------
+def _template(**spec: Any) -> dict[str, Any]:
+    return {"metadata": {"labels": {"app": "flink"}}, "spec": {"containers": [{"name": "flink"}], **spec}}
+
+
+def test_a_pod_template_found_valid_is_not_checked_again_and_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.validate import kubernetes as k8s
+
+    checked: list[Any] = []
+    real = k8s._pod_template_problems
+    monkeypatch.setattr(k8s, "_pod_template_problems", lambda t: checked.append(t) or real(t))
+    valid = _template(nodeSelector={"pool": "flink"}, hostname="a")
+    with k8s.known_valid_templates(()) as found:
+        assert k8s.pod_template_problems(valid) == []
+        # the same template with its keys in another order, built anew: trusted
+        again = {"spec": {"hostname": "a", "nodeSelector": {"pool": "flink"}, "containers": [{"name": "flink"}]}}
+        assert k8s.pod_template_problems({**again, "metadata": {"labels": {"app": "flink"}}}) == []
+    assert len(checked) == 1 and len(found) == 1
+    # an invalid one is never trusted: checked (and reported) every time
+    invalid = _template(hostname=5)
+    assert k8s.pod_template_problems(invalid) and k8s.pod_template_problems(invalid)
+    assert len(checked) == 3
+    # other types are other templates: 5 and "5", a list and a tuple
+    assert k8s._template_digest(_template(x=5)) != k8s._template_digest(_template(x="5"))
+    assert k8s._template_digest(_template(x=[1])) != k8s._template_digest(_template(x=(1,)))
+
+
+def test_digests_from_an_earlier_render_are_trusted_and_passed_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.validate import kubernetes as k8s
+
+    monkeypatch.setattr(k8s, "_pod_template_problems", lambda t: pytest.fail("checked again"))
+    known = k8s._template_digest(_template())
+    assert known is not None
+    with k8s.known_valid_templates({known}) as found:
+        assert k8s.pod_template_problems(_template()) == []
+    assert found == {known}  # the next render gets it again

@@ -171,6 +171,28 @@ def test_workers_are_forked_for_the_deployments_a_render_computes_not_those_it_r
     assert forked == [9]  # every deployment of that profile, in every unit
 
 
+def test_pod_templates_an_earlier_render_found_valid_are_not_checked_again(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking a first pod template loads every Kubernetes version's definitions: a deployment whose
+    pods did not change is rendered again with the digests its last render found valid."""
+    from generator.validate import kubernetes as k8s
+
+    out = tmp_path / "out"
+    _render(cli, fleet, out)
+    checked: list[Any] = []
+    real = k8s._pod_template_problems
+    monkeypatch.setattr(k8s, "_pod_template_problems", lambda t: checked.append(t) or real(t))
+    monkeypatch.setattr(k8s, "_VALID", set())  # as in a new process: only the cache knows them
+    deployment = sorted((fleet / "deployments" / estate.namespace_names(3)[1]).glob("*.yaml"))[0]
+    edit(deployment, "--sink-topic out-", "--sink-topic changed-")
+    after = _render(cli, fleet, out)
+    assert checked == []  # the deployment rendered again, its pod templates trusted
+    monkeypatch.setattr(k8s, "_VALID", set())
+    assert after == _cold(cli, fleet, tmp_path / "cold")
+    assert checked  # a cold render checks them
+
+
 def test_selections_and_set_are_part_of_the_key(fleet: Path, tmp_path: Path, cli: Callable[..., Result]) -> None:
     for i, args in enumerate(
         (

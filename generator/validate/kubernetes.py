@@ -432,7 +432,7 @@ def known_valid_templates(known: Iterable[str]) -> Iterator[set[str]]:
     try:
         yield found
     finally:
-        _RECORDING.remove(found)
+        _RECORDING.pop()  # this block's (blocks nest); list.remove would take the first equal set
 
 
 def pod_template_problems(template: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:

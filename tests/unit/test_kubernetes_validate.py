@@ -179,3 +179,13 @@ def test_digests_from_an_earlier_render_are_trusted_and_passed_on(monkeypatch: p
     with k8s.known_valid_templates({known}) as found:
         assert k8s.pod_template_problems(_template()) == []
     assert found == {known}  # the next render gets it again
+
+
+def test_nested_blocks_each_record_what_was_found_inside_them() -> None:
+    from generator.validate import kubernetes as k8s
+
+    with k8s.known_valid_templates(()) as outer:
+        with k8s.known_valid_templates(()) as inner:
+            assert k8s.pod_template_problems(_template(hostname="inner")) == []
+        assert k8s.pod_template_problems(_template(hostname="outer")) == []
+    assert len(inner) == 1 and len(outer) == 2 and inner < outer

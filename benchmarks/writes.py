@@ -3,8 +3,8 @@
     python -m benchmarks.writes FILES.pickle OUT
 
 ``FILES.pickle`` holds a list of (relative path, text): the files of a render, read beforehand. They
-are written as gen writes a new output tree: folders made as needed, each file opened, written and
-closed, then flushed as gen flushes the tree before the swap (``syncfs`` of the file system). Nothing is
+are written as gen writes a new output tree: folders made as needed, each file created with gen's own
+``_create``, then flushed as gen flushes the tree before the swap (``syncfs`` of the file system). Nothing is
 serialised, rendered or validated: with :mod:`benchmarks.floor`, this is what producing that output
 costs at least, and on a disk where creating a file is expensive it is much of a cold render's
 kernel time.
@@ -17,7 +17,7 @@ import pickle
 import sys
 from pathlib import Path
 
-from generator.output.swap import _flush
+from generator.output.swap import _create, _flush
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,8 +32,7 @@ def main(argv: list[str] | None = None) -> None:
         if folder not in folders:
             os.makedirs(folder, exist_ok=True)
             folders.add(folder)
-        with open(target, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        _create(target, text)
     _flush(Path(out))
     print(f"{len(files)} files")
 

@@ -332,8 +332,13 @@ _quote = json.encoder.encode_basestring_ascii  # a JSON string as json.dumps wri
 def _entry_text(entry: Mapping[str, Any]) -> str:
     """One entry at the depth of the index's files, as json.dumps(indent=1, sort_keys=True) writes it."""
     owner, sha = entry.get("owner"), entry.get("sha256")
-    strings = isinstance(owner, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in owner.items())
-    if strings and owner and entry.keys() == {"owner", "sha256"} and isinstance(sha, str) and isinstance(owner, dict):
+    if (
+        entry.keys() == {"owner", "sha256"}
+        and isinstance(sha, str)
+        and isinstance(owner, dict)
+        and owner
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in owner.items())
+    ):
         fields = ",\n".join(f"    {_quote(k)}: {_quote(owner[k])}" for k in sorted(owner))
         return f'{{\n   "owner": {{\n{fields}\n   }},\n   "sha256": {_quote(sha)}\n  }}'
     return json.dumps(entry, indent=1, sort_keys=True).replace("\n", "\n  ")  # any other entry it kept

@@ -4,7 +4,6 @@ arrives whole, through a pipe, and its exit codes are those of the command."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +11,8 @@ from pathlib import Path
 from tests.conftest import tree_digest
 
 
-def _gen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "generator", *args], capture_output=True, text=True, cwd=cwd, env=dict(os.environ)
-    )
+def _gen(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True, text=True)
 
 
 def test_what_a_render_prints_arrives_whole_and_it_exits_0(config: Path, tmp_path: Path) -> None:
@@ -47,8 +44,13 @@ def test_the_installed_command_is_the_program() -> None:
 
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "gen"]
     assert script.value == "generator.cli:run"
-    main = Path(__file__).resolve().parents[2] / "generator" / "__main__.py"
-    assert "run()" in main.read_text()
+    probe = (
+        "import runpy\nfrom generator import cli\n"
+        "cli.run = lambda: print('cli.run')\n"
+        "runpy.run_module('generator', run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout == "cli.run\n"
 
 
 def test_under_a_profiler_the_program_exits_the_usual_way(tmp_path: Path) -> None:

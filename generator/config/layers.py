@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -166,6 +167,8 @@ class ConfigRepo:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._resolved_root = root.resolve()
+        self._inside_root = os.path.join(os.fspath(self._resolved_root), "")  # with a trailing separator
+        self._real_folders: dict[str, str] = {}  # a folder of layer files -> its real path
         if not os.path.lexists(root / BASELINE):  # a folder or a broken link there is reported when read
             miss = near_miss_baseline(root)
             raise UsageError(
@@ -283,11 +286,10 @@ class ConfigRepo:
         if key not in self._fresh:
             namespace, _, name = where.partition("/")
             path = self.file_for(kind, name, namespace)
-            shown = _shown(path)
             digest: str | None = None
-            if not self._check_path(path, shown):
+            if not self._check_path(path, ""):  # a problem only makes the digest None: no name needed
                 try:
-                    digest = hashlib.sha256(read_text(path, shown).encode()).hexdigest()
+                    digest = hashlib.sha256(read_text(path, "").encode()).hexdigest()
                 except YamlProblems:
                     digest = None
             self._fresh[key] = digest
@@ -358,7 +360,26 @@ class ConfigRepo:
             reads[cache_key] = digest
         return layer
 
+    def _inside(self, path: Path) -> bool | None:
+        """Whether ``path`` (a regular file that is no symlink) lies inside the configuration folder,
+        from the real path of its folder (resolved once per folder, not once per file: resolving
+        takes a system call per component); ``None`` when it is no such file (a symlink, missing):
+        :meth:`_check_path` looks at it in full."""
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        folder = os.path.dirname(path)
+        real = self._real_folders.get(folder)
+        if real is None:
+            real = self._real_folders[folder] = os.path.realpath(folder)
+        return os.path.join(real, "").startswith(self._inside_root)
+
     def _check_path(self, path: Path, shown: str) -> list[Problem]:
+        if self._inside(path):
+            return []
         if not path.exists() and not path.is_symlink():
             return [Problem(shown, 1, 1, "", "file not found")]
         try:

@@ -372,8 +372,15 @@ def read_text(path: Path, shown: str) -> str:
                 f"file is {info.st_size / (1 << 20):.1f} MiB; layer files are limited to {MAX_FILE_BYTES >> 20} MiB",
                 "a layer file holds settings, not data",
             )
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)  # a file that grew since fstat is still cut off
+        chunks = []
+        left = MAX_FILE_BYTES + 1  # a file that grew since fstat is still cut off
+        while left > 0:
+            chunk = os.read(fd, min(left, max(info.st_size + 1, 1 << 16)))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        raw = b"".join(chunks)
     except OSError as exc:
         raise refuse(f"cannot read file: {exc.strerror}") from None
     finally:

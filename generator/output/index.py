@@ -16,7 +16,6 @@ import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -41,10 +40,12 @@ class OutFile:
     path: str  # relative to the output folder, with '/'
     content: str
     owner: Owner
+    # computed where the file is rendered (in a worker, in parallel) and kept with it in the render
+    # cache: the plan, the stamps, the index and the run's summary all ask for it
+    sha256: str = field(init=False, repr=False, compare=False)
 
-    @cached_property  # asked by the plan, the stamps and the index of one run
-    def sha256(self) -> str:
-        return hashlib.sha256(self.content.encode()).hexdigest()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha256", hashlib.sha256(self.content.encode()).hexdigest())
 
     def holds(self, data: bytes) -> bool:
         """Whether ``data`` (a file's bytes) is this file's content."""

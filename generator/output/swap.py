@@ -9,7 +9,8 @@ the previous output as it was. :func:`locked` serialises runs on one output fold
 A failed run changes nothing. Before anything is created, :func:`check_replaceable` makes sure
 every file of the previous tree can be removed once the new one is in place (a read-only or
 immutable folder or file, a mount point inside it, a folder gen cannot read are refused, naming
-them). A failure while the new tree is built or swapped in removes the new tree and leaves the
+them; an immutable file the new tree would hard-link is refused when the link fails, still before
+the swap). A failure while the new tree is built or swapped in removes the new tree and leaves the
 previous one in place; a failure right after the swap (making it durable) swaps back. Every
 failure is an :class:`OutputError` naming the output folder; no temporary folder is left behind.
 """
@@ -133,7 +134,7 @@ def write(out: Path, result: Plan[OutFile], *, before_swap: Callable[[Path], Non
     tmp = out.parent / f".{out.name}.gen-tmp-{os.getpid()}"
     regular: frozenset[str] = frozenset()
     if os.path.lexists(out):
-        regular = check_replaceable(out, shown)  # before anything is created
+        regular = check_replaceable(out, shown, frozenset(result.unchanged))  # before anything is created
     try:
         tmp.mkdir(parents=True)
     except OSError as exc:
@@ -142,7 +143,7 @@ def write(out: Path, result: Plan[OutFile], *, before_swap: Callable[[Path], Non
             hint=f"gen builds the new tree in {out.parent} and swaps it in: that folder must be writable",
         ) from None
     try:
-        _build(out, tmp, result, regular)
+        _build(out, tmp, result, regular, shown)
         if before_swap is not None:
             before_swap(tmp)
         _flush(tmp)  # the new tree is on disk before any name points at it
@@ -151,10 +152,12 @@ def write(out: Path, result: Plan[OutFile], *, before_swap: Callable[[Path], Non
     _swap(tmp, out, shown)
 
 
-def _build(out: Path, tmp: Path, result: Plan[OutFile], regular: frozenset[str]) -> None:
+def _build(out: Path, tmp: Path, result: Plan[OutFile], regular: frozenset[str], shown: Path) -> None:
     """The new tree in ``tmp``: every file of the run, with the bytes the folder already holds linked
     from it (``regular``: the paths of the regular files in ``out``, as :func:`check_replaceable` found
-    them just before; never a symlink someone put in a file's place) and the others written."""
+    them just before; never a symlink someone put in a file's place) and the others written. A file
+    that cannot be linked because it is immutable or append-only (which :func:`check_replaceable`
+    leaves to the link) is refused: it could not be removed after the swap."""
     entries: dict[str, dict[str, Any]] = {}
     for path, entry in result.kept.items():
         if (out / path).is_file():
@@ -177,11 +180,13 @@ def _build(out: Path, tmp: Path, result: Plan[OutFile], regular: frozenset[str])
             folders.add(folder)
         entries[path] = index_entry(f)
         if path in unchanged and path in regular:  # a regular file with the same bytes
+            source = f"{out_s}/{path}"
             try:
-                os.link(f"{out_s}/{path}", target)
+                os.link(source, target)
                 continue
-            except OSError:
-                pass
+            except OSError as exc:
+                if exc.errno == errno.EPERM and _immutable(source, os.lstat(source)):
+                    raise _refusal(out, shown, Path(source), *_IMMUTABLE) from None
         _create(target, f.content)
     (tmp / INDEX).write_text(index_text(entries), encoding="utf-8")
 
@@ -297,15 +302,27 @@ _FS_IMMUTABLE_FL = 0x10
 _FS_APPEND_FL = 0x20
 
 
-def check_replaceable(out: Path, shown: Path) -> frozenset[str]:
+_IMMUTABLE = ("is immutable or append-only", "clear the attribute (chattr -i -a), or remove it")
+
+
+def _refusal(out: Path, shown: Path, path: Path, why: str, hint: str) -> OutputError:
+    return OutputError(f"cannot replace {shown}: {_rel(path, out, shown)} {why}; nothing was changed", hint=hint)
+
+
+def check_replaceable(out: Path, shown: Path, linked: frozenset[str] = frozenset()) -> frozenset[str]:
     """Refuse an output folder that could not be replaced as a whole, before anything is
     written: after the swap every entry of the previous tree is removed, which needs a folder gen
     can read and write (not read-only, not on a read-only mount, not immutable), entries that are
     not immutable or append-only, and no mount point inside it (or at it). Returns the paths
-    (relative, with ``/``) of the regular files in it."""
+    (relative, with ``/``) of the regular files in it.
+
+    ``linked``: the paths of files the new tree will hard-link. Their attributes are not asked here
+    (an open and an ioctl per file, a fifth of the bookkeeping of an incremental render): Linux
+    refuses to link an immutable or append-only file (EPERM), and :func:`_build` refuses the run
+    then, before the swap, with the same message."""
 
     def refuse(path: Path, why: str, hint: str) -> OutputError:
-        return OutputError(f"cannot replace {shown}: {_rel(path, out, shown)} {why}; nothing was changed", hint=hint)
+        return _refusal(out, shown, path, why, hint)
 
     mounts = _mount_points(out)
     if out in mounts or os.path.ismount(out):
@@ -349,12 +366,11 @@ def check_replaceable(out: Path, shown: Path) -> frozenset[str]:
                     "belongs to another user in a folder with the sticky bit",
                     "remove it as its owner, or render as that user",
                 )
-            if _immutable(path, entry):
-                raise refuse(
-                    Path(path), "is immutable or append-only", "clear the attribute (chattr -i -a), or remove it"
-                )
+            rel = prefix + name
+            if not (rel in linked and stat.S_ISREG(entry.st_mode)) and _immutable(path, entry):
+                raise refuse(Path(path), *_IMMUTABLE)
             if stat.S_ISREG(entry.st_mode):
-                regular.add(prefix + name)
+                regular.add(rel)
     return frozenset(regular)
 
 

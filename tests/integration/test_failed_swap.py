@@ -109,6 +109,14 @@ def test_an_immutable_file_or_folder_inside_out(
     immutable = out / which
     real = swap._immutable
     monkeypatch.setattr(swap, "_immutable", lambda p, info: Path(p) == immutable or real(p, info))
+    real_link = os.link
+
+    def link(src: str, dst: str) -> None:  # as Linux refuses to link an immutable file
+        if Path(src) == immutable:
+            raise PermissionError(errno.EPERM, "Operation not permitted", src)
+        real_link(src, dst)
+
+    monkeypatch.setattr(os, "link", link)
     code, stderr = _render(config, out)
     assert_nothing_changed(out, old, code, stderr, f"{immutable} is ", "immutable")
 

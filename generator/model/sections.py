@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from generator.config.resolve import Effective
 from generator.model import keys
@@ -44,6 +45,11 @@ class Artifact:
     entry_module: str | None = None
     additional_python_libraries: Sequence[Any] = ()
     additional_python_archives: Sequence[Any] = ()
+
+    @property
+    def jar_scheme(self) -> str | None:
+        """The lower-case scheme of the jar URI (None without one)."""
+        return urlsplit(self.jar_uri or "").scheme.lower() or None
 
     @staticmethod
     def of(eff: Effective) -> Artifact:

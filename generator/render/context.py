@@ -55,6 +55,36 @@ class NamespaceContext:
 
 
 @dataclass(frozen=True)
+class DeploymentView:
+    """What the environment renderers read of one deployment: nothing else of it reaches them.
+
+    An incremental render keys an environment's documents by these views (and by each namespace's
+    configuration, :class:`EnvNamespace`), so a change to a deployment that leaves its view as it was
+    (its arguments, its resources) does not render them again. A renderer that needs more of a
+    deployment adds a field here, filled by :func:`generator.render.steps.deployment_view`."""
+
+    deployment: str
+    kubernetes_namespace: str
+    session: bool  # a job of a session cluster
+    jar_scheme: str | None  # the lower-case scheme of its jar URI (None without one)
+    jobmanager_account: str  # the ServiceAccount of its JobManager
+    jobmanager_account_at: tuple[str, int, int]  # where that account is set (file, line, column)
+
+
+@dataclass(frozen=True)
+class EnvNamespace:
+    """One namespace of an environment as the environment renderers see it: the namespace's
+    configuration and a view of each of its deployments (no rendered documents)."""
+
+    env: str
+    namespace: str
+    target: str
+    effective: Effective  # baseline + namespace + environment
+    deployments: tuple[DeploymentView, ...]
+    resolver: Resolver | None = None  # for namespaces of the platform outside the selection
+
+
+@dataclass(frozen=True)
 class EnvContext:
     env: str
-    namespaces: tuple[NamespaceContext, ...]
+    namespaces: tuple[EnvNamespace, ...]

@@ -31,7 +31,7 @@ from generator import kinds, model
 from generator.config import paths
 from generator.config.resolve import Effective
 from generator.errors import InputError, Problem
-from generator.render.context import Doc, NamespaceContext
+from generator.render.context import Doc, EnvNamespace
 
 __all__ = ["JOB_KINDS", "environment_docs"]
 
@@ -60,7 +60,7 @@ CHARTS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _settings(contexts: Sequence[NamespaceContext]) -> tuple[dict[str, Any], Effective] | None:
+def _settings(contexts: Sequence[EnvNamespace]) -> tuple[dict[str, Any], Effective] | None:
     """The environment's delivery settings (every namespace must see the same), or None."""
     found: dict[str, Any] | None = None
     first: Effective | None = None
@@ -328,7 +328,7 @@ def _file(doc: Doc) -> str:
     return doc.file or kinds.of(doc.content, doc.kind_key).file_name(doc.content)
 
 
-def environment_docs(env: str, contexts: Sequence[NamespaceContext], env_docs: Sequence[Doc]) -> list[Doc]:
+def environment_docs(env: str, contexts: Sequence[EnvNamespace], env_docs: Sequence[Doc]) -> list[Doc]:
     """The delivery documents of environment ``env``: none without ``platform.delivery``."""
     found = _settings(contexts)
     if found is None:

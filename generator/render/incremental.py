@@ -17,8 +17,11 @@ cache (:mod:`generator.output.cache`) under a key computed from everything it ca
 
 A lookup therefore has two steps: a small entry for the unit says which layer files it read last
 time; their current digests give the key of the unit's documents. An environment's documents are
-keyed by the keys of its namespaces (the environment renderers read nothing else); a namespace whose
-documents were reused provides its context for them from the cache.
+keyed by what its renderers read of each namespace (:class:`EnvNamespace`: the namespace's
+configuration and a view of each deployment, stored with the unit and digested), and by any layer
+file they read themselves: a change to a deployment that leaves its view as it was (its arguments,
+its resources) does not render them again. When it does, a namespace whose documents were reused
+provides its :class:`EnvNamespace` from the cache.
 
 Only successful computations are stored. A run that meets any problem is rendered again without
 the cache (:func:`render` returns ``None``), so every message is a cold run's.
@@ -28,15 +31,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 from generator.config.layers import ConfigRepo
 from generator.config.resolve import Resolver
+from generator.digest import value_digest
 from generator.output.cache import Cache
 from generator.render import identity, parallel
 from generator.render.collisions import Placed
-from generator.render.context import NamespaceContext
+from generator.render.context import EnvNamespace, NamespaceContext
 from generator.render.selection import Selection
 
 
@@ -94,6 +98,17 @@ class _Unit:
     files: list[Any] | None = None
     objects: list[Placed] | None = None
     ctx: NamespaceContext | None = None
+    view: EnvNamespace | None = None  # what the environment renderers read of the unit
+    view_digest: str | None = None  # its digest (None: a run without environment documents)
+
+
+def view_digest(view: EnvNamespace) -> str | None:
+    """A digest of what the environment renderers read of a namespace (``None``: it cannot be
+    digested, and the environment is rendered). The namespace's configuration counts by its fields,
+    not by what a renderer cached on it."""
+    eff = view.effective
+    state = tuple(getattr(eff, f.name) for f in fields(eff))
+    return value_digest((view.env, view.namespace, view.target, state, view.deployments))
 
 
 def render(
@@ -128,10 +143,10 @@ def render(
     for i, unit in enumerate(units):
         unit.key = keys.key(unit.ident)
         value = store.get(unit.key) if unit.key is not None else None
-        if value is None:
+        if not (isinstance(value, tuple) and len(value) == 3):
             missed.append(i)
         else:
-            unit.files, unit.objects = value
+            unit.files, unit.objects, unit.view_digest = value
     if missed and cached_only:
         return None
     env_level = selection.namespace is None
@@ -154,24 +169,26 @@ def render(
                 progress(done, len(units))
         if not env_level:
             continue
-        # keyed by its namespaces' keys and, like a unit, by any layer file the renderers read themselves
-        ident = keys.ident("environment", env, tuple(u.key for u in env_units))
-        key = keys.key(ident)
+        # keyed by what the renderers read of its namespaces and, like a unit, by any layer file they read
+        digests = tuple(u.view_digest for u in env_units)
+        ident = keys.ident("environment", env, digests) if None not in digests else None
+        key = keys.key(ident) if ident is not None else None
         value = store.get(key) if key is not None else None
         if value is None and cached_only:
             return None
         if value is None:
-            ctxs = [_context(keys, u, resolver) for u in env_units]
-            if any(c is None for c in ctxs):
+            views = [_view(keys, u, resolver) for u in env_units]
+            if any(v is None for v in views):
                 return None
             problems: list[Any] = []
             env_objects: list[Placed] = []
             with repo.recording() as reads:
-                found = steps.env_files(selection, env, [c for c in ctxs if c is not None], problems, env_objects)
+                found = steps.env_files(selection, env, [v for v in views if v is not None], problems, env_objects)
             if problems:
                 return None
             value = (found, env_objects)
-            keys.put(ident, reads, value)
+            if ident is not None:
+                keys.put(ident, reads, value)
         files.extend(value[0])
         objects.extend(value[1])
     if contexts is not None:
@@ -205,15 +222,19 @@ def _namespaces_apart(
 
 
 def _context(keys: RenderCache, unit: _Unit, resolver: Resolver) -> NamespaceContext | None:
-    if unit.ctx is not None:
-        return unit.ctx
-    shipped = keys.store.get("c" + str(unit.key))
-    if shipped is None:
-        return None
-    stripped, names = shipped
-    restored: dict[str, Any] = dict.fromkeys(names, resolver)
-    unit.ctx = replace(stripped, **restored)  # loaded once, for the environment and for the caller
+    if unit.ctx is None:
+        shipped = keys.store.get("c" + str(unit.key))
+        if shipped is not None:
+            unit.ctx = parallel.restore_context(shipped, resolver)
     return unit.ctx
+
+
+def _view(keys: RenderCache, unit: _Unit, resolver: Resolver) -> EnvNamespace | None:
+    if unit.view is None:
+        shipped = keys.store.get("v" + str(unit.key))
+        if shipped is not None:
+            unit.view = parallel.restore_context(shipped, resolver)
+    return unit.view
 
 
 class _Parts:
@@ -277,9 +298,13 @@ def _render_missed(
     for i, (unit_files, unit_objects, ctx, reads) in zip(missed, results, strict=True):
         unit = units[i]
         unit.files, unit.objects, unit.ctx = unit_files, unit_objects, ctx
-        unit.key = keys.put(unit.ident, reads, (unit_files, unit_objects))
         if env_level and ctx is not None:
+            unit.view = steps.env_namespace(ctx)
+            unit.view_digest = view_digest(unit.view)
+        unit.key = keys.put(unit.ident, reads, (unit_files, unit_objects, unit.view_digest))
+        if unit.view is not None and ctx is not None:
             keys.store.put("c" + unit.key, parallel.strip_context(steps.without_documents(ctx), resolver))
+            keys.store.put("v" + unit.key, parallel.strip_context(unit.view, resolver))
     return True
 
 

@@ -6,8 +6,9 @@ it depends on nothing outside the namespace. This process renders the first unit
 loads the layers, compiles the templates and the schema validators once, before the fork, so the
 workers share them), then forks ``jobs`` workers for the others and collects their files in
 order. Environment renderers (Helm values) need every namespace of their environment: workers
-send those namespace contexts back and the environment's documents are rendered here, while the
-workers go on with the next environment.
+send each namespace as those renderers see it (:func:`steps.env_namespace`: its configuration and
+a view of each deployment) and the environment's documents are rendered here, while the workers go
+on with the next environment.
 
 Anything unusual — an input problem, a failed validation, a bug, a context that cannot be pickled —
 makes :func:`render` return ``None``: the caller then renders in one process, which reports
@@ -24,7 +25,7 @@ import pickle
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from generator.config.layers import ConfigRepo
 from generator.config.resolve import Effective, Resolver
@@ -32,7 +33,7 @@ from generator.errors import GenError, Problem
 from generator.output import OutFile
 from generator.render import steps
 from generator.render.collisions import Placed
-from generator.render.context import Doc, NamespaceContext
+from generator.render.context import Doc, EnvNamespace, NamespaceContext
 from generator.render.selection import Selection
 from generator.validate import kubernetes as k8s
 
@@ -43,8 +44,9 @@ class _Work:
     selection: Selection
     units: tuple[tuple[str, str], ...]  # (env, namespace), in the order of a sequential run
     by_namespace: dict[str, list[str]]
-    ship_contexts: bool
-    documents: bool = True  # ship the contexts with their documents (the caller asked for contexts)
+    ship_contexts: bool  # the caller asked for the namespaces' contexts
+    documents: bool = True  # ship the contexts with their documents
+    env_level: bool = False  # ship what the environment renderers read (steps.env_namespace)
 
 
 _WORK: _Work | None = None  # set before the fork; the workers inherit it
@@ -73,12 +75,22 @@ def _render_unit(work: _Work, index: int) -> tuple[list[OutFile], list[Placed], 
     return None if problems else (files, objects, ctx)
 
 
-def strip_context(ctx: NamespaceContext, resolver: Resolver) -> tuple[NamespaceContext, tuple[str, ...]]:
+C = TypeVar("C", NamespaceContext, EnvNamespace)
+
+
+def strip_context(ctx: C, resolver: Resolver) -> tuple[C, tuple[str, ...]]:
     """The context without references to the resolver (this process has the same one), and the names
     of the fields that held it."""
     names = tuple(f.name for f in fields(ctx) if getattr(ctx, f.name) is resolver)
     none: dict[str, Any] = dict.fromkeys(names)
     return replace(ctx, **none), names
+
+
+def restore_context(shipped: tuple[C, tuple[str, ...]], resolver: Resolver) -> C:
+    """A context :func:`strip_context` stripped, with this process's resolver put back."""
+    stripped, names = shipped
+    restored: dict[str, Any] = dict.fromkeys(names, resolver)
+    return replace(stripped, **restored)
 
 
 def _worker(index: int) -> bytes | None:
@@ -88,11 +100,12 @@ def _worker(index: int) -> bytes | None:
     if result is None:
         return None
     files, objects, ctx = result
-    if not work.documents:  # only for the environment renderers, which read no documents
+    if not work.documents:
         ctx = steps.without_documents(ctx)
     shipped = strip_context(ctx, work.resolver) if work.ship_contexts else None
     try:
-        return pickle.dumps((files, objects, shipped), protocol=pickle.HIGHEST_PROTOCOL)
+        view = strip_context(steps.env_namespace(ctx), work.resolver) if work.env_level else None
+        return pickle.dumps((files, objects, shipped, view), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # a renderer put something unpicklable in the context
         _failed(f"sending {work.units[index][0]}/{work.units[index][1]} between processes")
         return None
@@ -118,13 +131,14 @@ def render(
         return None
     env_level = selection.namespace is None
     units = tuple((env, namespace) for env in envs for namespace in spaces)
-    work = _Work(resolver, selection, units, by_namespace, contexts or env_level, contexts and documents)
+    work = _Work(resolver, selection, units, by_namespace, contexts, contexts and documents, env_level)
     first = _render_unit(work, 0)
     if first is None:
         return None
     files, objects, ctx = first
-    per_env: dict[str, list[NamespaceContext]] = {env: [] for env in envs}
-    per_env[ctx.env].append(ctx)
+    per_env: dict[str, list[EnvNamespace]] = {env: [] for env in envs}  # what the environment renderers read
+    per_env[ctx.env].append(steps.env_namespace(ctx))
+    found = [ctx if documents else steps.without_documents(ctx)] if contexts else []
     done, total = 1, len(units)
     if progress is not None:
         progress(done, total)
@@ -138,14 +152,14 @@ def render(
                 if blob is None:
                     pool.terminate()
                     return None
-                unit_files, unit_objects, shipped = pickle.loads(blob)
+                unit_files, unit_objects, shipped, view = pickle.loads(blob)
                 files.extend(unit_files)
                 objects.extend(unit_objects)
                 env = units[index][0]
                 if shipped is not None:
-                    stripped, names = shipped
-                    restored: dict[str, Any] = dict.fromkeys(names, resolver)
-                    per_env[env].append(replace(stripped, **restored))
+                    found.append(restore_context(shipped, resolver))
+                if view is not None:
+                    per_env[env].append(restore_context(view, resolver))
                 done += 1
                 if progress is not None:
                     progress(done, total)
@@ -155,11 +169,11 @@ def render(
                     return None
     finally:
         _WORK = None
-    return files, objects, [c for env in envs for c in per_env[env]]
+    return files, objects, found
 
 
 def _env_files(
-    selection: Selection, env: str, ctxs: list[NamespaceContext], files: list[OutFile], objects: list[Placed]
+    selection: Selection, env: str, ctxs: list[EnvNamespace], files: list[OutFile], objects: list[Placed]
 ) -> bool:
     problems: list[Problem] = []
     try:
@@ -310,15 +324,21 @@ def render_units(
                     pool.terminate()
                     return None
                 files, objects, shipped, reads = pickle.loads(blob)
-                ctx = None
-                if shipped is not None:
-                    stripped, names = shipped
-                    restored: dict[str, Any] = dict.fromkeys(names, resolver)
-                    ctx = replace(stripped, **restored)
+                ctx = restore_context(shipped, resolver) if shipped is not None else None
                 results.append((files, objects, ctx, reads))
     finally:
         _UNITS = None
     return results
 
 
-__all__ = ["Part", "Parts", "UnitParts", "UnitResult", "render", "render_one", "render_units", "strip_context"]
+__all__ = [
+    "Part",
+    "Parts",
+    "UnitParts",
+    "UnitResult",
+    "render",
+    "render_one",
+    "render_units",
+    "restore_context",
+    "strip_context",
+]

@@ -26,7 +26,7 @@ from generator.render import target as targets
 from generator.render.collisions import Placed
 from generator.render.context import NamespaceContext
 from generator.render.selection import Selection
-from generator.render.steps import env_files, namespace_context, namespace_files
+from generator.render.steps import env_files, env_namespace, namespace_context, namespace_files
 
 if TYPE_CHECKING:
     from generator.output import Plan
@@ -152,7 +152,7 @@ def render_run(
                 progress(done, total)
         all_contexts.extend(env_contexts)
         if selection.namespace is None and not problems:
-            files.extend(env_files(selection, env, env_contexts, problems, objects))
+            files.extend(env_files(selection, env, [env_namespace(c) for c in env_contexts], problems, objects))
     if problems:
         raise InputError(problems)
     return _finish_run(repo, files, objects, all_contexts)

@@ -14,19 +14,19 @@ every file its kustomization lists. ``--set`` reaches only the selected deployme
 
 from __future__ import annotations
 
-import hashlib
-import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from generator import kinds
+from generator import kinds, model
 from generator.config.resolve import Effective, Resolver, name_set_problems
+from generator.digest import value_digest
 from generator.errors import InputError, Problem, RenderError
+from generator.model.keys import SERVICE_ACCOUNTS
 from generator.output import OutFile, Owner, dump_yaml
-from generator.render import collisions, delivery, kubernetes, own
+from generator.render import collisions, delivery, kubernetes, own, pods
 from generator.render import target as targets
 from generator.render.collisions import Placed
-from generator.render.context import Doc, EnvContext, NamespaceContext
+from generator.render.context import DeploymentView, Doc, EnvContext, EnvNamespace, NamespaceContext
 from generator.render.selection import Selection
 
 # validated files by the digest of the document that made them (:func:`_made_key`): an incremental
@@ -36,13 +36,9 @@ Made = dict[str, tuple[OutFile, Placed | None]]
 
 
 def _made_key(prefix: str, doc: Doc, owner: Owner) -> str | None:
-    """A digest of the document with where it goes: equal pickles are equal documents (the same
-    keys, values and types, in the same order)."""
-    try:
-        blob = pickle.dumps((prefix, owner, doc.file, doc.kind_key, doc.content), protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:  # something a renderer made that cannot be pickled: validated as it is
-        return None
-    return hashlib.sha256(blob).hexdigest()
+    """A digest of the document with where it goes: the same keys, values and types, in the same
+    order (``None`` for something a renderer made that cannot be digested: validated as it is)."""
+    return value_digest((prefix, owner, doc.file, doc.kind_key, doc.content))
 
 
 def _out_file(
@@ -140,21 +136,21 @@ def namespace_own_files(
 def env_files(
     selection: Selection,
     env: str,
-    env_contexts: Sequence[NamespaceContext],
+    env_namespaces: Sequence[EnvNamespace],
     problems: list[Problem],
     objects: list[Placed] | None = None,
 ) -> list[OutFile]:
     """The validated files of one environment's renderers (Helm values), per target, then its GitOps
     wiring (:mod:`generator.render.delivery`).
 
-    The renderers get the namespace contexts without their documents: they read configurations, and
-    an incremental render keeps no more of the namespaces it reuses (:mod:`generator.render.incremental`)."""
+    The renderers get each namespace's configuration and a view of each deployment
+    (:func:`env_namespace`), nothing more: an incremental render keys their documents by those."""
     objects = [] if objects is None else objects
     files: list[OutFile] = []
     rendered: list[Doc] = []
-    names = sorted({c.target for c in env_contexts}) or [selection.target or "vvp"]
+    names = sorted({c.target for c in env_namespaces}) or [selection.target or "vvp"]
     for target in names:
-        env_ctx = EnvContext(env, tuple(without_documents(c) for c in env_contexts if c.target == target))
+        env_ctx = EnvContext(env, tuple(c for c in env_namespaces if c.target == target))
         try:
             env_docs = targets.get(target).environment_docs(env_ctx)
         except InputError as exc:
@@ -162,7 +158,7 @@ def env_files(
             continue
         rendered.extend(env_docs)
     try:
-        rendered.extend(delivery.environment_docs(env, env_contexts, rendered))
+        rendered.extend(delivery.environment_docs(env, env_namespaces, rendered))
     except InputError as exc:
         problems.extend(name_set_problems(exc.problems, f"environment {env}"))
     for doc in rendered:
@@ -170,8 +166,32 @@ def env_files(
     return files
 
 
+def deployment_view(eff: Effective) -> DeploymentView:
+    """What the environment renderers read of a deployment (:class:`DeploymentView`)."""
+    m = model.of(eff)
+    origin = eff.origin(_JOBMANAGER_ACCOUNT)
+    at = (origin.file, origin.line, origin.col) if origin is not None else (eff.home_file(), 1, 1)
+    return DeploymentView(
+        eff.deployment,
+        m.kubernetes_namespace,
+        bool(m.session),
+        m.artifact.jar_scheme,
+        pods.service_account(eff, "jobmanager"),
+        at,
+    )
+
+
+_JOBMANAGER_ACCOUNT = (*SERVICE_ACCOUNTS, "jobmanager")
+
+
+def env_namespace(ctx: NamespaceContext) -> EnvNamespace:
+    """The namespace as the environment renderers see it."""
+    views = tuple(deployment_view(eff) for eff in ctx.deployments)
+    return EnvNamespace(ctx.env, ctx.namespace, ctx.target, ctx.effective, views, ctx.resolver)
+
+
 def without_documents(ctx: NamespaceContext) -> NamespaceContext:
-    """The context as environment renderers see it: configurations, no rendered documents."""
+    """The context without its rendered documents (what a caller reading configurations needs)."""
     return replace(ctx, documents={}) if ctx.documents else ctx
 
 

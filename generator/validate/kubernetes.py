@@ -25,9 +25,7 @@ versions instead of about 30.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import pickle
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -42,6 +40,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from generator.config.fastcheck import accelerate
+from generator.digest import value_digest
 
 __all__ = [
     "KUBERNETES_VERSIONS",
@@ -411,14 +410,11 @@ def _template_digest(template: Mapping[str, Any]) -> str | None:
     """The digest of the template's pickle (exact about every type), with every map's keys sorted
     (validity does not depend on their order, which differs between renders) and written without
     the pickler's memo (equal templates have equal bytes whether or not they share equal strings)."""
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.fast = True
     try:
-        pickler.dump(_key_sorted(template))
-    except Exception:  # keys that do not sort, not plain data, a structure that contains itself
+        ordered = _key_sorted(template)
+    except Exception:  # keys that do not sort, a structure that contains itself
         return None
-    return hashlib.sha256(buffer.getbuffer()).hexdigest()
+    return value_digest(ordered)
 
 
 @contextmanager

@@ -28,6 +28,8 @@ def _sub(pattern: str, replacement: str) -> Callable[[Path, int], None]:
     return apply
 
 
+_ACCOUNT = "platform: {{kubernetes: {{serviceAccounts: {{jobmanager: jm-{n}}}}}}}"  # braces doubled: format()
+
 # (which files, what edit): some change output, some only text, some break the configuration
 EDITS: list[tuple[str, Callable[[Path, int], None]]] = [
     ("deployments/*/*.yaml", _sub(r"--sink-topic \S+", "--sink-topic t{n}")),
@@ -35,6 +37,8 @@ EDITS: list[tuple[str, Callable[[Path, int], None]]] = [
     ("deployments/*/*.yaml", _sub(r"^profile: \S+", "profile: small")),
     ("deployments/*/*.yaml", _sub(r"^spec:\n", "spec:\n  bogusKey: {n}\n")),
     ("deployments/*/*.yaml", _sub(r"\A", "# a comment {n}\n")),
+    # in the deployment's view (what the environment renderers read): one JobManager account per environment
+    ("deployments/*/*.yaml", _sub(r"^profile:", _ACCOUNT + "\nprofile:")),
     ("profiles/*.yaml", _sub(r"cpu: 0\.5$", "cpu: 1")),
     ("profiles/*.yaml", _sub(r"cpu: 1$", "cpu: 0.5")),
     ("environments/*.yaml", _sub(r"runbooks\.acme\.internal\S*", "runbooks.acme.internal/r{n}")),

@@ -171,6 +171,49 @@ def test_workers_are_forked_for_the_deployments_a_render_computes_not_those_it_r
     assert forked == [9]  # every deployment of that profile, in every unit
 
 
+def test_environment_documents_are_rendered_again_only_when_what_they_read_changes(
+    fleet: Path, tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The environment renderers read each namespace's configuration and a view of each deployment
+    (steps.deployment_view): a change to a deployment outside its view renders no environment again."""
+    calls: list[str] = []
+    real = steps.env_files
+
+    def spy(selection: Any, env: str, *args: Any) -> Any:
+        calls.append(env)
+        return real(selection, env, *args)
+
+    monkeypatch.setattr(steps, "env_files", spy)
+    out = tmp_path / "out"
+    _render(cli, fleet, out)
+    files = sorted(fleet.glob("deployments/*/*.yaml"))
+    deployment = next(p for p in files if "\nplatform:" not in p.read_text())  # one that sets no platform key
+
+    edit(deployment, "--sink-topic out-", "--sink-topic changed-")  # its arguments: not in its view
+    calls.clear()
+    warm = _render(cli, fleet, out)
+    assert calls == []
+    assert warm == _cold(cli, fleet, tmp_path / "cold1")
+
+    # its JobManager's account is in its view: every environment is rendered again, as a cold render does
+    account = "platform:\n  kubernetes:\n    serviceAccounts:\n      jobmanager: jm-of-one-job\n"
+    deployment.write_text(account + deployment.read_text())
+    calls.clear()
+    warm = _render(cli, fleet, out)
+    assert sorted(calls) == ["dev", "prod", "staging"]
+    assert warm == _cold(cli, fleet, tmp_path / "cold2")
+
+    # the operator grants one job account per environment: the problem is at the line that sets it
+    operator = ("-t", "flink-operator", "-o", str(tmp_path / "operator"), "-j", "1")
+    warm_run = cli("render", "-c", str(fleet), *operator)
+    cold_run = cli("render", "-c", str(fleet), *operator, "--no-cache")
+    assert warm_run.code == cold_run.code == 2
+    assert warm_run.stderr == cold_run.stderr
+    assert f"{deployment}:4:" in warm_run.stderr
+    differs = "platform.kubernetes.serviceAccounts.jobmanager: JobManager account 'jm-of-one-job' differs"
+    assert differs in warm_run.stderr
+
+
 def test_pod_templates_an_earlier_render_found_valid_are_not_checked_again(
     fleet: Path, tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -38,6 +38,7 @@ from generator.targets.flink_operator.settings import (
     JOB_NONCES,
     OWNED_KEYS,
     TM_SERVICE_ACCOUNT_KEY,
+    chart_problems,
     deployment_file,
     job_settings,
     job_state,
@@ -266,6 +267,7 @@ def deployment_docs(eff: Effective) -> list[Doc]:
             check_name(eff, str(m.session_cluster), SESSION_CLUSTER)
             + session_rules.session_problems(m, _OPERATOR_CLUSTER_SETTINGS)
             + check_keys(eff)
+            + chart_problems(eff)
             + check_job(eff)
             + jar_problems(eff)
             + check_secrets(eff, job_keys, session_job=True)
@@ -276,6 +278,7 @@ def deployment_docs(eff: Effective) -> list[Doc]:
     problems = (
         check_name(eff, m.name, None)
         + check_keys(eff)
+        + chart_problems(eff)
         + check_cluster(eff)
         + check_job(eff)
         + check_secrets(eff, m.conf)

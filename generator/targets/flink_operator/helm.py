@@ -26,15 +26,15 @@ from typing import Any
 
 from generator import model
 from generator.config.resolve import Effective
-from generator.config.yamlload import Path_
+from generator.config.yamlload import Path_, dotted
 from generator.errors import InputError, Problem
 from generator.flink import options
 from generator.model import Deployment
 from generator.model.keys import FLINK_CONF, FLINK_OPERATOR, OPERATOR_CHART, SERVICE_ACCOUNTS
 from generator.render import pods
-from generator.render.context import Doc, EnvContext
+from generator.render.context import DeploymentView, Doc, EnvContext
 from generator.targets.flink_operator import images, session
-from generator.targets.flink_operator.settings import JOB_LAYERS, OWNED_KEYS, problem_at
+from generator.targets.flink_operator.settings import OWNED_KEYS, problem_at
 
 VALUES_FILE = "helm/flink-kubernetes-operator-values.yaml"
 DEFAULT_METRICS_PORT = 9999
@@ -167,37 +167,25 @@ def _agree(
             )
 
 
-def _chart_only_per_environment(deployments: list[Effective], problems: list[Problem]) -> None:
-    """Chart settings in a profile or a deployment file would be silently ignored: say so."""
-    n = len(OPERATOR_CHART)
-    for eff in deployments:
-        for path, chain in eff.provenance.items():
-            if path[:n] == OPERATOR_CHART and chain and chain[-1].layer.startswith(JOB_LAYERS):
-                problems.append(
-                    problem_at(
-                        eff,
-                        path,
-                        "the operator chart is installed once per environment: a profile or a deployment "
-                        "cannot change it",
-                        "set it in the baseline or the environment file",
-                    )
-                )
-
-
-def _job_account(namespaces: list[Effective], deployments: list[Effective], problems: list[Problem]) -> str:
+def _job_account(namespaces: list[Effective], deployments: list[DeploymentView], problems: list[Problem]) -> str:
     account = pods.service_account(namespaces[0], "jobmanager")
-    for eff in [*namespaces, *deployments]:
+    path = (*SERVICE_ACCOUNTS, "jobmanager")
+
+    def differs(own: str) -> str:
+        return (
+            f"JobManager account '{own}' differs from '{account}' of namespace {namespaces[0].namespace}: "
+            "the operator chart grants one job account per environment"
+        )
+
+    hint = "use one JobManager account name for every namespace the operator watches"
+    for eff in namespaces:
         own = pods.service_account(eff, "jobmanager")
         if own != account:
-            problems.append(
-                problem_at(
-                    eff,
-                    (*SERVICE_ACCOUNTS, "jobmanager"),
-                    f"JobManager account '{own}' differs from '{account}' of namespace {namespaces[0].namespace}: "
-                    "the operator chart grants one job account per environment",
-                    "use one JobManager account name for every namespace the operator watches",
-                )
-            )
+            problems.append(problem_at(eff, path, differs(own), hint))
+    for view in deployments:
+        if view.jobmanager_account != account:
+            file, line, col = view.jobmanager_account_at
+            problems.append(Problem(file, line, col, dotted(path), differs(view.jobmanager_account), hint))
     return account
 
 
@@ -224,13 +212,12 @@ def values(ctx: EnvContext) -> dict[str, Any] | None:
     namespaces = [c.effective for c in ctx.namespaces]
     if not namespaces:
         return None
-    deployments = [eff for c in ctx.namespaces for eff in c.deployments]
+    deployments = [view for c in ctx.namespaces for view in c.deployments]
     problems: list[Problem] = []
     _agree(namespaces, lambda m: m.operator.chart, OPERATOR_CHART, "the operator chart settings", problems)
     _agree(
         namespaces, lambda m: m.operator.registry, (*FLINK_OPERATOR, "registry"), "the operator's registry", problems
     )
-    _chart_only_per_environment(deployments, problems)
     first = namespaces[0]
     chart = model.of(first).operator.chart
     image = image_values(first, problems)

@@ -21,6 +21,7 @@ from generator import model
 from generator.config.resolve import Effective
 from generator.errors import Problem
 from generator.model import keys
+from generator.render.context import DeploymentView
 from generator.targets.flink_operator.settings import problem_at
 
 ALLOWED_SCHEMES_KEY = "kubernetes.operator.user.artifacts.allowed-schemes"
@@ -31,14 +32,12 @@ _INTERNAL_SUFFIXES = (".svc", ".cluster.local", ".local", ".localdomain")
 
 def jar_scheme(eff: Effective) -> str | None:
     """The lower-case scheme of a session job's jar URI (None without one)."""
-    uri = model.of(eff).artifact.jar_uri or ""
-    scheme = urlsplit(uri).scheme.lower()
-    return scheme or None
+    return model.of(eff).artifact.jar_scheme
 
 
-def allowed_schemes(deployments: Iterable[Effective]) -> list[str]:
+def allowed_schemes(deployments: Iterable[DeploymentView]) -> list[str]:
     """The schemes of every session job's jar in an environment, sorted."""
-    found = {jar_scheme(eff) for eff in deployments if model.of(eff).session}
+    found = {d.jar_scheme for d in deployments if d.session}
     return sorted(s for s in found if s)
 
 

@@ -15,6 +15,7 @@ from generator.config.resolve import Effective
 from generator.config.yamlload import Path_, dotted
 from generator.errors import Problem
 from generator.model import Deployment
+from generator.model.keys import OPERATOR_CHART
 
 API_VERSION = "flink.apache.org/v1beta1"
 
@@ -136,6 +137,22 @@ def problem_at(eff: Effective, path: Path_, message: str, hint: str = "", fallba
     if origin is None:
         return Problem(fallback or eff.home_file(), 1, 1, dotted(path), message, hint)
     return Problem(origin.file, origin.line, origin.col, dotted(path), message, hint)
+
+
+def chart_problems(eff: Effective) -> list[Problem]:
+    """Operator chart settings a profile or a deployment file wrote: they would be silently ignored
+    (the chart is installed once per environment), so each is a problem."""
+    n = len(OPERATOR_CHART)
+    return [
+        problem_at(
+            eff,
+            path,
+            "the operator chart is installed once per environment: a profile or a deployment cannot change it",
+            "set it in the baseline or the environment file",
+        )
+        for path, chain in eff.provenance.items()
+        if path[:n] == OPERATOR_CHART and chain and chain[-1].layer.startswith(JOB_LAYERS)
+    ]
 
 
 def where(eff: Effective, path: Path_) -> str:

@@ -187,7 +187,8 @@ def values(
         raise InputError(problems)
     k8s_namespaces: set[str] = set()
     for c in ctx.namespaces:
-        k8s_namespaces.update(model.of(e).kubernetes_namespace for e in (c.effective, *c.deployments))
+        k8s_namespaces.add(model.of(c.effective).kubernetes_namespace)
+        k8s_namespaces.update(d.kubernetes_namespace for d in c.deployments)
     k8s_namespaces.update(model.of(e).kubernetes_namespace for e in effs)
     defaults = dump_yaml(global_deployment_defaults(effs))
     out = render_template(

@@ -66,7 +66,8 @@ def values(
         )
     watched: set[str] = set()
     for c in ctx.namespaces:
-        watched.update(model.of(e).kubernetes_namespace for e in (c.effective, *c.deployments))
+        watched.add(model.of(c.effective).kubernetes_namespace)
+        watched.update(d.kubernetes_namespace for d in c.deployments)
     watched.update(model.of(e).kubernetes_namespace for e in effs)
     out["vvp-k8s-operator"] = {"enabled": True, "instanceId": str(instance), "watchedNamespaces": sorted(watched)}
     return out

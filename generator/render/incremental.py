@@ -221,19 +221,21 @@ def _namespaces_apart(
     return True
 
 
+def _stored(keys: RenderCache, prefix: str, unit: _Unit, resolver: Resolver) -> Any | None:
+    """A unit's context (``"c"``) or view (``"v"``) as the cache holds it, with this process's resolver."""
+    shipped = keys.store.get(prefix + str(unit.key))
+    return None if shipped is None else parallel.restore_context(shipped, resolver)
+
+
 def _context(keys: RenderCache, unit: _Unit, resolver: Resolver) -> NamespaceContext | None:
     if unit.ctx is None:
-        shipped = keys.store.get("c" + str(unit.key))
-        if shipped is not None:
-            unit.ctx = parallel.restore_context(shipped, resolver)
+        unit.ctx = _stored(keys, "c", unit, resolver)
     return unit.ctx
 
 
 def _view(keys: RenderCache, unit: _Unit, resolver: Resolver) -> EnvNamespace | None:
     if unit.view is None:
-        shipped = keys.store.get("v" + str(unit.key))
-        if shipped is not None:
-            unit.view = parallel.restore_context(shipped, resolver)
+        unit.view = _stored(keys, "v", unit, resolver)
     return unit.view
 
 

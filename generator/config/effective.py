@@ -74,6 +74,14 @@ class Effective:
     def origin(self, path: Path_) -> Origin | None:
         return nearest_origin(self.provenance, path)
 
+    def located(self, path: Path_, fallback: str = "") -> tuple[str, int, int]:
+        """File, line and column of the value at ``path`` (or its nearest set neighbour); line 1 of
+        ``fallback`` (else :meth:`home_file`) when nobody set anything near it."""
+        origin = self.origin(path)
+        if origin is None:
+            return fallback or self.home_file(), 1, 1
+        return origin.file, origin.line, origin.col
+
     def layer_file(self, label: str) -> str | None:
         """File of the layer whose label starts with ``label`` (``environment prod``, ``namespace analytics``)."""
         for chain in self.provenance.values():

@@ -360,17 +360,16 @@ class ConfigRepo:
             reads[cache_key] = digest
         return layer
 
-    def _inside(self, path: Path) -> bool | None:
-        """Whether ``path`` (a regular file that is no symlink) lies inside the configuration folder,
-        from the real path of its folder (resolved once per folder, not once per file: resolving
-        takes a system call per component); ``None`` when it is no such file (a symlink, missing):
-        :meth:`_check_path` looks at it in full."""
+    def _inside(self, path: Path) -> bool:
+        """Whether ``path`` is a regular file (no symlink) inside the configuration folder, from the
+        real path of its folder (resolved once per folder, not once per file: resolving takes a system
+        call per component). False for anything else, which :meth:`_check_path` looks at in full."""
         try:
             info = os.lstat(path)
         except OSError:
-            return None
+            return False
         if not stat.S_ISREG(info.st_mode):
-            return None
+            return False
         folder = os.path.dirname(path)
         real = self._real_folders.get(folder)
         if real is None:

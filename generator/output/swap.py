@@ -132,9 +132,10 @@ def write(out: Path, result: Plan[OutFile], *, before_swap: Callable[[Path], Non
     out = out.resolve()
     recover(out, shown)
     tmp = out.parent / f".{out.name}.gen-tmp-{os.getpid()}"
+    unchanged = frozenset(result.unchanged)
     regular: frozenset[str] = frozenset()
     if os.path.lexists(out):
-        regular = check_replaceable(out, shown, frozenset(result.unchanged))  # before anything is created
+        regular = check_replaceable(out, shown, unchanged)  # before anything is created
     try:
         tmp.mkdir(parents=True)
     except OSError as exc:
@@ -143,7 +144,7 @@ def write(out: Path, result: Plan[OutFile], *, before_swap: Callable[[Path], Non
             hint=f"gen builds the new tree in {out.parent} and swaps it in: that folder must be writable",
         ) from None
     try:
-        _build(out, tmp, result, regular, shown)
+        _build(out, tmp, result, unchanged & regular, shown)
         if before_swap is not None:
             before_swap(tmp)
         _flush(tmp)  # the new tree is on disk before any name points at it
@@ -152,10 +153,10 @@ def write(out: Path, result: Plan[OutFile], *, before_swap: Callable[[Path], Non
     _swap(tmp, out, shown)
 
 
-def _build(out: Path, tmp: Path, result: Plan[OutFile], regular: frozenset[str], shown: Path) -> None:
+def _build(out: Path, tmp: Path, result: Plan[OutFile], linked: frozenset[str], shown: Path) -> None:
     """The new tree in ``tmp``: every file of the run, with the bytes the folder already holds linked
-    from it (``regular``: the paths of the regular files in ``out``, as :func:`check_replaceable` found
-    them just before; never a symlink someone put in a file's place) and the others written. A file
+    from it (``linked``: the unchanged files that :func:`check_replaceable` found to be regular files
+    just before; never a symlink someone put in a file's place) and the others written. A file
     that cannot be linked because it is immutable or append-only (which :func:`check_replaceable`
     leaves to the link) is refused: it could not be removed after the swap."""
     entries: dict[str, dict[str, Any]] = {}
@@ -169,7 +170,6 @@ def _build(out: Path, tmp: Path, result: Plan[OutFile], regular: frozenset[str],
             for name in KEEP_UNOWNED.intersection(names):
                 found = Path(dirpath, name)
                 _link_or_copy(found, tmp / found.relative_to(out))
-    unchanged = set(result.unchanged)  # the same bytes are in ``out``: linked, not written again
     folders: set[str] = set()
     out_s, tmp_s = os.fspath(out), os.fspath(tmp)  # strings: a Path per file was a third of the build
     for path, f in result.files.items():
@@ -179,7 +179,7 @@ def _build(out: Path, tmp: Path, result: Plan[OutFile], regular: frozenset[str],
             os.makedirs(folder, exist_ok=True)
             folders.add(folder)
         entries[path] = index_entry(f)
-        if path in unchanged and path in regular:  # a regular file with the same bytes
+        if path in linked:  # a regular file with the same bytes
             source = f"{out_s}/{path}"
             try:
                 os.link(source, target)

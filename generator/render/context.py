@@ -68,7 +68,7 @@ class DeploymentView:
     session: bool  # a job of a session cluster
     jar_scheme: str | None  # the lower-case scheme of its jar URI (None without one)
     jobmanager_account: str  # the ServiceAccount of its JobManager
-    jobmanager_account_at: tuple[str, int, int]  # where that account is set (file, line, column)
+    jobmanager_account_at: tuple[str, int, int]  # where that account is set (Effective.located)
 
 
 @dataclass(frozen=True)

@@ -304,7 +304,7 @@ def _render_missed(
             unit.view = steps.env_namespace(ctx)
             unit.view_digest = view_digest(unit.view)
         unit.key = keys.put(unit.ident, reads, (unit_files, unit_objects, unit.view_digest))
-        if unit.view is not None and ctx is not None:
+        if unit.view is not None and ctx is not None:  # ctx: for mypy (a view is made from it)
             keys.store.put("c" + unit.key, parallel.strip_context(steps.without_documents(ctx), resolver))
             keys.store.put("v" + unit.key, parallel.strip_context(unit.view, resolver))
     return True

@@ -137,7 +137,8 @@ def render(
         return None
     files, objects, ctx = first
     per_env: dict[str, list[EnvNamespace]] = {env: [] for env in envs}  # what the environment renderers read
-    per_env[ctx.env].append(steps.env_namespace(ctx))
+    if env_level:
+        per_env[ctx.env].append(steps.env_namespace(ctx))
     found = [ctx if documents else steps.without_documents(ctx)] if contexts else []
     done, total = 1, len(units)
     if progress is not None:

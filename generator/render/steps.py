@@ -169,15 +169,13 @@ def env_files(
 def deployment_view(eff: Effective) -> DeploymentView:
     """What the environment renderers read of a deployment (:class:`DeploymentView`)."""
     m = model.of(eff)
-    origin = eff.origin(_JOBMANAGER_ACCOUNT)
-    at = (origin.file, origin.line, origin.col) if origin is not None else (eff.home_file(), 1, 1)
     return DeploymentView(
         eff.deployment,
         m.kubernetes_namespace,
         bool(m.session),
         m.artifact.jar_scheme,
         pods.service_account(eff, "jobmanager"),
-        at,
+        eff.located(_JOBMANAGER_ACCOUNT),  # as the operator's problem_at locates it
     )
 
 

@@ -133,10 +133,7 @@ def environment_file(eff: Effective) -> str:
 
 def problem_at(eff: Effective, path: Path_, message: str, hint: str = "", fallback: str = "") -> Problem:
     """A problem at the file and line that set ``path`` (or its nearest set neighbour)."""
-    origin = eff.origin(path)
-    if origin is None:
-        return Problem(fallback or eff.home_file(), 1, 1, dotted(path), message, hint)
-    return Problem(origin.file, origin.line, origin.col, dotted(path), message, hint)
+    return Problem(*eff.located(path, fallback), dotted(path), message, hint)
 
 
 def chart_problems(eff: Effective) -> list[Problem]:

@@ -21,7 +21,7 @@ from generator.config.yamlload import dotted
 from generator.errors import GenError, InputError, Problem, UsageError
 from generator.output import OutFile
 from generator.output.cache import Cache
-from generator.render import collisions, kubernetes
+from generator.render import collisions, engine, kubernetes
 from generator.render import target as targets
 from generator.render.collisions import Placed
 from generator.render.context import NamespaceContext
@@ -109,6 +109,7 @@ def render_run(
     the same files, byte for byte, and the same contexts (without documents)."""
     _check_selection(repo, selection)
     resolver = selection.resolver(resolver)
+    engine.keep_compiled(cache)
     if cache is not None and not (contexts and documents):
         run = _from_cache(repo, resolver, selection, cache, progress, jobs, [] if contexts else None)
         if run is not None:

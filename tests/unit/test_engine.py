@@ -189,3 +189,81 @@ def test_every_shipped_template_takes_the_quick_way(
     result = cli("render", "-c", str(config), "-o", str(tmp_path / "out"), "-t", target)
     assert result.code == 0, result.stderr
     assert plain == []
+
+
+class _Store(dict[str, Any]):
+    """A render cache in memory (what :func:`engine.keep_compiled` needs of one)."""
+
+    def put(self, key: str, value: Any) -> None:
+        self[key] = value
+
+
+@pytest.fixture
+def new_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[dict[str, str]], list[str]]]:
+    """Start a process that has compiled no template yet, with these template sources; returns the
+    names of the templates it compiles (rather than loading them compiled)."""
+
+    def start(sources: dict[str, str]) -> list[str]:
+        engine.environment.cache_clear()
+        engine.template.cache_clear()
+        monkeypatch.setattr(jinja2, "PackageLoader", lambda *_: jinja2.DictLoader(sources))
+        compiled: list[str] = []
+        real = jinja2.Environment.compile
+
+        def spy(self: jinja2.Environment, source: str, name: str | None = None, *args: Any, **kw: Any) -> Any:
+            compiled.append(str(name))
+            return real(self, source, name, *args, **kw)
+
+        monkeypatch.setattr(jinja2.Environment, "compile", spy)
+        return compiled
+
+    yield start
+    engine.keep_compiled(None)
+    engine.environment.cache_clear()
+    engine.template.cache_clear()
+
+
+def test_compiled_templates_are_loaded_from_the_cache_by_the_next_process(
+    new_process: Callable[[dict[str, str]], list[str]],
+) -> None:
+    sources = {"a.yaml.j2": "a: {{ v | json }}\n", "b.yaml.j2": "b: [{{ v | json }}]\n"}
+    store = _Store()
+    compiled = new_process(sources)
+    engine.keep_compiled(store)
+    first = [engine.render_template(name, v={"x": 1}) for name in sources]
+    assert compiled == list(sources)
+    assert len(store) == 2 and all(isinstance(v, bytes) for v in store.values())
+
+    compiled = new_process(sources)
+    engine.keep_compiled(store)
+    assert [engine.render_template(name, v={"x": 1}) for name in sources] == first
+    assert compiled == []  # loaded, not compiled
+
+
+def test_a_changed_template_is_compiled_again(new_process: Callable[[dict[str, str]], list[str]]) -> None:
+    store = _Store()
+    new_process({"a.yaml.j2": "a: {{ v | json }}\n"})
+    engine.keep_compiled(store)
+    assert engine.render_template("a.yaml.j2", v=1) == {"a": 1}
+
+    compiled = new_process({"a.yaml.j2": "changed: {{ v | json }}\n"})
+    engine.keep_compiled(store)
+    assert engine.render_template("a.yaml.j2", v=1) == {"changed": 1}
+    assert compiled == ["a.yaml.j2"]
+
+
+def test_an_entry_that_is_not_compiled_template_is_compiled_again(
+    new_process: Callable[[dict[str, str]], list[str]],
+) -> None:
+    """Another Jinja2's or Python's compiled template (or any other bytes): Jinja2 checks the header."""
+    store = _Store()
+    new_process({"a.yaml.j2": "a: {{ v | json }}\n"})
+    engine.keep_compiled(store)
+    engine.render_template("a.yaml.j2", v=1)
+    for key in store:
+        store[key] = b"j2 something else"
+
+    compiled = new_process({"a.yaml.j2": "a: {{ v | json }}\n"})
+    engine.keep_compiled(store)
+    assert engine.render_template("a.yaml.j2", v=2) == {"a": 2}
+    assert compiled == ["a.yaml.j2"]

@@ -124,7 +124,7 @@ def render(
 
             resolver = Resolver(repo, sets or ())
             with _Progress() as progress:
-                rendered = render_files(repo, resolver, selection, progress, jobs or _cpus(), store)
+                rendered = render_files(repo, resolver, selection, progress, jobs or _cpus(), store, lazy=True)
         files: Sequence[output.OutFile | output.FileDigest] = rendered if known is None else known
         if not files:
             _err("nothing selected: no deployment matches the options")
@@ -153,6 +153,11 @@ def render(
             return 0
         with output.locked(folder, on_wait=waiting):
             result = planned(store, folder, rendered, scope, force=force)
+            if not output.contents_ready(output.to_create(result)):
+                # the cache lost contents this run reused (their units' entries are gone with them):
+                # those units are rendered again, the others' contents read now
+                rendered = render_files(repo, resolver, selection, None, jobs or _cpus(), store)
+                result = planned(store, folder, rendered, scope, force=force)
             removed = output.removals(folder, result.extra)
             if not allow_delete:
                 output.refuse_stateful(folder, removed)  # before anything is written

@@ -17,7 +17,20 @@ Callers use the names of this package (``output.plan``, ``output.write``, ``outp
 up when called, so a test that replaces one of them here replaces what the CLI runs.
 """
 
-from generator.output.index import INDEX, KEEP_UNOWNED, FileDigest, OutFile, Owner, Plan, Scope, plan, read_index
+from generator.output.index import (
+    INDEX,
+    KEEP_UNOWNED,
+    ContentGone,
+    FileDigest,
+    OutFile,
+    Owner,
+    Plan,
+    Scope,
+    contents_ready,
+    plan,
+    read_index,
+    to_create,
+)
 from generator.output.removal import Removal, StatefulRemoval, printable, refuse_stateful, removals
 from generator.output.swap import locked, recover, write
 from generator.output.yamlout import dump_yaml, dump_yaml_pyyaml
@@ -25,6 +38,7 @@ from generator.output.yamlout import dump_yaml, dump_yaml_pyyaml
 __all__ = [
     "INDEX",
     "KEEP_UNOWNED",
+    "ContentGone",
     "FileDigest",
     "OutFile",
     "Owner",
@@ -32,6 +46,7 @@ __all__ = [
     "Removal",
     "Scope",
     "StatefulRemoval",
+    "contents_ready",
     "dump_yaml",
     "dump_yaml_pyyaml",
     "locked",
@@ -41,5 +56,6 @@ __all__ = [
     "recover",
     "refuse_stateful",
     "removals",
+    "to_create",
     "write",
 ]

@@ -101,6 +101,16 @@ class Cache:
             os.utime(path)  # recently used: pruned last
         return value
 
+    def touch(self, key: str) -> None:
+        """Mark an entry recently used without reading it (pruned last, like one that was read)."""
+        with contextlib.suppress(OSError):
+            os.utime(self._path(key))
+
+    def forget(self, key: str) -> None:
+        """Remove an entry (one found to be of no use: the next run computes and stores it anew)."""
+        with contextlib.suppress(OSError):
+            os.unlink(self._path(key))
+
     def put(self, key: str, value: Any) -> None:
         try:
             payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)

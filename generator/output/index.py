@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -35,21 +35,69 @@ class Owner:
     profile: str = ""
 
 
-@dataclass(frozen=True)
-class OutFile:
-    path: str  # relative to the output folder, with '/'
-    content: str
-    owner: Owner
-    # computed where the file is rendered (in a worker, in parallel) and kept with it in the render
-    # cache: the plan, the stamps, the index and the run's summary all ask for it
-    sha256: str = field(init=False, repr=False, compare=False)
+class ContentGone(OutputError):
+    """The render cache no longer holds the content of a file this run reused from it (another run
+    sharing the cache pruned or replaced the entry): nothing is written from it."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "sha256", hashlib.sha256(self.content.encode()).hexdigest())
+
+class OutFile:
+    """One file of a run: its path (relative to the output folder, with ``/``), content and owner, and
+    the SHA-256 of the content, computed where the file is rendered (in a worker, in parallel) and kept
+    with it in the render cache: the plan, the stamps, the index and the run's summary all ask for it.
+
+    A file reused from the render cache (:meth:`stored`) is known by its digest until its content is
+    asked for, and its content is read from the cache then: a render compares most reused files with
+    the folder (which needs the digest) and hard-links them (which needs nothing). Files are equal
+    when their paths, owners and digests are."""
+
+    __slots__ = ("_content", "_load", "owner", "path", "sha256")
+
+    def __init__(self, path: str, content: str, owner: Owner) -> None:
+        self.path = path
+        self.owner = owner
+        self.sha256 = hashlib.sha256(content.encode()).hexdigest()
+        self._content: str | None = content
+        self._load: Callable[[], str] | None = None
+
+    @classmethod
+    def stored(cls, path: str, sha256: str, owner: Owner, load: Callable[[], str]) -> OutFile:
+        """A file whose content ``load`` returns when it is first asked for (it must return the
+        content whose SHA-256 is ``sha256``, or raise)."""
+        made = cls.__new__(cls)
+        made.path, made.owner, made.sha256 = path, owner, sha256
+        made._content, made._load = None, load
+        return made
+
+    @property
+    def content(self) -> str:
+        if self._content is None:
+            assert self._load is not None
+            self._content, self._load = self._load(), None
+        return self._content
 
     def holds(self, data: bytes) -> bool:
         """Whether ``data`` (a file's bytes) is this file's content."""
-        return data == self.content.encode()
+        if self._content is None:
+            return hashlib.sha256(data).hexdigest() == self.sha256
+        return data == self._content.encode()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OutFile):
+            return NotImplemented
+        return (self.path, self.owner, self.sha256) == (other.path, other.owner, other.sha256)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.owner, self.sha256))
+
+    def __repr__(self) -> str:
+        return f"OutFile(path={self.path!r}, owner={self.owner!r}, sha256={self.sha256[:12]!r})"
+
+    def __getstate__(self) -> tuple[str, str, Owner, str]:
+        return self.path, self.content, self.owner, self.sha256
+
+    def __setstate__(self, state: tuple[str, str, Owner, str]) -> None:
+        self.path, self._content, self.owner, self.sha256 = state
+        self._load = None
 
 
 @dataclass(frozen=True)
@@ -307,6 +355,25 @@ def plan(out: Path, rendered: Iterable[F], scope: Scope, *, force: bool = False,
     result.missing.sort()
     result.stale.sort()
     return result
+
+
+def contents_ready(files: Iterable[OutFile]) -> bool:
+    """Whether the content of every one of ``files`` can be read (read now, so that writing them
+    cannot fail on it). A file reused from the render cache reads its content there: False when the
+    cache no longer holds it."""
+    ready = True
+    for f in files:
+        try:
+            f.content  # noqa: B018
+        except ContentGone:
+            ready = False
+    return ready
+
+
+def to_create(result: Plan[OutFile]) -> Iterator[OutFile]:
+    """The files that writing ``result`` may create: all but the regular files the plan found
+    unchanged (the new tree links them)."""
+    return (f for path, f in result.files.items() if path not in result.stamps)
 
 
 def gen_version() -> str:

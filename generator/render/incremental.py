@@ -32,12 +32,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
+from functools import partial
 from typing import Any
 
 from generator.config.layers import ConfigRepo
 from generator.config.resolve import Resolver
 from generator.digest import value_digest
 from generator.output.cache import Cache
+from generator.output.index import ContentGone, OutFile, Owner, contents_ready
 from generator.render import identity, parallel
 from generator.render.collisions import Placed
 from generator.render.context import EnvNamespace, NamespaceContext
@@ -66,6 +68,10 @@ class RenderCache:
     def _key(self, ident: str, reads: Sequence[tuple[tuple[str, str], str]]) -> str:
         return _hash(ident, tuple(reads))
 
+    def key_of(self, ident: str, reads: dict[tuple[str, str], str]) -> str:
+        """The key :meth:`put` stores a value computed from ``reads`` under."""
+        return self._key(ident, sorted(reads.items()))
+
     def key(self, ident: str) -> str | None:
         """The key of a unit's value from the layer files it read last time, as they are now; ``None``
         when the unit was never stored or one of those files cannot be read."""
@@ -82,10 +88,9 @@ class RenderCache:
 
     def put(self, ident: str, reads: dict[tuple[str, str], str], value: Any) -> str:
         """Store a value computed from ``reads``; return its key."""
-        ordered = sorted(reads.items())
-        key = self._key(ident, ordered)
+        key = self.key_of(ident, reads)
         self.store.put(key, value)
-        self.store.put("r" + ident, tuple(name for name, _ in ordered))
+        self.store.put("r" + ident, tuple(sorted(reads)))
         return key
 
 
@@ -125,12 +130,15 @@ def render(
     *,
     cached_only: bool = False,
     contexts: list[NamespaceContext] | None = None,
+    lazy: bool = False,
 ) -> tuple[list[Any], list[Placed]] | None:
     """(files, objects) of the run as :func:`plan.render_run` computes them, reusing the cache;
     ``None`` when anything in the run has a problem (the caller renders cold and reports it).
     ``cached_only``: ``None`` as well when anything is not in the cache (nothing is rendered).
     ``contexts``: filled with every unit's context without its documents, in the order of a cold
-    run (``None`` when one is not in the cache)."""
+    run (``None`` when one is not in the cache). ``lazy``: the files reused from the cache read their
+    contents when first asked for (which raises :class:`ContentGone` if the cache no longer holds
+    them); else they are read before this returns, and ``None`` is returned if they cannot be."""
     from generator.render import steps
 
     keys = RenderCache(store, repo, resolver, selection)
@@ -143,10 +151,11 @@ def render(
     for i, unit in enumerate(units):
         unit.key = keys.key(unit.ident)
         value = store.get(unit.key) if unit.key is not None else None
-        if not (isinstance(value, tuple) and len(value) == 3):
+        if not (isinstance(value, tuple) and len(value) == 3) or unit.key is None:
             missed.append(i)
         else:
-            unit.files, unit.objects, unit.view_digest = value
+            stubs, unit.objects, unit.view_digest = value
+            unit.files = _Contents(store, unit.key, stubs).files()
     if missed and cached_only:
         return None
     env_level = selection.namespace is None
@@ -191,6 +200,8 @@ def render(
                 keys.put(ident, reads, value)
         files.extend(value[0])
         objects.extend(value[1])
+    if not lazy and not contents_ready(files):
+        return None
     if contexts is not None:
         for unit in units:
             ctx = _context(keys, unit, resolver)
@@ -237,6 +248,62 @@ def _view(keys: RenderCache, unit: _Unit, resolver: Resolver) -> EnvNamespace | 
     if unit.view is None:
         unit.view = _stored(keys, "v", unit, resolver)
     return unit.view
+
+
+def _put_unit(
+    keys: RenderCache,
+    ident: str,
+    reads: dict[tuple[str, str], str],
+    files: list[OutFile],
+    objects: list[Placed],
+    view: str | None,
+) -> str:
+    """Store a unit's documents: its files by path, digest and owner with its objects (what most
+    renders read of a reused unit), and the files' contents apart (``"t"``), read only when a file must
+    be written; return the unit's key."""
+    keys.store.put("t" + keys.key_of(ident, reads), tuple(f.content for f in files))
+    return keys.put(ident, reads, (tuple((f.path, f.sha256, f.owner) for f in files), objects, view))
+
+
+class _Contents:
+    """The files of a unit reused from the cache. Their contents are one entry, read when the first
+    is asked for and checked against the digests the unit's entry gave: a content that is gone, or
+    not the one the plan compared, is never written (:class:`ContentGone`), and the unit's entry is
+    removed, so that the render that follows computes the unit again and stores it whole."""
+
+    def __init__(self, store: Cache, key: str, stubs: tuple[tuple[str, str, Owner], ...]) -> None:
+        self.store = store
+        self.key = key
+        self.stubs = stubs
+        self.texts: tuple[str, ...] | None = None
+        self.gone = False
+        store.touch("t" + key)  # used with the unit's entry: pruned with it, not before it
+
+    def files(self) -> list[OutFile]:
+        load = self.text
+        return [OutFile.stored(path, sha, owner, partial(load, i)) for i, (path, sha, owner) in enumerate(self.stubs)]
+
+    def text(self, i: int) -> str:
+        if self.texts is None:
+            found = None if self.gone else self.store.get("t" + self.key)
+            if not (
+                isinstance(found, tuple)
+                and len(found) == len(self.stubs)
+                and all(
+                    isinstance(text, str) and hashlib.sha256(text.encode()).hexdigest() == sha
+                    for text, (_, sha, _) in zip(found, self.stubs, strict=True)
+                )
+            ):
+                if not self.gone:
+                    self.gone = True
+                    self.store.forget(self.key)
+                raise ContentGone(
+                    f"the render cache {self.store.folder} no longer holds the content of {self.stubs[i][0]}, "
+                    "which this run reused from it (another run sharing the cache removed or replaced it)",
+                    hint="run gen again: it renders what the cache no longer holds",
+                )
+            self.texts = found
+        return self.texts[i]
 
 
 class _Parts:
@@ -303,7 +370,7 @@ def _render_missed(
         if env_level and ctx is not None:
             unit.view = steps.env_namespace(ctx)
             unit.view_digest = view_digest(unit.view)
-        unit.key = keys.put(unit.ident, reads, (unit_files, unit_objects, unit.view_digest))
+        unit.key = _put_unit(keys, unit.ident, reads, unit_files, unit_objects, unit.view_digest)
         if unit.view is not None and ctx is not None:  # ctx: for mypy (a view is made from it)
             keys.store.put("c" + unit.key, parallel.strip_context(steps.without_documents(ctx), resolver))
             keys.store.put("v" + unit.key, parallel.strip_context(unit.view, resolver))

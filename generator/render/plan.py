@@ -90,6 +90,7 @@ def render_run(
     contexts: bool = True,
     documents: bool = True,
     cache: Cache | None = None,
+    lazy: bool = False,
 ) -> RenderRun:
     """Render the selection; all input problems of the run are reported together.
 
@@ -106,12 +107,14 @@ def render_run(
 
     With a ``cache`` (and ``contexts=False`` or ``documents=False``) every namespace and environment
     whose inputs did not change since a render stored it is reused (:mod:`generator.render.incremental`):
-    the same files, byte for byte, and the same contexts (without documents)."""
+    the same files, byte for byte, and the same contexts (without documents). ``lazy``: files reused
+    from the cache read their contents there when first asked for (:func:`output.contents_ready`
+    says whether they still can be; a write reads them first), instead of before this returns."""
     _check_selection(repo, selection)
     resolver = selection.resolver(resolver)
     engine.keep_compiled(cache)
     if cache is not None and not (contexts and documents):
-        run = _from_cache(repo, resolver, selection, cache, progress, jobs, [] if contexts else None)
+        run = _from_cache(repo, resolver, selection, cache, progress, jobs, [] if contexts else None, lazy=lazy)
         if run is not None:
             if resolver.cli is None:  # what `gen render --check` answers from (--set values are no files)
                 from generator.render import summary
@@ -214,10 +217,13 @@ def render(
     progress: Callable[[int, int], None] | None = None,
     jobs: int = 1,
     cache: Cache | None = None,
+    *,
+    lazy: bool = False,
 ) -> list[OutFile]:
     """The files of a run, in memory (nothing is written); with a ``cache``, reusing and storing the
-    documents of every namespace whose inputs are unchanged (what ``gen diff`` renders with)."""
-    return render_run(repo, resolver, selection, progress, jobs, contexts=False, cache=cache).files
+    documents of every namespace whose inputs are unchanged (what ``gen diff`` renders with); ``lazy``
+    as :func:`render_run` takes it."""
+    return render_run(repo, resolver, selection, progress, jobs, contexts=False, cache=cache, lazy=lazy).files
 
 
 def _units(repo: ConfigRepo, selection: Selection) -> tuple[list[str], list[str], dict[str, list[str]]]:
@@ -238,6 +244,7 @@ def _from_cache(
     contexts: list[NamespaceContext] | None,
     *,
     cached_only: bool = False,
+    lazy: bool = False,
 ) -> RenderRun | None:
     """The run through the cache (:mod:`generator.render.incremental`; ``resolver`` is the
     selection's); ``None`` when it must be rendered cold."""
@@ -259,6 +266,7 @@ def _from_cache(
         PARALLEL_MIN_UNITS,
         cached_only=cached_only,
         contexts=contexts,
+        lazy=lazy,
     )
     return None if found is None else _finish_run(repo, *found, contexts or [])
 

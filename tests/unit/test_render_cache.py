@@ -503,6 +503,79 @@ def test_the_cache_is_bounded(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob(".tmp-*"))  # every write was renamed into place
 
 
+@pytest.fixture
+def contents_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys of the contents entries (``t``) read in this process."""
+    keys: list[str] = []
+    real = cache_module.Cache.get
+
+    def spy(self: cache_module.Cache, key: str) -> Any:
+        if key.startswith("t"):
+            keys.append(key)
+        return real(self, key)
+
+    monkeypatch.setattr(cache_module.Cache, "get", spy)
+    return keys
+
+
+def test_reused_files_are_read_from_the_cache_only_to_be_written(
+    fleet: Path,
+    tmp_path: Path,
+    cli: Callable[..., Result],
+    render_cache: Path,
+    contents_read: list[str],
+    rendered_units: list[tuple[str, str]],
+) -> None:
+    """A reused unit's entry gives its files' digests; their contents are an entry of their own, read
+    only when a file must be written (not when the folder already holds it), and checked: contents the
+    cache no longer holds, or not the ones the digests name, are rendered cold."""
+    from generator.config.layers import ConfigRepo
+    from generator.config.resolve import Resolver
+    from generator.render import plan
+    from generator.render.selection import Selection
+
+    out = tmp_path / "out"
+    _render(cli, fleet, out)
+    edit(sorted((fleet / "deployments").glob("*/*.yaml"))[0], "--sink-topic out-", "--sink-topic changed-")
+    contents_read.clear()
+    assert _render(cli, fleet, out) == (cold := _cold(cli, fleet, tmp_path / "cold"))
+    assert contents_read == []  # the folder held every reused file: linked, not read
+
+    contents_read.clear()
+    assert _render(cli, fleet, tmp_path / "empty") == cold  # every file written: the contents are read
+    assert len(contents_read) == 9  # every unit reused, each unit's contents read once
+
+    def contents_entries() -> list[Path]:
+        return [p for p in _entries(render_cache) if p.parent.name.startswith("t")]
+
+    assert len(contents_entries()) >= 9
+    for path in contents_entries():
+        path.unlink()
+    rendered_units.clear()
+    assert _render(cli, fleet, tmp_path / "gone") == cold  # found gone when needed: those units rendered again
+    assert len(rendered_units) == 9
+    rendered_units.clear()
+    contents_read.clear()
+    assert _render(cli, fleet, tmp_path / "again") == cold  # and stored whole again
+    assert rendered_units == [] and len(contents_read) == 9
+
+    store = cache_module.Cache(render_cache)
+    for path in contents_entries():
+        key = path.name.removesuffix(".entry")
+        found = store.get(key)
+        assert isinstance(found, tuple)
+        store.put(key, tuple(text + "# not what was compared\n" for text in found))  # a whole entry, other bytes
+    assert _render(cli, fleet, tmp_path / "other-bytes") == cold
+
+    for path in contents_entries():
+        path.unlink()
+    repo = ConfigRepo(fleet)
+    files = plan.render(repo, Resolver(repo), Selection(), cache=store)  # what gen diff renders with
+    assert {f.path: f.content for f in files} == {
+        f.path: f.content for f in plan.render(repo, Resolver(repo), Selection())
+    }
+
+
 def test_concurrent_renders_share_one_cache(fleet: Path, tmp_path: Path, cli: Callable[..., Result]) -> None:
     cold = _cold(cli, fleet, tmp_path / "cold")
     shared = tmp_path / "shared-cache"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -191,19 +192,20 @@ def read_index(out: Path) -> dict[str, dict[str, Any]] | None:
 
 
 _OWNER_KEYS = frozenset({"env", "namespace", "deployment", "profile"})
+_OWNER_NEEDS = frozenset({"env", "namespace"})
+# what a plain relative path inside the folder never holds: an empty, "." or ".." part (which a
+# leading or doubled "/" makes), or a backslash
+_NOT_INSIDE = re.compile(r"(?:\A|/)\.{0,2}(?:/|\Z)|\\")
 
 
 def _index_entry_ok(path: object, entry: object) -> bool:
     """An entry gen could have written: a plain relative path inside the folder, and an owner."""
-    if not isinstance(path, str) or not isinstance(entry, dict):
-        return False
-    parts = path.split("/")
-    if path.startswith("/") or "\\" in path or any(p in ("", ".", "..") for p in parts):
+    if not isinstance(path, str) or not isinstance(entry, dict) or _NOT_INSIDE.search(path):
         return False  # a tampered index must not make gen link or copy files outside --out
     owner = entry.get("owner", {})
     return (
         isinstance(owner, dict)
-        and {"env", "namespace"} <= set(owner) <= _OWNER_KEYS
+        and _OWNER_NEEDS <= owner.keys() <= _OWNER_KEYS
         and all(isinstance(v, str) for v in owner.values())
     )
 
@@ -313,9 +315,9 @@ def plan(out: Path, rendered: Iterable[F], scope: Scope, *, force: bool = False,
                 hint="move them elsewhere, or pass --force to remove them",
             )
     for path, entry in index.items():
-        owner = Owner(**entry.get("owner", {}))
         if path in files:
             continue
+        owner = Owner(**entry.get("owner", {}))
         if scope.covers(owner, path):
             result.extra.append(path)
         else:

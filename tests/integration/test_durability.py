@@ -410,8 +410,24 @@ def test_the_file_system_root_is_refused() -> None:
         {"prod/x.yaml": {"owner": {"env": "prod", "namespace": "analytics", "uid": "0"}}},
         {"prod/x.yaml": {"owner": "prod"}},
         {"prod/x.yaml": []},
+        {"prod\\..\\..\\x.yaml": {"owner": {"env": "prod", "namespace": "analytics"}}},
+        {"prod//x.yaml": {"owner": {"env": "prod", "namespace": "analytics"}}},
+        {"prod/./x.yaml": {"owner": {"env": "prod", "namespace": "analytics"}}},
+        {"prod/..": {"owner": {"env": "prod", "namespace": "analytics"}}},
+        {"prod/x.yaml": {"owner": {"env": "prod"}}},
     ],
-    ids=["dotdot", "absolute", "unknown-owner-key", "owner-not-a-map", "entry-not-a-map"],
+    ids=[
+        "dotdot",
+        "absolute",
+        "unknown-owner-key",
+        "owner-not-a-map",
+        "entry-not-a-map",
+        "backslash",
+        "empty-part",
+        "dot-part",
+        "dotdot-last",
+        "owner-without-namespace",
+    ],
 )
 def test_a_tampered_index_is_refused(files: dict[str, object], tmp_path: Path, config: Path) -> None:
     out = tmp_path / "out"

@@ -86,7 +86,7 @@ def parse_line(text: str) -> tuple[str | None, str] | None:
 
 
 def _origin(eff: Effective, path: Path_) -> Origin | None:
-    """The line that wrote the value at ``path`` (the one blame rule)."""
+    """The line that wrote the value at ``path`` (the blame rule)."""
     return eff.origin(path)
 
 

@@ -5,7 +5,7 @@
 kept with it). Renderers and checks read values through it — facts (``ha``, ``slots``,
 ``capacity``, ``running`` ...) and typed sections (``artifact``, ``resources``, ``kubernetes``,
 ``monitoring``, ``operator``, ``vvp``) — and name key paths only to locate a problem, with the
-constants of :mod:`generator.model.keys` and the one blame rule of :mod:`generator.config.paths`
+constants of :mod:`generator.model.keys` and the blame rule of :mod:`generator.config.paths`
 (:meth:`Deployment.origin`, :meth:`Deployment.problem`).
 """
 

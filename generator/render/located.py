@@ -22,7 +22,7 @@ def fallback_file(eff: Effective) -> str:
 
 
 def origin_of(eff: Effective, path: Path_, layers: Sequence[str] = paths.LAYER_RANK) -> Origin | None:
-    """Where the value at ``path`` comes from, by the one blame rule (:func:`generator.config.paths.blame`)."""
+    """Where the value at ``path`` comes from, by the blame rule (:func:`generator.config.paths.blame`)."""
     found = paths.blame(eff.provenance, path, layers)
     return found if isinstance(found, Origin) else None
 

@@ -1,4 +1,4 @@
-"""Problems of the Ververica Platform targets, located with the one blame rule (:func:`paths.problem`)."""
+"""Problems of the Ververica Platform targets, located with the blame rule (:func:`paths.problem`)."""
 
 from __future__ import annotations
 

@@ -22,17 +22,14 @@ import ctypes.util
 import errno
 import fcntl
 import os
-import re
 import shutil
-import stat
-import struct
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from generator.errors import OutputError
+from generator.output import mirror
 from generator.output.index import INDEX, KEEP_UNOWNED, OutFile, Plan, index_entry, index_text
 
 
@@ -185,8 +182,9 @@ def _build(out: Path, tmp: Path, result: Plan[OutFile], linked: frozenset[str], 
                 os.link(source, target)
                 continue
             except OSError as exc:
-                if exc.errno == errno.EPERM and _immutable(source, os.lstat(source)):
-                    raise _refusal(out, shown, Path(source), *_IMMUTABLE) from None
+                refusal = mirror.link_refusal(source, exc)
+                if refusal is not None:
+                    raise _refused(out, shown, refusal) from None
         _create(target, f.content)
     (tmp / INDEX).write_text(index_text(entries), encoding="utf-8")
 
@@ -297,99 +295,52 @@ def _reason(exc: OSError) -> str:
 
 
 # -- before the swap: can every file of the previous tree be removed? -----------------------------
-_FS_IOC_GETFLAGS = (2 << 30) | (struct.calcsize("l") << 16) | (ord("f") << 8) | 1
-_FS_IMMUTABLE_FL = 0x10
-_FS_APPEND_FL = 0x20
-
-
 _IMMUTABLE = ("is immutable or append-only", "clear the attribute (chattr -i -a), or remove it")
+_REFUSALS = {  # mirror.Refusal.kind: what it is, and what to do (detail: the system's reason)
+    "mount-itself": (
+        "is a mount point",
+        "gen builds the new output beside the folder and swaps the two: mount the volume one level up "
+        "and render into a folder inside it",
+    ),
+    "mount": ("is a mount point", "unmount it, or mount it outside the output folder"),
+    "unreadable": ("cannot be read ({detail})", "make it readable for gen"),
+    "read-only": (
+        "is read-only for gen (no write permission, a read-only mount or an immutable folder), so the "
+        "files in it could not be removed",
+        "make it writable for the user running gen (chmod u+w, chattr -i), or remove it",
+    ),
+    "sticky": (
+        "belongs to another user in a folder with the sticky bit",
+        "remove it as its owner, or render as that user",
+    ),
+    "immutable": _IMMUTABLE,
+}
 
 
 def _refusal(out: Path, shown: Path, path: Path, why: str, hint: str) -> OutputError:
     return OutputError(f"cannot replace {shown}: {_rel(path, out, shown)} {why}; nothing was changed", hint=hint)
 
 
+def _refused(out: Path, shown: Path, refusal: mirror.Refusal) -> OutputError:
+    why, hint = _REFUSALS[refusal.kind]
+    return _refusal(out, shown, Path(refusal.path), why.format(detail=refusal.detail), hint)
+
+
 def check_replaceable(out: Path, shown: Path, linked: frozenset[str] = frozenset()) -> frozenset[str]:
     """Refuse an output folder that could not be replaced as a whole, before anything is
-    written: after the swap every entry of the previous tree is removed, which needs a folder gen
-    can read and write (not read-only, not on a read-only mount, not immutable), entries that are
-    not immutable or append-only, and no mount point inside it (or at it). Returns the paths
-    (relative, with ``/``) of the regular files in it.
+    written (:func:`mirror.scan`: after the swap every entry of the previous tree is removed, which
+    needs a folder gen can read and write, entries that are not immutable or append-only, and no
+    mount point inside it or at it). Returns the paths (relative, with ``/``) of the regular files in
+    it.
 
     ``linked``: the paths of files the new tree will hard-link. Their attributes are not asked here
     (an open and an ioctl per file, a fifth of the bookkeeping of an incremental render): Linux
     refuses to link an immutable or append-only file (EPERM), and :func:`_build` refuses the run
     then, before the swap, with the same message."""
-
-    def refuse(path: Path, why: str, hint: str) -> OutputError:
-        return _refusal(out, shown, path, why, hint)
-
-    mounts = _mount_points(out)
-    if out in mounts or os.path.ismount(out):
-        raise refuse(
-            out,
-            "is a mount point",
-            "gen builds the new output beside the folder and swaps the two: mount the volume one level up "
-            "and render into a folder inside it",
-        )
-    if mounts:
-        raise refuse(mounts[0], "is a mount point", "unmount it, or mount it outside the output folder")
-    device = os.lstat(out).st_dev
-    euid = os.geteuid()
-
-    def unreadable(exc: OSError) -> None:
-        raise refuse(Path(exc.filename or out), f"cannot be read ({exc.strerror})", "make it readable for gen")
-
-    regular: set[str] = set()
-    top = os.fspath(out)
-    for dirpath, dirnames, filenames in os.walk(out, onerror=unreadable):
-        folder = Path(dirpath)
-        prefix = dirpath[len(top) :].lstrip(os.sep).replace(os.sep, "/")
-        prefix = prefix + "/" if prefix else ""
-        info = os.lstat(folder)
-        if not os.access(folder, os.W_OK | os.X_OK) or _immutable(folder, info):
-            raise refuse(
-                folder,
-                "is read-only for gen (no write permission, a read-only mount or an immutable folder), so the "
-                "files in it could not be removed",
-                "make it writable for the user running gen (chmod u+w, chattr -i), or remove it",
-            )
-        sticky = bool(info.st_mode & stat.S_ISVTX) and euid != 0 and info.st_uid != euid
-        for name in (*dirnames, *filenames):
-            path = f"{dirpath}/{name}"  # strings: a Path per file was a fifth of the check
-            entry = os.lstat(path)
-            if entry.st_dev != device:
-                raise refuse(Path(path), "is a mount point", "unmount it, or mount it outside the output folder")
-            if sticky and entry.st_uid != euid:
-                raise refuse(
-                    Path(path),
-                    "belongs to another user in a folder with the sticky bit",
-                    "remove it as its owner, or render as that user",
-                )
-            rel = prefix + name
-            if not (rel in linked and stat.S_ISREG(entry.st_mode)) and _immutable(path, entry):
-                raise refuse(Path(path), *_IMMUTABLE)
-            if stat.S_ISREG(entry.st_mode):
-                regular.add(rel)
-    return frozenset(regular)
-
-
-def _mount_points(out: Path) -> list[Path]:
-    """Mount points at or below ``out`` (Linux: /proc/self/mountinfo, which also lists bind mounts
-    of the same file system; elsewhere none, and the device check finds the others)."""
     try:
-        with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as handle:
-            lines = handle.read().splitlines()
-    except OSError:
-        return []
-    found = set()
-    for line in lines:
-        fields = line.split(" ")
-        if len(fields) > 4:
-            point = Path(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4]))
-            if point == out or out in point.parents:
-                found.add(point)
-    return sorted(found)
+        return frozenset(mirror.scan(os.fspath(out), linked))
+    except mirror.Refusal as refusal:
+        raise _refused(out, shown, refusal) from None
 
 
 def _rel(path: Path, out: Path, shown: Path) -> str:
@@ -398,23 +349,6 @@ def _rel(path: Path, out: Path, shown: Path) -> str:
     except ValueError:
         return str(path)
     return str(shown / rel) if rel.parts else str(shown)
-
-
-def _immutable(path: str | Path, info: os.stat_result) -> bool:
-    """Whether ``path`` has the immutable or append-only attribute (Linux; False elsewhere)."""
-    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)) or not sys.platform.startswith("linux"):
-        return False
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-    except OSError:
-        return False  # what gen cannot open it may still remove; anything else shows when removing
-    try:
-        flags = int.from_bytes(fcntl.ioctl(fd, _FS_IOC_GETFLAGS, bytes(8))[:4], sys.byteorder)
-    except OSError:
-        return False  # a file system without these attributes
-    finally:
-        os.close(fd)
-    return bool(flags & (_FS_IMMUTABLE_FL | _FS_APPEND_FL))
 
 
 def _flush(folder: Path, *, metadata_only: bool = False) -> None:

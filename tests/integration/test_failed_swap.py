@@ -3,8 +3,9 @@ folder is byte for byte the previous tree, no temporary folder is left beside it
 the message names the folder.
 
 Tests run as root in CI, where permissions are not enforced: the failures are simulated by failing
-the call the swap makes at its call site (``generator.output.swap``: ``os.access``, ``_immutable``,
-``_mount_points``, ``_exchange``, ``_rename``, ``_flush``, ``_remove_tree``). Where root can build
+the call the swap makes at its call site (``generator.output.swap``: ``_exchange``, ``_rename``,
+``_flush``, ``_remove_tree``; ``generator.output.mirror``, which checks the previous tree:
+``os.access``, ``immutable``, ``mount_points``). Where root can build
 the real situation (an immutable file, a read-only bind mount in a private mount namespace) it is
 tested too; the permission tests run only as another user.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.output import swap
+from generator.output import mirror, swap
 from tests.conftest import edit, run_cli, tree_digest
 
 SELECT = ["-e", "prod"]
@@ -107,8 +108,8 @@ def test_an_immutable_file_or_folder_inside_out(
 ) -> None:
     out, old, _new = before_and_after
     immutable = out / which
-    real = swap._immutable
-    monkeypatch.setattr(swap, "_immutable", lambda p, info: Path(p) == immutable or real(p, info))
+    real = mirror.immutable
+    monkeypatch.setattr(mirror, "immutable", lambda p, info: Path(p) == immutable or real(p, info))
     real_link = os.link
 
     def link(src: str, dst: str) -> None:  # as Linux refuses to link an immutable file
@@ -130,7 +131,7 @@ def test_a_mount_point(
 ) -> None:
     out, old, _new = before_and_after
     point = out / where if where else out
-    monkeypatch.setattr(swap, "_mount_points", lambda folder: [point])
+    monkeypatch.setattr(mirror, "mount_points", lambda folder: [str(point)])
     code, stderr = _render(config, out)
     assert_nothing_changed(out, old, code, stderr, f"{point} is a mount point")
 
@@ -343,7 +344,7 @@ _FS_IOC_SETFLAGS = (1 << 30) | (struct.calcsize("l") << 16) | (ord("f") << 8) | 
 def _set_immutable(path: Path, on: bool) -> bool:
     fd = os.open(path, os.O_RDONLY)
     try:
-        flags = int.from_bytes(fcntl.ioctl(fd, swap._FS_IOC_GETFLAGS, bytes(8))[:4], sys.byteorder)
+        flags = int.from_bytes(fcntl.ioctl(fd, mirror._FS_IOC_GETFLAGS, bytes(8))[:4], sys.byteorder)
         flags = flags | 0x10 if on else flags & ~0x10
         fcntl.ioctl(fd, _FS_IOC_SETFLAGS, flags.to_bytes(4, sys.byteorder) + bytes(4))
         return True

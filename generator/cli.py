@@ -6,6 +6,7 @@ imported inside the commands so that ``gen --help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -112,46 +113,58 @@ def render(
         selection = Selection(env, profile, namespace, deployment, target)
         store = _cache(cache_dir, no_cache)
         known: list[output.FileDigest] | None = None
-        if check and store is not None and not sets:
-            # nothing changed since a render stored its summary: no renderer is even imported
+        if store is not None and not sets:
+            # nothing changed since a render stored its summary: a check imports no renderer, and a
+            # render most likely writes nothing
             from generator.render import summary
 
             known = summary.lookup(store, repo, selection)
-        rendered: list[output.OutFile] = []
-        if known is None:
-            from generator.config.resolve import Resolver
-            from generator.render.plan import render as render_files
-
-            resolver = Resolver(repo, sets or ())
-            with _Progress() as progress:
-                rendered = render_files(repo, resolver, selection, progress, jobs or _cpus(), store, lazy=True)
-        files: Sequence[output.OutFile | output.FileDigest] = rendered if known is None else known
-        if not files:
-            _err("nothing selected: no deployment matches the options")
-            if fmt is Format.json:
-                typer.echo(_render_json(folder, check, output.Plan[output.OutFile]({}), []))
-            return 0
-        scope = selection.scope(repo, files)
 
         def waiting() -> None:
             _err(f"waiting for another gen run on {folder} ...")
 
-        if check:
-            with output.locked(folder, on_wait=waiting, shared=True):  # never while a render swaps the folder
-                compared = planned(store, folder, files, scope, force=True)
-            if fmt is Format.json:
-                typer.echo(_render_json(folder, True, compared, []))
-            else:
-                drifted = (("stale", compared.stale), ("missing", compared.missing), ("extra", compared.extra))
-                for label, paths in drifted:
-                    for path in paths:
-                        typer.echo(f"{label}: {folder / path}")
-            if compared.drift:
-                _err(f"{folder} is out of date: run the same command without --check", paths=[folder])
-                return 1
-            _err(f"{folder} is up to date ({len(files)} files)", paths=[folder])
-            return 0
-        with output.locked(folder, on_wait=waiting):
+        with contextlib.ExitStack() as held:
+            prepared: output.Prepared | None = None
+            lock: int | None = None
+            if not check and known is None:
+                # the inputs changed: the new tree is begun while the run renders (on another CPU), if
+                # no other run holds the folder (that one is not waited for before rendering)
+                lock = held.enter_context(output.locked(folder, wait=False))
+                prepared = output.prepare(folder, lock) if lock is not None else None
+                if prepared is not None:
+                    held.callback(prepared.cancel)  # unless the write takes it
+            rendered: list[output.OutFile] = []
+            if known is None or not check:
+                from generator.config.resolve import Resolver
+                from generator.render.plan import render as render_files
+
+                resolver = Resolver(repo, sets or ())
+                with _Progress() as progress:
+                    rendered = render_files(repo, resolver, selection, progress, jobs or _cpus(), store, lazy=True)
+            files: Sequence[output.OutFile | output.FileDigest] = rendered if not check or known is None else known
+            if not files:
+                _err("nothing selected: no deployment matches the options")
+                if fmt is Format.json:
+                    typer.echo(_render_json(folder, check, output.Plan[output.OutFile]({}), []))
+                return 0
+            scope = selection.scope(repo, files)
+            if check:
+                with output.locked(folder, on_wait=waiting, shared=True):  # never while a render swaps the folder
+                    compared = planned(store, folder, files, scope, force=True)
+                if fmt is Format.json:
+                    typer.echo(_render_json(folder, True, compared, []))
+                else:
+                    drifted = (("stale", compared.stale), ("missing", compared.missing), ("extra", compared.extra))
+                    for label, paths in drifted:
+                        for path in paths:
+                            typer.echo(f"{label}: {folder / path}")
+                if compared.drift:
+                    _err(f"{folder} is out of date: run the same command without --check", paths=[folder])
+                    return 1
+                _err(f"{folder} is up to date ({len(files)} files)", paths=[folder])
+                return 0
+            if lock is None:
+                held.enter_context(output.locked(folder, on_wait=waiting))
             result = planned(store, folder, rendered, scope, force=force)
             if not output.contents_ready(output.to_create(result)):
                 # the cache lost contents this run reused (their units' entries are gone with them):
@@ -162,7 +175,7 @@ def render(
             if not allow_delete:
                 output.refuse_stateful(folder, removed)  # before anything is written
             if result.drift or not (folder / output.INDEX).exists():
-                output.write(folder, result)
+                output.write(folder, result, prepared=prepared)
         for gone in removed:
             note = f" (a stateful job: {gone.stateful})" if gone.stateful else ""
             _err(f"removed: {output.printable(str(folder / gone.path))}{note}")

@@ -10,8 +10,9 @@ was. An index (``gen-index.json``) records which files gen wrote, with content h
   :class:`OutFile`, :class:`Owner`, :class:`Scope`, :class:`Plan`).
 - :mod:`generator.output.removal`: what a run removes, and which removals delete a stateful job
   (:func:`removals`, :func:`refuse_stateful`).
-- :mod:`generator.output.swap`: the atomic write of the output folder (:func:`write`) and the
-  lock that serialises runs on it (:func:`locked`).
+- :mod:`generator.output.swap`: the atomic write of the output folder (:func:`write`, which a
+  helper process may begin while the run renders: :func:`prepare`, :mod:`generator.output.mirror`)
+  and the lock that serialises runs on it (:func:`locked`).
 
 Callers use the names of this package (``output.plan``, ``output.write``, ``output.locked``), looked
 up when called, so a test that replaces one of them here replaces what the CLI runs.
@@ -32,7 +33,7 @@ from generator.output.index import (
     to_create,
 )
 from generator.output.removal import Removal, StatefulRemoval, printable, refuse_stateful, removals
-from generator.output.swap import locked, recover, write
+from generator.output.swap import Prepared, locked, prepare, recover, write
 from generator.output.yamlout import dump_yaml, dump_yaml_pyyaml
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "OutFile",
     "Owner",
     "Plan",
+    "Prepared",
     "Removal",
     "Scope",
     "StatefulRemoval",
@@ -51,6 +53,7 @@ __all__ = [
     "dump_yaml_pyyaml",
     "locked",
     "plan",
+    "prepare",
     "printable",
     "read_index",
     "recover",

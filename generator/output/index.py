@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from generator.errors import OutputError
-
-INDEX = "gen-index.json"
-KEEP_UNOWNED = frozenset({".gitkeep", ".gitignore"})
+from generator.output.mirror import INDEX as INDEX
+from generator.output.mirror import KEEP_UNOWNED as KEEP_UNOWNED
 
 
 @dataclass(frozen=True)

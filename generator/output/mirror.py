@@ -24,7 +24,8 @@ import struct
 import sys
 from collections.abc import Iterable
 
-INDEX = "gen-index.json"  # the index is written anew, never linked (generator.output.index.INDEX)
+INDEX = "gen-index.json"  # the index of the files gen wrote (generator.output.index), never linked
+KEEP_UNOWNED = frozenset({".gitkeep", ".gitignore"})  # kept in every folder, whoever wrote them
 
 _FS_IOC_GETFLAGS = (2 << 30) | (struct.calcsize("l") << 16) | (ord("f") << 8) | 1
 _FS_IMMUTABLE_FL = 0x10
@@ -76,10 +77,10 @@ def immutable(path: str, info: os.stat_result) -> bool:
     return bool(flags & (_FS_IMMUTABLE_FL | _FS_APPEND_FL))
 
 
-def scan(out: str, linked: frozenset[str] | None = frozenset()) -> dict[str, int]:
+def scan(out: str, linked: frozenset[str] | None = frozenset(), unowned: list[str] | None = None) -> dict[str, int]:
     """Refuse (:class:`Refusal`) a previous tree ``out`` (an absolute path) that could not be removed
     as a whole once the new one is in place. Returns its regular files: their paths (relative, with
-    ``/``) and inodes.
+    ``/``) and inodes; ``unowned`` gets the paths of the other files named in :data:`KEEP_UNOWNED`.
 
     The attributes of the regular files in ``linked`` (all of them: ``None``) are not asked (an open
     and an ioctl per file): they are hard-linked into the new tree, and the link fails on an immutable
@@ -116,6 +117,8 @@ def scan(out: str, linked: frozenset[str] | None = frozenset()) -> dict[str, int
                 raise Refusal(path, "immutable")
             if is_regular:
                 regular[rel] = entry.st_ino
+            elif unowned is not None and name in KEEP_UNOWNED and name in filenames:
+                unowned.append(rel)
     return regular
 
 
@@ -155,12 +158,13 @@ def mirror(out: str, new: str, files: Iterable[str]) -> dict[str, int]:
 
 def main(argv: list[str]) -> int:
     """``OUT NEW``: scan the previous tree ``OUT`` and mirror it into the folder ``NEW`` (created here);
-    print ``{"linked": {path: inode}}``, or ``{"refused": [path, kind, detail]}``."""
+    print ``{"linked": {path: inode}, "unowned": [path]}``, or ``{"refused": [path, kind, detail]}``."""
     out, new = argv
+    unowned: list[str] = []
     try:
-        regular = scan(out, linked=None)
+        regular = scan(out, linked=None, unowned=unowned)
         os.mkdir(new)
-        report: dict[str, object] = {"linked": mirror(out, new, regular)}
+        report: dict[str, object] = {"linked": mirror(out, new, regular), "unowned": unowned}
     except Refusal as refusal:
         report = {"refused": [refusal.path, refusal.kind, refusal.detail]}
     sys.stdout.write(json.dumps(report) + "\n")

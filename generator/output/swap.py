@@ -13,16 +13,28 @@ them; an immutable file the new tree would hard-link is refused when the link fa
 the swap). A failure while the new tree is built or swapped in removes the new tree and leaves the
 previous one in place; a failure right after the swap (making it durable) swaps back. Every
 failure is an :class:`OutputError` naming the output folder; no temporary folder is left behind.
+
+The new tree can be begun while the run renders (:func:`prepare`): a helper process, on another CPU,
+checks the previous tree and hard-links every regular file of it into the new one
+(:mod:`generator.output.mirror`). :func:`write` then keeps the links of the files the plan found
+unchanged (the very files it compared, by their inodes), removes the others and writes what
+changed. Nothing of the previous tree is touched either way, and a helper that fails only leaves
+the work to :func:`write`. Building the tree (4,200 links and the check) was a fifth of a render
+after one deployment changed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
 import fcntl
+import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,14 +46,18 @@ from generator.output.index import INDEX, KEEP_UNOWNED, OutFile, Plan, index_ent
 
 
 @contextmanager
-def locked(out: Path, on_wait: Callable[[], None] | None = None, *, shared: bool = False) -> Iterator[None]:
+def locked(
+    out: Path, on_wait: Callable[[], None] | None = None, *, shared: bool = False, wait: bool = True
+) -> Iterator[int | None]:
     """Serialise runs on one output folder: an flock on the folder that holds it (no lock file is
-    left behind; the lock dies with the process). A render takes it exclusively; a check
-    (``shared``) takes it shared, so that it never reads a folder a render is swapping, and
-    changes nothing: it creates no folder and leaves what a killed run left to the next render."""
+    left behind; the lock dies with the process and any helper it passed the descriptor to, which it
+    yields). A render takes it exclusively; a check (``shared``) takes it shared, so that it never
+    reads a folder a render is swapping, and changes nothing: it creates no folder and leaves what a
+    killed run left to the next render. ``wait=False``: yields ``None`` at once, holding nothing,
+    when another run holds it."""
     parent = out.resolve().parent
     if shared and not parent.is_dir():
-        yield  # no output folder, and none that a render could be swapping
+        yield None  # no output folder, and none that a render could be swapping
         return
     parent.mkdir(parents=True, exist_ok=True)
     mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
@@ -50,12 +66,15 @@ def locked(out: Path, on_wait: Callable[[], None] | None = None, *, shared: bool
         try:
             fcntl.flock(fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:
+            if not wait:
+                yield None
+                return
             if on_wait is not None:
                 on_wait()
             fcntl.flock(fd, mode)
         if not shared:
             recover(out.resolve(), out)  # what a killed run left beside the folder: no other run is writing now
-        yield
+        yield fd
     finally:
         os.close(fd)
 
@@ -122,13 +141,107 @@ def _remove_leftover(path: Path, shown: Path) -> None:
         ) from None
 
 
-def write(out: Path, result: Plan[OutFile], *, before_swap: Callable[[Path], None] | None = None) -> None:
+def _new_tree(out: Path) -> Path:
+    """Where this process builds the new tree of ``out`` (resolved): beside it, on its file system."""
+    return out.parent / f".{out.name}.gen-tmp-{os.getpid()}"
+
+
+class Prepared:
+    """The previous tree being checked and hard-linked into the new one by a helper process while
+    the run renders (:func:`prepare`); :func:`write` completes the new tree from what it linked."""
+
+    def __init__(self, out: Path, tmp: Path, process: subprocess.Popen[bytes]) -> None:
+        self.out, self.tmp, self.process = out, tmp, process
+        self.done = False
+
+    def finish(self, shown: Path) -> tuple[dict[str, int], list[str]] | None:
+        """Wait for the helper: the files it linked into the new tree (path: the inode linked) and
+        the other files of the previous tree it named for :data:`KEEP_UNOWNED`, or ``None`` when it
+        did not complete (what it made is removed, and the caller builds the tree itself). A previous
+        tree that cannot be replaced is refused here, as :func:`check_replaceable` refuses it."""
+        self.done = True
+        found, _ = self.process.communicate()
+        report: Any = None
+        if self.process.returncode == 0:
+            with contextlib.suppress(ValueError):
+                report = json.loads(found)
+        if isinstance(report, dict):
+            linked, unowned = report.get("linked"), report.get("unowned")
+            if isinstance(linked, dict) and isinstance(unowned, list):
+                return linked, unowned
+        self._remove()
+        refused = report.get("refused") if isinstance(report, dict) else None
+        if isinstance(refused, list) and len(refused) == 3 and refused[1] in _REFUSALS:
+            raise _refused(self.out, shown, mirror.Refusal(*(str(part) for part in refused)))
+        return None
+
+    def cancel(self) -> None:
+        """Stop the helper and remove what it made (the run writes nothing, or failed before it did)."""
+        if self.done:
+            return
+        self.done = True
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+        self._remove()
+
+    def _remove(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)  # what is left, the next run's recover() names
+
+
+def prepare(out: Path, lock: int | None = None) -> Prepared | None:
+    """Start checking the previous tree in ``out`` and hard-linking its files into the new one, in a
+    helper process (:mod:`generator.output.mirror`, run as a script: the standard library only) on
+    another CPU while this one renders. Only on Linux, where ``out`` holds a tree gen wrote (``None``
+    otherwise: :func:`write` then does it all). Call it with the lock of :func:`locked` held;
+    ``lock``: its descriptor, passed to the helper, so that a run killed meanwhile keeps the next
+    one waiting until the helper is done (its :func:`recover` then removes what the helper made).
+    Either :func:`write` takes it or :meth:`Prepared.cancel` must be called."""
+    resolved = out.resolve()
+    if not sys.platform.startswith("linux") or not sys.executable or not (resolved / INDEX).is_file():
+        return None
+    tmp = _new_tree(resolved)
+    if os.path.lexists(tmp):
+        return None
+    command = [sys.executable, "-I", "-S", mirror.__file__, os.fspath(resolved), os.fspath(tmp)]
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            pass_fds=() if lock is None else (lock,),
+        )
+    except OSError:
+        return None
+    return Prepared(resolved, tmp, process)
+
+
+def write(
+    out: Path,
+    result: Plan[OutFile],
+    *,
+    before_swap: Callable[[Path], None] | None = None,
+    prepared: Prepared | None = None,
+) -> None:
     """Build the complete new tree beside ``out`` and swap it in atomically; on any failure
-    ``out`` is left as it was and the new tree is removed."""
+    ``out`` is left as it was and the new tree is removed. ``prepared``: the new tree a helper has
+    begun (:func:`prepare`), completed here."""
     shown = out
     out = out.resolve()
+    tmp = _new_tree(out)
+    mirrored = prepared.finish(shown) if prepared is not None else None
+    if mirrored is not None:
+        try:
+            _complete(out, tmp, result, *mirrored)
+            if before_swap is not None:
+                before_swap(tmp)
+            _flush(tmp)  # the new tree is on disk before any name points at it
+        except BaseException as exc:
+            raise _abandon(tmp, shown, exc, "could not write the new output for {out}") from None
+        _swap(tmp, out, shown)
+        return
     recover(out, shown)
-    tmp = out.parent / f".{out.name}.gen-tmp-{os.getpid()}"
     unchanged = frozenset(result.unchanged)
     regular: frozenset[str] = frozenset()
     if os.path.lexists(out):
@@ -185,6 +298,57 @@ def _build(out: Path, tmp: Path, result: Plan[OutFile], linked: frozenset[str], 
                 refusal = mirror.link_refusal(source, exc)
                 if refusal is not None:
                     raise _refused(out, shown, refusal) from None
+        _create(target, f.content)
+    (tmp / INDEX).write_text(index_text(entries), encoding="utf-8")
+
+
+def _complete(out: Path, tmp: Path, result: Plan[OutFile], linked: dict[str, int], unowned: list[str]) -> None:
+    """Make the new tree of ``result`` from ``tmp``, which holds a hard link of every regular file of
+    the previous tree (``linked``: its path and the inode it links). A file the plan found unchanged
+    keeps its link if that is the very file the plan compared (the inode of its stamp); every other
+    link is removed (with the folders it leaves empty), and the files to write are written. The
+    files kept whoever wrote them are kept as :func:`_build` keeps them."""
+    out_s, tmp_s = os.fspath(out), os.fspath(tmp)
+    stamps, unchanged = result.stamps, frozenset(result.unchanged)
+    keep = {
+        path
+        for path in result.files
+        if path in unchanged and (stamp := stamps.get(path)) is not None and linked.get(path) == stamp[1]
+    }
+    entries: dict[str, dict[str, Any]] = {}
+    for path, entry in result.kept.items():
+        if path in linked:
+            keep.add(path)
+            entries[path] = entry
+    keep.update(path for path in linked if path.rpartition("/")[2] in KEEP_UNOWNED)
+    emptied: set[str] = set()
+    for path in linked:
+        if path not in keep:
+            os.unlink(f"{tmp_s}/{path}")
+            emptied.add(path.rpartition("/")[0])
+    for folder in sorted(emptied, key=len, reverse=True):  # deepest first
+        while folder:
+            try:
+                os.rmdir(f"{tmp_s}/{folder}")
+            except OSError:  # not empty (or already removed from a deeper one)
+                break
+            folder = folder.rpartition("/")[0]
+    for path, entry in result.kept.items():
+        if path not in keep and (out / path).is_file():
+            _link_or_copy(out / path, tmp / path)
+            entries[path] = entry
+    for path in unowned:
+        _link_or_copy(Path(out_s, path), Path(tmp_s, path))
+    folders: set[str] = set()
+    for path, f in result.files.items():
+        entries[path] = index_entry(f)
+        if path in keep:
+            continue
+        target = f"{tmp_s}/{path}"
+        folder = target.rpartition("/")[0]
+        if folder not in folders:
+            os.makedirs(folder, exist_ok=True)
+            folders.add(folder)
         _create(target, f.content)
     (tmp / INDEX).write_text(index_text(entries), encoding="utf-8")
 

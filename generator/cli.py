@@ -126,9 +126,9 @@ def render(
         with contextlib.ExitStack() as held:
             prepared: output.Prepared | None = None
             lock: int | None = None
-            if not check and known is None:
-                # the inputs changed: the new tree is begun while the run renders (on another CPU), if
-                # no other run holds the folder (that one is not waited for before rendering)
+            if not check and known is None and (folder / output.INDEX).is_file():
+                # the inputs changed: the new tree is begun from the previous one while the run renders
+                # (on another CPU), if no other run holds the folder (that one is not waited for yet)
                 lock = held.enter_context(output.locked(folder, wait=False))
                 prepared = output.prepare(folder, lock) if lock is not None else None
                 if prepared is not None:

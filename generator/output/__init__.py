@@ -11,7 +11,7 @@ was. An index (``gen-index.json``) records which files gen wrote, with content h
 - :mod:`generator.output.removal`: what a run removes, and which removals delete a stateful job
   (:func:`removals`, :func:`refuse_stateful`).
 - :mod:`generator.output.swap`: the atomic write of the output folder (:func:`write`, which a
-  helper process may begin while the run renders: :func:`prepare`, :mod:`generator.output.mirror`)
+  helper process may begin while the run renders: :mod:`generator.output.prebuild`, :mod:`generator.output.mirror`)
   and the lock that serialises runs on it (:func:`locked`).
 
 Callers use the names of this package (``output.plan``, ``output.write``, ``output.locked``), looked
@@ -32,8 +32,9 @@ from generator.output.index import (
     read_index,
     to_create,
 )
+from generator.output.prebuild import Prepared, prepare
 from generator.output.removal import Removal, StatefulRemoval, printable, refuse_stateful, removals
-from generator.output.swap import Prepared, locked, prepare, recover, write
+from generator.output.swap import locked, recover, write
 from generator.output.yamlout import dump_yaml, dump_yaml_pyyaml
 
 __all__ = [

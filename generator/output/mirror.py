@@ -32,9 +32,12 @@ _FS_IMMUTABLE_FL = 0x10
 _FS_APPEND_FL = 0x20
 
 
+KINDS = frozenset({"mount-itself", "mount", "read-only", "unreadable", "sticky", "immutable"})
+
+
 class Refusal(Exception):
-    """The previous tree cannot be replaced: ``path`` (absolute) is ``kind`` (``mount``, ``read-only``,
-    ``unreadable``, ``sticky`` or ``immutable``); ``detail``: the system's reason, where there is one."""
+    """The previous tree cannot be replaced: ``path`` (absolute) is ``kind`` (one of :data:`KINDS`);
+    ``detail``: the system's reason, where there is one."""
 
     def __init__(self, path: str, kind: str, detail: str = "") -> None:
         super().__init__(path, kind, detail)

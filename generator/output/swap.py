@@ -14,35 +14,29 @@ the swap). A failure while the new tree is built or swapped in removes the new t
 previous one in place; a failure right after the swap (making it durable) swaps back. Every
 failure is an :class:`OutputError` naming the output folder; no temporary folder is left behind.
 
-The new tree can be begun while the run renders (:func:`prepare`): a helper process, on another CPU,
-checks the previous tree and hard-links every regular file of it into the new one
-(:mod:`generator.output.mirror`). :func:`write` then keeps the links of the files the plan found
-unchanged (the very files it compared, by their inodes), removes the others and writes what
-changed. Nothing of the previous tree is touched either way, and a helper that fails only leaves
-the work to :func:`write`. Building the tree (4,200 links and the check) was a fifth of a render
-after one deployment changed.
+The new tree can be begun while the run renders (:mod:`generator.output.prebuild`); :func:`write`
+then completes it (:func:`_complete`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import errno
 import fcntl
-import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import OutputError
 from generator.output import mirror
 from generator.output.index import INDEX, KEEP_UNOWNED, OutFile, Plan, index_entry, index_text
+
+if TYPE_CHECKING:
+    from generator.output import prebuild
 
 
 @contextmanager
@@ -141,80 +135,9 @@ def _remove_leftover(path: Path, shown: Path) -> None:
         ) from None
 
 
-def _new_tree(out: Path) -> Path:
+def new_tree(out: Path) -> Path:
     """Where this process builds the new tree of ``out`` (resolved): beside it, on its file system."""
     return out.parent / f".{out.name}.gen-tmp-{os.getpid()}"
-
-
-class Prepared:
-    """The previous tree being checked and hard-linked into the new one by a helper process while
-    the run renders (:func:`prepare`); :func:`write` completes the new tree from what it linked."""
-
-    def __init__(self, out: Path, tmp: Path, process: subprocess.Popen[bytes]) -> None:
-        self.out, self.tmp, self.process = out, tmp, process
-        self.done = False
-
-    def finish(self, shown: Path) -> tuple[dict[str, int], list[str]] | None:
-        """Wait for the helper: the files it linked into the new tree (path: the inode linked) and
-        the other files of the previous tree it named for :data:`KEEP_UNOWNED`, or ``None`` when it
-        did not complete (what it made is removed, and the caller builds the tree itself). A previous
-        tree that cannot be replaced is refused here, as :func:`check_replaceable` refuses it."""
-        self.done = True
-        found, _ = self.process.communicate()
-        report: Any = None
-        if self.process.returncode == 0:
-            with contextlib.suppress(ValueError):
-                report = json.loads(found)
-        if isinstance(report, dict):
-            linked, unowned = report.get("linked"), report.get("unowned")
-            if isinstance(linked, dict) and isinstance(unowned, list):
-                return linked, unowned
-        self._remove()
-        refused = report.get("refused") if isinstance(report, dict) else None
-        if isinstance(refused, list) and len(refused) == 3 and refused[1] in _REFUSALS:
-            raise _refused(self.out, shown, mirror.Refusal(*(str(part) for part in refused)))
-        return None
-
-    def cancel(self) -> None:
-        """Stop the helper and remove what it made (the run writes nothing, or failed before it did)."""
-        if self.done:
-            return
-        self.done = True
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.communicate()
-        self._remove()
-
-    def _remove(self) -> None:
-        shutil.rmtree(self.tmp, ignore_errors=True)  # what is left, the next run's recover() names
-
-
-def prepare(out: Path, lock: int | None = None) -> Prepared | None:
-    """Start checking the previous tree in ``out`` and hard-linking its files into the new one, in a
-    helper process (:mod:`generator.output.mirror`, run as a script: the standard library only) on
-    another CPU while this one renders. Only on Linux, where ``out`` holds a tree gen wrote (``None``
-    otherwise: :func:`write` then does it all). Call it with the lock of :func:`locked` held;
-    ``lock``: its descriptor, passed to the helper, so that a run killed meanwhile keeps the next
-    one waiting until the helper is done (its :func:`recover` then removes what the helper made).
-    Either :func:`write` takes it or :meth:`Prepared.cancel` must be called."""
-    resolved = out.resolve()
-    if not sys.platform.startswith("linux") or not sys.executable or not (resolved / INDEX).is_file():
-        return None
-    tmp = _new_tree(resolved)
-    if os.path.lexists(tmp):
-        return None
-    command = [sys.executable, "-I", "-S", mirror.__file__, os.fspath(resolved), os.fspath(tmp)]
-    try:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            pass_fds=() if lock is None else (lock,),
-        )
-    except OSError:
-        return None
-    return Prepared(resolved, tmp, process)
 
 
 def write(
@@ -222,14 +145,14 @@ def write(
     result: Plan[OutFile],
     *,
     before_swap: Callable[[Path], None] | None = None,
-    prepared: Prepared | None = None,
+    prepared: prebuild.Prepared | None = None,
 ) -> None:
     """Build the complete new tree beside ``out`` and swap it in atomically; on any failure
     ``out`` is left as it was and the new tree is removed. ``prepared``: the new tree a helper has
-    begun (:func:`prepare`), completed here."""
+    begun (:func:`generator.output.prebuild.prepare`), completed here."""
     shown = out
     out = out.resolve()
-    tmp = _new_tree(out)
+    tmp = new_tree(out)
     mirrored = prepared.finish(shown) if prepared is not None else None
     if mirrored is not None:
         try:
@@ -297,7 +220,7 @@ def _build(out: Path, tmp: Path, result: Plan[OutFile], linked: frozenset[str], 
             except OSError as exc:
                 refusal = mirror.link_refusal(source, exc)
                 if refusal is not None:
-                    raise _refused(out, shown, refusal) from None
+                    raise refused(out, shown, refusal) from None
         _create(target, f.content)
     (tmp / INDEX).write_text(index_text(entries), encoding="utf-8")
 
@@ -460,7 +383,7 @@ def _reason(exc: OSError) -> str:
 
 # -- before the swap: can every file of the previous tree be removed? -----------------------------
 _IMMUTABLE = ("is immutable or append-only", "clear the attribute (chattr -i -a), or remove it")
-_REFUSALS = {  # mirror.Refusal.kind: what it is, and what to do (detail: the system's reason)
+_REFUSALS = {  # each of mirror.KINDS: what it is, and what to do (detail: the system's reason)
     "mount-itself": (
         "is a mount point",
         "gen builds the new output beside the folder and swaps the two: mount the volume one level up "
@@ -485,7 +408,7 @@ def _refusal(out: Path, shown: Path, path: Path, why: str, hint: str) -> OutputE
     return OutputError(f"cannot replace {shown}: {_rel(path, out, shown)} {why}; nothing was changed", hint=hint)
 
 
-def _refused(out: Path, shown: Path, refusal: mirror.Refusal) -> OutputError:
+def refused(out: Path, shown: Path, refusal: mirror.Refusal) -> OutputError:
     why, hint = _REFUSALS[refusal.kind]
     return _refusal(out, shown, Path(refusal.path), why.format(detail=refusal.detail), hint)
 
@@ -504,7 +427,7 @@ def check_replaceable(out: Path, shown: Path, linked: frozenset[str] = frozenset
     try:
         return frozenset(mirror.scan(os.fspath(out), linked))
     except mirror.Refusal as refusal:
-        raise _refused(out, shown, refusal) from None
+        raise refused(out, shown, refusal) from None
 
 
 def _rel(path: Path, out: Path, shown: Path) -> str:

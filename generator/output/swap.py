@@ -154,30 +154,24 @@ def write(
     out = out.resolve()
     tmp = new_tree(out)
     mirrored = prepared.finish(shown) if prepared is not None else None
-    if mirrored is not None:
+    if mirrored is None:  # the whole tree is built here
+        recover(out, shown)
+        unchanged = frozenset(result.unchanged)
+        regular: frozenset[str] = frozenset()
+        if os.path.lexists(out):
+            regular = check_replaceable(out, shown, unchanged)  # before anything is created
         try:
+            tmp.mkdir(parents=True)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write the new output beside {shown}: {_reason(exc)}",
+                hint=f"gen builds the new tree in {out.parent} and swaps it in: that folder must be writable",
+            ) from None
+    try:
+        if mirrored is None:
+            _build(out, tmp, result, unchanged & regular, shown)
+        else:
             _complete(out, tmp, result, *mirrored)
-            if before_swap is not None:
-                before_swap(tmp)
-            _flush(tmp)  # the new tree is on disk before any name points at it
-        except BaseException as exc:
-            raise _abandon(tmp, shown, exc, "could not write the new output for {out}") from None
-        _swap(tmp, out, shown)
-        return
-    recover(out, shown)
-    unchanged = frozenset(result.unchanged)
-    regular: frozenset[str] = frozenset()
-    if os.path.lexists(out):
-        regular = check_replaceable(out, shown, unchanged)  # before anything is created
-    try:
-        tmp.mkdir(parents=True)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write the new output beside {shown}: {_reason(exc)}",
-            hint=f"gen builds the new tree in {out.parent} and swaps it in: that folder must be writable",
-        ) from None
-    try:
-        _build(out, tmp, result, unchanged & regular, shown)
         if before_swap is not None:
             before_swap(tmp)
         _flush(tmp)  # the new tree is on disk before any name points at it

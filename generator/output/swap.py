@@ -29,14 +29,11 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from generator.errors import OutputError
 from generator.output import mirror
 from generator.output.index import INDEX, KEEP_UNOWNED, OutFile, Plan, index_entry, index_text
-
-if TYPE_CHECKING:
-    from generator.output import prebuild
 
 
 @contextmanager
@@ -140,12 +137,21 @@ def new_tree(out: Path) -> Path:
     return out.parent / f".{out.name}.gen-tmp-{os.getpid()}"
 
 
+class Begun(Protocol):
+    """A new tree begun while the run rendered (:class:`generator.output.prebuild.Prepared`)."""
+
+    def finish(self, shown: Path) -> tuple[dict[str, int], list[str]] | None:
+        """The files linked into :func:`new_tree` (path: inode) and the other files to keep, or
+        ``None`` (nothing begun: build it all); raises the refusal of a tree that cannot be replaced."""
+        ...
+
+
 def write(
     out: Path,
     result: Plan[OutFile],
     *,
     before_swap: Callable[[Path], None] | None = None,
-    prepared: prebuild.Prepared | None = None,
+    prepared: Begun | None = None,
 ) -> None:
     """Build the complete new tree beside ``out`` and swap it in atomically; on any failure
     ``out`` is left as it was and the new tree is removed. ``prepared``: the new tree a helper has

@@ -141,7 +141,7 @@ def render(
                 resolver = Resolver(repo, sets or ())
                 with _Progress() as progress:
                     rendered = render_files(repo, resolver, selection, progress, jobs or _cpus(), store, lazy=True)
-            files: Sequence[output.OutFile | output.FileDigest] = rendered if not check or known is None else known
+            files: Sequence[output.OutFile | output.FileDigest] = known if check and known is not None else rendered
             if not files:
                 _err("nothing selected: no deployment matches the options")
                 if fmt is Format.json:

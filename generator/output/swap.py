@@ -24,6 +24,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import functools
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -160,7 +161,9 @@ def write(
     out = out.resolve()
     tmp = new_tree(out)
     mirrored = prepared.finish(shown) if prepared is not None else None
-    if mirrored is None:  # the whole tree is built here
+    if mirrored is not None:
+        fill = functools.partial(_complete, out, tmp, result, *mirrored)
+    else:  # the whole tree is built here
         recover(out, shown)
         unchanged = frozenset(result.unchanged)
         regular: frozenset[str] = frozenset()
@@ -173,11 +176,9 @@ def write(
                 f"cannot write the new output beside {shown}: {_reason(exc)}",
                 hint=f"gen builds the new tree in {out.parent} and swaps it in: that folder must be writable",
             ) from None
+        fill = functools.partial(_build, out, tmp, result, unchanged & regular, shown)
     try:
-        if mirrored is None:
-            _build(out, tmp, result, unchanged & regular, shown)
-        else:
-            _complete(out, tmp, result, *mirrored)
+        fill()
         if before_swap is not None:
             before_swap(tmp)
         _flush(tmp)  # the new tree is on disk before any name points at it
@@ -229,8 +230,7 @@ def _complete(out: Path, tmp: Path, result: Plan[OutFile], linked: dict[str, int
     """Make the new tree of ``result`` from ``tmp``, which holds a hard link of every regular file of
     the previous tree (``linked``: its path and the inode it links). A file the plan found unchanged
     keeps its link if that is the very file the plan compared (the inode of its stamp); every other
-    link is removed (with the folders it leaves empty), and the files to write are written. The
-    files kept whoever wrote them are kept as :func:`_build` keeps them."""
+    link is removed (with the folders it leaves empty), and the files to write are written."""
     out_s, tmp_s = os.fspath(out), os.fspath(tmp)
     stamps, unchanged = result.stamps, frozenset(result.unchanged)
     keep = {
@@ -239,10 +239,14 @@ def _complete(out: Path, tmp: Path, result: Plan[OutFile], linked: dict[str, int
         if path in unchanged and (stamp := stamps.get(path)) is not None and linked.get(path) == stamp[1]
     }
     entries: dict[str, dict[str, Any]] = {}
-    for path, entry in result.kept.items():
+    for path, entry in result.kept.items():  # kept whoever wrote them, as _build keeps them
         if path in linked:
             keep.add(path)
-            entries[path] = entry
+        elif (out / path).is_file():
+            _link_or_copy(out / path, tmp / path)
+        else:
+            continue
+        entries[path] = entry
     keep.update(path for path in linked if path.rpartition("/")[2] in KEEP_UNOWNED)
     emptied: set[str] = set()
     for path in linked:
@@ -256,10 +260,6 @@ def _complete(out: Path, tmp: Path, result: Plan[OutFile], linked: dict[str, int
             except OSError:  # not empty (or already removed from a deeper one)
                 break
             folder = folder.rpartition("/")[0]
-    for path, entry in result.kept.items():
-        if path not in keep and (out / path).is_file():
-            _link_or_copy(out / path, tmp / path)
-            entries[path] = entry
     for path in unowned:
         _link_or_copy(Path(out_s, path), Path(tmp_s, path))
     folders: set[str] = set()

@@ -14,38 +14,53 @@ to ``jsonschema``; with one, every ``format`` is decided by that checker's own `
 any type of value, as ``jsonschema`` does), so gen's units and the standard formats it checks
 accept exactly what ``jsonschema`` accepts.
 
-:func:`accelerate` wraps a ``Draft202012Validator`` that way.
+The ``jsonschema`` validator is built when it is first needed (:func:`validator`): a process whose
+documents the compiled checks all accept never imports ``jsonschema`` (nor ``referencing``), which
+is a third of the start-up of an incremental render. :func:`accelerate` wraps a
+``Draft202012Validator`` that exists already.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
-from referencing import Registry
+
+if TYPE_CHECKING:
+    from jsonschema import FormatChecker
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 Check = Callable[[Any], bool]
+# the schemas a schema's ``$ref``s reach: by URI, or a ``referencing.Registry`` holding them
+Resources = Mapping[str, Any]
 
-__all__ = ["Check", "FastValidator", "accelerate", "compile_check"]
-
-# jsonschema-rs registries, one per referencing registry (those are built once per process and
-# kept, so their ids stay theirs); the registry is kept beside its conversion.
-_REGISTRIES: dict[int, tuple[Registry[Any], jsonschema_rs.Registry]] = {}
+__all__ = ["Check", "FastValidator", "Formats", "accelerate", "compile_check", "validator"]
 
 
-def _rs_registry(registry: Registry[Any]) -> jsonschema_rs.Registry:
-    found = _REGISTRIES.get(id(registry))
-    if found is None or found[0] is not registry:
-        converted = jsonschema_rs.Registry([(uri, registry.contents(uri)) for uri in registry])
-        found = (registry, converted)
-        _REGISTRIES[id(registry)] = found
+class Formats(Protocol):
+    """What decides a ``format``: ``jsonschema``'s ``FormatChecker``, or anything with its ``conforms``."""
+
+    def conforms(self, instance: object, format: str) -> bool: ...
+
+
+# jsonschema-rs registries, one per set of schemas (those are built once per process and kept, so
+# their ids stay theirs); the schemas are kept beside their conversion.
+_REGISTRIES: dict[int, tuple[Any, jsonschema_rs.Registry]] = {}
+
+
+def _rs_registry(resources: Resources | Registry[Any]) -> jsonschema_rs.Registry:
+    found = _REGISTRIES.get(id(resources))
+    if found is None or found[0] is not resources:
+        contents = getattr(resources, "contents", None)  # a referencing.Registry: its resources by URI
+        pairs = [(uri, contents(uri)) for uri in resources] if callable(contents) else list(resources.items())
+        found = (resources, jsonschema_rs.Registry(pairs))
+        _REGISTRIES[id(resources)] = found
     return found[1]
 
 
-def _format_keyword(checker: FormatChecker) -> type:
+def _format_keyword(checker: Formats) -> type:
     """``format`` as ``checker`` decides it (``FormatChecker.conforms``: unknown formats pass)."""
 
     class Format:
@@ -60,12 +75,12 @@ def _format_keyword(checker: FormatChecker) -> type:
 
 
 def compile_check(
-    schema: Any, registry: Registry[Any] | None = None, format_checker: FormatChecker | None = None
+    schema: Any, registry: Resources | Registry[Any] | None = None, format_checker: Formats | None = None
 ) -> Check:
     """A function answering whether an instance is valid, as ``Draft202012Validator(schema,
-    registry=registry, format_checker=format_checker).is_valid`` does for JSON data. Raises what
-    ``jsonschema-rs`` raises for a schema it cannot compile; the function raises ``ValueError``
-    for an instance that is not JSON data."""
+    registry=registry, format_checker=format_checker).is_valid`` does for JSON data (``registry``:
+    the schemas by URI, or a ``referencing.Registry``). Raises what ``jsonschema-rs`` raises for a
+    schema it cannot compile; the function raises ``ValueError`` for an instance that is not JSON data."""
     keywords = {"format": _format_keyword(format_checker)} if format_checker is not None else None
     compiled = jsonschema_rs.Draft202012Validator(
         schema,
@@ -81,21 +96,37 @@ def compile_check(
 class FastValidator:
     """A ``jsonschema`` validator with a compiled fast path: an instance the compiled check accepts
     has no errors; any other goes to ``jsonschema``, which finds and words them. The check is
-    compiled when the first instance comes, so a process pays only for the schemas it uses."""
+    compiled when the first instance comes, so a process pays only for the schemas it uses; the
+    ``jsonschema`` validator (``make``) is built when the check cannot answer yes."""
 
-    def __init__(self, validator: Any, registry: Registry[Any] | None) -> None:
-        self.wrapped = validator  # the jsonschema validator: errors, and the word on what the check refuses
-        self.registry = registry
-        self.schema = validator.schema
+    def __init__(
+        self,
+        schema: Any,
+        make: Callable[[], Any],
+        resources: Resources | Registry[Any] | None = None,
+        formats: Formats | None = None,
+    ) -> None:
+        self.schema = schema
+        self.resources = resources  # what the schema's $refs reach
+        self.formats = formats  # what decides formats (None: they are annotations)
+        self._make = make
+        self._built: Any = None
         self._check: Check | None = None
         self._compiled = False
+
+    @property
+    def wrapped(self) -> Any:
+        """The ``jsonschema`` validator: errors, and the word on what the check refuses."""
+        if self._built is None:
+            self._built = self._make()
+        return self._built
 
     def _valid(self, instance: Any) -> bool:
         """The compiled answer; False (ask jsonschema) when there is none."""
         if not self._compiled:
             self._compiled = True
             try:
-                self._check = compile_check(self.schema, self.registry, self.wrapped.format_checker)
+                self._check = compile_check(self.schema, self.resources, self.formats)
             except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError):
                 self._check = None  # a schema jsonschema-rs does not take: jsonschema alone
         if self._check is None:
@@ -118,14 +149,41 @@ class FastValidator:
             self.wrapped.validate(instance)
 
     def __getattr__(self, name: str) -> Any:  # evolve, format_checker, ... of the wrapped validator
-        if name == "wrapped":  # not set yet (a copy being made): no attribute, rather than a loop
-            raise AttributeError(name)
+        if name.startswith("_") or name in ("wrapped", "schema", "resources", "formats"):
+            raise AttributeError(name)  # not set yet (a copy being made): no attribute, rather than a loop
         return getattr(self.wrapped, name)
+
+
+def validator(
+    schema: Any,
+    resources: Resources | None = None,
+    registry: Callable[[], Registry[Any]] | None = None,
+    formats: Formats | None = None,
+    format_checker: Callable[[], FormatChecker] | None = None,
+) -> FastValidator:
+    """A draft 2020-12 validator of ``schema`` with the compiled fast path, its ``$ref``s reaching
+    ``resources`` (the schemas by URI) and its formats decided by ``formats``. The ``jsonschema``
+    validator behind it is built on first need, with the ``referencing.Registry`` ``registry()``
+    (the same schemas) and the format checker ``format_checker()`` (deciding as ``formats`` does)."""
+
+    def make() -> Any:
+        from jsonschema import Draft202012Validator
+
+        options: dict[str, Any] = {}
+        if registry is not None:
+            options["registry"] = registry()
+        if format_checker is not None:
+            options["format_checker"] = format_checker()
+        return Draft202012Validator(schema, **options)
+
+    return FastValidator(schema, make, resources, formats)
 
 
 def accelerate(validator: Any, registry: Registry[Any] | None = None) -> Any:
     """``validator`` (a ``Draft202012Validator`` whose ``$ref``s resolve in ``registry``) with the
     compiled fast path; any other validator unchanged."""
+    from jsonschema import Draft202012Validator
+
     if type(validator) is not Draft202012Validator:
         return validator
-    return FastValidator(validator, registry)
+    return FastValidator(validator.schema, lambda: validator, registry, validator.format_checker)

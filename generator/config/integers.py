@@ -15,17 +15,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from functools import cache
-from typing import Any
-
-import jsonschema
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from generator.config.schemafiles import schema_folder
 from generator.config.yamlload import Path_, dotted
 from generator.errors import Problem
+
+if TYPE_CHECKING:  # imported for a configuration that holds such a float, not for every run
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 Locate = Callable[[Path_], tuple[str, int, int]]
 
@@ -52,6 +50,11 @@ def _strict(kind: str) -> Draft202012Validator:
 
     jsonschema picks the validator class of a referenced file by its ``$schema``; the files are
     registered here without it, so the stricter class applies across every ``$ref``."""
+    import jsonschema
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     folder = schema_folder("input")
     contents = {name: {k: v for k, v in doc.items() if k != "$schema"} for name, doc in folder.schemas.items()}
     registry: Registry[Any] = Registry().with_resources(

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from generator import data
 from generator.config import envsections
@@ -39,6 +39,14 @@ FLINK_CONF: Path_ = ("spec", "template", "spec", "flinkConfiguration")
 LAYER_ONLY_KEYS = ("description", "profile", "extends")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _FLINK_KEY = re.compile(r"^[^\s.]+(\.[^\s.]+)*$")
+
+
+class LayerStore(Protocol):
+    """Where validated layers are kept between runs (the render cache)."""
+
+    def get(self, key: str) -> Any | None: ...
+
+    def put(self, key: str, value: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -185,6 +193,17 @@ class ConfigRepo:
         self._digests: dict[tuple[str, str], str] = {}
         self._recorders: list[dict[tuple[str, str], str]] = []
         self._fresh: dict[tuple[str, str], str | None] = {}
+        self._kept: tuple[LayerStore, str] | None = None  # keep_layers()
+
+    def keep_layers(self, store: LayerStore, identity: str) -> None:
+        """Keep every layer this repository validates in ``store`` (the render cache), for the runs
+        after this one: a layer file whose text they read again is taken as it was parsed, normalised
+        and validated, not parsed and validated anew. ``identity`` names the gen that validated it
+        (:func:`generator.render.identity.code_identity`: its modules, schemas and libraries); the key
+        adds the file's text, the name messages give the file, and the environments the configuration
+        has (which a file's ``environments`` sections must name). Only layers without problems are
+        kept: a file with one is read again, and reported as a cold run reports it."""
+        self._kept = (store, identity)
 
     # -- discovery ---------------------------------------------------------------------------
     def _listed(self) -> Listing:
@@ -334,7 +353,18 @@ class ConfigRepo:
             raise InputError(problems)
         try:
             text = read_text(path, shown)
-            digest = hashlib.sha256(text.encode()).hexdigest()
+        except YamlProblems as exc:
+            raise InputError(exc.problems) from None
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        kept_key = None
+        if self._kept is not None:
+            store, identity = self._kept
+            parts = (identity, kind, name, namespace, shown, digest, tuple(self.names("environment")))
+            kept_key = hashlib.sha256(repr(("layer", *parts)).encode()).hexdigest()
+            found = store.get(kept_key)
+            if isinstance(found, Layer) and (found.kind, found.name) == (kind, name):
+                return self._loaded(cache_key, found, digest)
+        try:
             doc = parse_text(text, shown)
         except YamlProblems as exc:
             raise InputError(exc.problems) from None
@@ -354,6 +384,12 @@ class ConfigRepo:
         label = kind if kind == "baseline" else f"{kind} {namespace + '/' if namespace else ''}{name}"
         sections = envsections.split(doc)
         layer = Layer(kind, name, doc, label, meta, sections)
+        if kept_key is not None and self._kept is not None:
+            self._kept[0].put(kept_key, layer)
+        return self._loaded(cache_key, layer, digest)
+
+    def _loaded(self, cache_key: tuple[str, str], layer: Layer, digest: str) -> Layer:
+        """Keep a layer for the rest of the process, noted as read with the digest of its text."""
         self._cache[cache_key] = layer
         self._digests[cache_key] = digest
         for reads in self._recorders:

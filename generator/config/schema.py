@@ -5,30 +5,30 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
-
-import jsonschema
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
-from referencing import Registry
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urljoin
 
 from generator import credentials, units
+from generator.config import fastcheck
 from generator.config.schemafiles import schema_folder
 from generator.config.yamlload import Document, Path_, dotted
+
+if TYPE_CHECKING:  # jsonschema is imported when a layer needs its messages (fastcheck), not before
+    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 from generator.errors import Problem
 
 LAYER_KINDS = ("baseline", "namespace", "profile", "environment", "deployment")
 SCHEMA_BASE = "https://gen.schemas/input/"
 
-_format_checker = FormatChecker()
 MIN_CPU = 0.1
 MAX_MEMORY = 16 << 40
 
 
-@_format_checker.checks("gen-memory", raises=units.UnitError)
 def _is_memory(value: object) -> bool:
     if isinstance(value, str | int) and not isinstance(value, bool):
         nbytes = units.parse_memory(value)
@@ -39,7 +39,6 @@ def _is_memory(value: object) -> bool:
     return True
 
 
-@_format_checker.checks("gen-cpu", raises=units.UnitError)
 def _is_cpu(value: object) -> bool:
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         cores = units.parse_cpu(value)
@@ -50,11 +49,48 @@ def _is_cpu(value: object) -> bool:
     return True
 
 
-@_format_checker.checks("gen-duration", raises=units.UnitError)
 def _is_duration(value: object) -> bool:
     if isinstance(value, str):
         units.parse_duration_ms(value)
     return True
+
+
+# gen's own formats: a function answering whether a value conforms, and what it raises (with the
+# message) when it does not
+_OWN_FORMATS: dict[str, tuple[Callable[[object], bool], type[Exception]]] = {
+    "gen-memory": (_is_memory, units.UnitError),
+    "gen-cpu": (_is_cpu, units.UnitError),
+    "gen-duration": (_is_duration, units.UnitError),
+}
+
+
+@cache
+def format_checker() -> FormatChecker:
+    """jsonschema's format checker (every standard format it knows) with gen's own formats."""
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker()
+    for name, (check, raises) in _OWN_FORMATS.items():
+        checker.checks(name, raises=raises)(check)
+    return checker
+
+
+class _Formats:
+    """Formats as :func:`format_checker` decides them (``FormatChecker.conforms``), gen's own without
+    importing jsonschema: a compiled check of a layer file calls them for every value with a format."""
+
+    def conforms(self, instance: object, format: str) -> bool:
+        own = _OWN_FORMATS.get(format)
+        if own is None:  # a standard format (date): jsonschema's own check
+            return format_checker().conforms(instance, format)
+        check, raises = own
+        try:
+            return bool(check(instance))
+        except raises:
+            return False
+
+
+FORMATS = _Formats()
 
 
 def input_schema_texts() -> dict[str, str]:
@@ -69,18 +105,21 @@ def _registry() -> Registry:
 
 @cache
 def validator(kind: str) -> Draft202012Validator:
-    """A compiled validator for a layer kind or ``effective``; built once per process."""
-    schema = _registry().contents(SCHEMA_BASE + kind + ".json")
-    return Draft202012Validator(schema, registry=_registry(), format_checker=_format_checker)
+    """The ``jsonschema`` validator of a layer kind or ``effective``; built once per process."""
+    from jsonschema import Draft202012Validator
+
+    schema = schema_folder("input").resources[SCHEMA_BASE + kind + ".json"]
+    return Draft202012Validator(schema, registry=_registry(), format_checker=format_checker())
 
 
 @cache
-def fast_validator(kind: str) -> Any:
+def fast_validator(kind: str) -> fastcheck.FastValidator:
     """``validator(kind)`` with a compiled fast path (:mod:`generator.config.fastcheck`): valid
-    instances are confirmed in microseconds; errors still come from ``jsonschema``."""
-    from generator.config import fastcheck
-
-    return fastcheck.accelerate(validator(kind), _registry())
+    instances are confirmed in microseconds, without jsonschema; errors still come from it."""
+    folder = schema_folder("input")
+    return fastcheck.FastValidator(
+        folder.resources[SCHEMA_BASE + kind + ".json"], lambda: validator(kind), folder.resources, FORMATS
+    )
 
 
 def _follow(schema: Any, resolver: Any) -> tuple[Mapping[str, Any], Any]:
@@ -97,23 +136,38 @@ def resolve_subschema(schema: Any) -> Mapping[str, Any]:
     return _follow(schema, _registry().resolver(SCHEMA_BASE + "_defs.json"))[0]
 
 
+def _follow_own(schema: Any, base: str) -> tuple[Mapping[str, Any], str]:
+    """:func:`_follow` within gen's own input schemas, whose ``$ref``s are all ``file.json``,
+    ``#/json/pointer`` or both (every merge resolves with what this finds: no ``referencing``)."""
+    own = schema_folder("input").resources
+    while isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str):
+        file, _, pointer = schema["$ref"].partition("#")
+        base = urljoin(base, file) if file else base
+        schema = own[base]
+        for token in pointer.split("/")[1:]:
+            token = unquote(token).replace("~1", "/").replace("~0", "~")
+            schema = schema[int(token)] if isinstance(schema, list) else schema[token]
+    return (schema if isinstance(schema, Mapping) else {}), base
+
+
 @cache
 def keyed_list_paths() -> dict[Path_, str]:
     """Paths (with ``*`` for any key) of lists that merge item by item on a key (``x-merge-key``)."""
     found: dict[Path_, str] = {}
 
-    def walk(schema: Any, resolver: Any, path: Path_, depth: int) -> None:
+    def walk(schema: Any, base: str, path: Path_, depth: int) -> None:
         if depth > 30:
             return
-        schema, resolver = _follow(schema, resolver)
+        schema, base = _follow_own(schema, base)
         if schema.get("type") == "array" and "x-merge-key" in schema:
             found[path] = str(schema["x-merge-key"])
         for sub in schema.get("allOf", []):
-            walk(sub, resolver, path, depth + 1)
+            walk(sub, base, path, depth + 1)
         for key, sub in schema.get("properties", {}).items():
-            walk(sub, resolver, (*path, key), depth + 1)
+            walk(sub, base, (*path, key), depth + 1)
 
-    walk(validator("deployment").schema, _registry().resolver(SCHEMA_BASE + "deployment.json"), (), 0)
+    root = SCHEMA_BASE + "deployment.json"
+    walk(schema_folder("input").resources[root], root, (), 0)
     return found
 
 
@@ -298,11 +352,12 @@ def is_valid(kind: str, data: Any) -> bool:
 
 
 __all__ = [
+    "FORMATS",
     "LAYER_KINDS",
     "fast_validator",
+    "format_checker",
     "input_schema_texts",
     "is_valid",
-    "jsonschema",
     "keyed_list_paths",
     "problems_from_errors",
     "unknown_setting",

@@ -113,6 +113,10 @@ def render_run(
     _check_selection(repo, selection)
     resolver = selection.resolver(resolver)
     engine.keep_compiled(cache)
+    if cache is not None:
+        from generator.render import identity
+
+        repo.keep_layers(cache, identity.code_identity())
     if cache is not None and not (contexts and documents):
         run = _from_cache(repo, resolver, selection, cache, progress, jobs, [] if contexts else None, lazy=lazy)
         if run is not None:

@@ -17,15 +17,15 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from jsonschema.protocols import Validator
-
-from generator.config.fastcheck import accelerate
+from generator.config import fastcheck
+from generator.config.fastcheck import FastValidator
 from generator.config.schemafiles import schema_folder
 from generator.validate import kubernetes
+
+if TYPE_CHECKING:  # jsonschema is imported for a document the compiled check refuses, not before
+    from jsonschema.exceptions import ValidationError
 
 __all__ = ["CRD_KINDS", "check_crd", "load_crd_validators", "parse_duration_ms"]
 
@@ -71,22 +71,21 @@ _Path = tuple[str | int, ...]
 
 
 @cache
-def _validators() -> Mapping[str, Validator]:
+def _validators() -> Mapping[str, FastValidator]:
     folder = schema_folder("output/crd")
-    registry = folder.registry
-    validators: dict[str, Validator] = {}
+    validators: dict[str, FastValidator] = {}
     for schema in folder.schemas.values():
         kind = schema.get("properties", {}).get("kind", {}).get("const")
         if not isinstance(kind, str):
             continue  # _defs.json
-        validators[kind] = accelerate(Draft202012Validator(schema, registry=registry), registry)
+        validators[kind] = fastcheck.validator(schema, folder.resources, lambda: folder.registry)
     missing = CRD_KINDS - validators.keys()
     if missing:
         raise RuntimeError(f"CRD schemas missing from package data: {sorted(missing)}")
     return validators
 
 
-def load_crd_validators() -> dict[str, Validator]:
+def load_crd_validators() -> dict[str, FastValidator]:
     """Validators keyed by kind, built once from the package data (the dict itself is a fresh copy)."""
     return dict(_validators())
 

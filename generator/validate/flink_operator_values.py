@@ -12,10 +12,8 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.protocols import Validator
-
-from generator.config.fastcheck import accelerate
+from generator.config import fastcheck
+from generator.config.fastcheck import FastValidator
 from generator.config.schemafiles import schema_folder
 
 SCHEMA = "flink-kubernetes-operator-values.json"
@@ -24,13 +22,10 @@ PROM_FACTORY_KEY = "kubernetes.operator.metrics.reporter.prom.factory.class"
 
 
 @cache
-def _validator() -> Validator:
+def _validator() -> FastValidator:
     """The chart values' validator (the schema itself is checked by the tests, not at every start)."""
     folder = schema_folder("output/helm")
-    validator: Validator = accelerate(
-        Draft202012Validator(folder.schemas[SCHEMA], registry=folder.registry), folder.registry
-    )
-    return validator
+    return fastcheck.validator(folder.schemas[SCHEMA], folder.resources, lambda: folder.registry)
 
 
 def parse_flink_conf(text: str) -> tuple[dict[str, str], list[str]]:

@@ -9,10 +9,8 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.protocols import Validator
-
-from generator.config.fastcheck import accelerate
+from generator.config import fastcheck
+from generator.config.fastcheck import FastValidator
 from generator.config.schemafiles import schema_folder
 
 __all__ = ["check_kustomize_file", "check_object"]
@@ -21,19 +19,19 @@ _KUSTOMIZE = "kustomize.json"
 
 
 @cache
-def _validators() -> dict[str, Validator]:
+def _validators() -> dict[str, FastValidator]:
     folder = schema_folder("output/gitops")
-    found: dict[str, Validator] = {}
+    found: dict[str, FastValidator] = {}
     for name, schema in folder.schemas.items():
         props = schema.get("properties", {})
         api, kind = props.get("apiVersion", {}).get("const"), props.get("kind", {}).get("const")
         key = _KUSTOMIZE if name == _KUSTOMIZE else f"{api} {kind}"
         if isinstance(api, str) and isinstance(kind, str):
-            found[key] = accelerate(Draft202012Validator(schema, registry=folder.registry), folder.registry)
+            found[key] = fastcheck.validator(schema, folder.resources, lambda: folder.registry)
     return found
 
 
-def _messages(validator: Validator, doc: Mapping[str, Any], label: str) -> list[str]:
+def _messages(validator: FastValidator, doc: Mapping[str, Any], label: str) -> list[str]:
     found = []
     for error in sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path]):
         where = ".".join(str(p) for p in error.absolute_path) or "(root)"

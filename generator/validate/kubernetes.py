@@ -32,15 +32,14 @@ from contextlib import contextmanager
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
-
-from generator.config.fastcheck import accelerate
+from generator.config import fastcheck
 from generator.digest import value_digest
+
+if TYPE_CHECKING:  # jsonschema is imported for an object the compiled check refuses, not before
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 __all__ = [
     "KUBERNETES_VERSIONS",
@@ -88,7 +87,17 @@ def _definitions(version: str) -> dict[str, Any]:
 
 
 @cache
+def _resources(version: str) -> dict[str, Any]:
+    """The definitions by their ``$id`` (what the kinds' ``$ref``s reach)."""
+    contents = _definitions(version)
+    return {str(contents["$id"]): contents}
+
+
+@cache
 def _registry(version: str) -> Registry[Any]:
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     contents = _definitions(version)
     registry: Registry[Any] = Registry().with_resource(
         str(contents["$id"]), Resource.from_contents(contents, default_specification=DRAFT202012)
@@ -121,7 +130,16 @@ _SCHEMA_LIST_KEYWORDS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
 _SCHEMA_MAP_KEYWORDS = frozenset({"properties", "patternProperties", "dependentSchemas", "$defs"})
 # Keywords that change what a $ref means: kept as they are, and a reason not to share checks.
 _IDENTIFIERS = frozenset({"$id", "$schema", "$anchor", "$dynamicAnchor", "$dynamicRef", "$vocabulary"})
-_ACTING = frozenset(Draft202012Validator.VALIDATORS) | _SCHEMA_KEYWORDS | _IDENTIFIERS
+# The keywords of JSON Schema draft 2020-12 that validate (jsonschema's ``Draft202012Validator.VALIDATORS``,
+# which the tests compare with this list)
+VALIDATION_KEYWORDS = frozenset(
+    {"$dynamicRef", "$ref", "additionalProperties", "allOf", "anyOf", "const", "contains", "dependentRequired",
+     "dependentSchemas", "enum", "exclusiveMaximum", "exclusiveMinimum", "format", "if", "items", "maxItems",
+     "maxLength", "maxProperties", "maximum", "minItems", "minLength", "minProperties", "minimum", "multipleOf",
+     "not", "oneOf", "pattern", "patternProperties", "prefixItems", "properties", "propertyNames", "required",
+     "type", "unevaluatedItems", "unevaluatedProperties", "uniqueItems"}
+)  # fmt: skip
+_ACTING = VALIDATION_KEYWORDS | _SCHEMA_KEYWORDS | _IDENTIFIERS
 # How the kind files ($ref from the kind's $id) and the definitions (a local $ref) name a definition.
 _KIND_REF = re.compile(r"^/api/_definitions\.json#/\$defs/([^/~%]+)$")
 _DEFINITION_REF = re.compile(r"^#/\$defs/([^/~%]+)$")
@@ -263,9 +281,7 @@ def validator(version: str, api_version: str, kind: str) -> SchemaValidator | No
     schema = _kind_schema(version, api_version, kind)
     if schema is None:
         return None
-    registry = _registry(version)
-    compiled: SchemaValidator = accelerate(Draft202012Validator(schema, registry=registry), registry)
-    return compiled
+    return fastcheck.validator(schema, _resources(version), lambda: _registry(version))
 
 
 def _path(parts: Iterator[Any] | Any) -> str:

@@ -16,17 +16,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from jsonschema.protocols import Validator
-from referencing import Registry
-
-from generator.config.fastcheck import accelerate
+from generator.config import fastcheck
+from generator.config.fastcheck import FastValidator
 from generator.config.schemafiles import SCHEMA_BASE, schema_folder
 from generator.config.yamlload import load_plain
 from generator.validate import kubernetes
+
+if TYPE_CHECKING:  # jsonschema is imported for a document the compiled check refuses, not before
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
+    from referencing import Registry
 
 __all__ = [
     "HELM_VALUES",
@@ -72,23 +73,23 @@ def vvp_registry() -> Registry[Any]:
 
 
 @cache
-def _build_validators() -> dict[str, Validator]:
-    registry = vvp_registry()
-    validators: dict[str, Validator] = {}
+def _build_validators() -> dict[str, FastValidator]:
+    folder = schema_folder(_FOLDER)
+    validators: dict[str, FastValidator] = {}
     for name, schema in _load_schemas().items():
         if name.startswith("_") or name in NOT_RESOURCES:
             continue
         kind = schema.get("properties", {}).get("kind", {}).get("const")
         if kind not in VVP_KINDS:
             raise ValueError(f"{name}: properties.kind.const is {kind!r}, expected one of {VVP_KINDS}")
-        validators[kind] = accelerate(Draft202012Validator(schema, registry=registry), registry)
+        validators[kind] = fastcheck.validator(schema, folder.resources, vvp_registry)
     missing = set(VVP_KINDS) - set(validators)
     if missing:
         raise ValueError(f"no schema for VVP kind(s): {', '.join(sorted(missing))}")
     return validators
 
 
-def load_vvp_validators() -> dict[str, Validator]:
+def load_vvp_validators() -> dict[str, FastValidator]:
     """Validators keyed by VVP resource kind; built on first use and shared afterwards."""
     return dict(_build_validators())
 
@@ -143,7 +144,7 @@ def _format(error: ValidationError) -> str:
     return f"{where}: {_message(error)}"
 
 
-def error_messages(validator: Validator, instance: Any) -> list[str]:
+def error_messages(validator: Validator | FastValidator, instance: Any) -> list[str]:
     """All validation errors of ``instance`` as ``path: message`` lines, sorted by path."""
     errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
     return [_format(error) for error in errors]
@@ -151,12 +152,16 @@ def error_messages(validator: Validator, instance: Any) -> list[str]:
 
 @cache
 def _validator_for(uri: str) -> Validator:
+    from jsonschema import Draft202012Validator
+
     resolved = vvp_registry().resolver().lookup(uri)
     return Draft202012Validator(resolved.contents, registry=vvp_registry())
 
 
 @cache
 def _pod_template_validator() -> Validator:
+    from jsonschema import Draft202012Validator
+
     schema = {"$ref": vvp_schema_uri("_defs.json") + "#/$defs/podTemplate"}
     return Draft202012Validator(schema, registry=vvp_registry())
 

@@ -161,7 +161,7 @@ def test_compiled_checks_accept_what_jsonschema_accepts(fleet: Path) -> None:
         by_schema[key] += 1
         check = checks.get(id(validator))
         if check is None:
-            check = fastcheck.compile_check(validator.schema, validator.registry, validator.wrapped.format_checker)
+            check = fastcheck.compile_check(validator.schema, validator.resources, validator.formats)
             checks[id(validator)] = check
         assert check(doc) and validator.wrapped.is_valid(doc), f"{key}: a rendered document is refused"
         for change, mutated in _mutations(doc, rnd, MUTATIONS):
@@ -269,3 +269,51 @@ def test_references_resolve_across_the_registry() -> None:
     assert check({"port": 80}) and not check({"port": 65536}) and not check({"port": "80"})
     fast = fastcheck.accelerate(Draft202012Validator(root, registry=registry), registry)
     assert [e.message for e in fast.iter_errors({"port": 65536})] == ["65536 is greater than the maximum of 65535"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "values"),
+    [
+        ("gen-memory", ["1536m", "1g", "1000", 1 << 20, 1000, "17t", "2x", -1, True, None, 1.5, "0m"]),
+        ("gen-cpu", [0.5, 2, "500m", "50m", 0.05, float("nan"), float("inf"), "two", True, None, "1"]),
+        ("gen-duration", ["30 s", "5min", "1 h", "soon", 30, None, "", "10 ms"]),
+        ("date", ["2026-12-07", "2024-02-30", "7 Dec 2026", datetime.date(2026, 12, 7), 20261207]),
+        ("an-unknown-format", ["anything", 1]),
+    ],
+)
+def test_gen_formats_decide_as_the_format_checker(fmt: str, values: list[Any]) -> None:
+    """The compiled check of a layer decides gen's formats without jsonschema (schema.FORMATS):
+    exactly as the FormatChecker jsonschema's validator of the layer uses."""
+    checker = schema.format_checker()
+    for value in values:
+        assert schema.FORMATS.conforms(value, fmt) is checker.conforms(value, fmt), (fmt, value)
+    assert schema.fast_validator("namespace").formats is schema.FORMATS
+    assert schema.fast_validator("namespace").wrapped.format_checker is checker
+
+
+def test_validation_keywords_are_jsonschemas() -> None:
+    assert frozenset(Draft202012Validator.VALIDATORS) == kubernetes.VALIDATION_KEYWORDS
+
+
+def test_keyed_lists_are_found_through_refs_as_referencing_resolves_them() -> None:
+    """keyed_list_paths follows gen's own $refs without referencing: the same paths as a walk that
+    resolves every $ref with it."""
+    folder = schema.schema_folder("input")
+    found: dict[tuple[str, ...], str] = {}
+
+    def walk(node: Any, resolver: Any, path: tuple[str, ...], depth: int) -> None:
+        while isinstance(node.get("$ref"), str):
+            resolved = resolver.lookup(node["$ref"])
+            node, resolver = resolved.contents, resolved.resolver
+        if depth > 30:
+            return
+        if node.get("type") == "array" and "x-merge-key" in node:
+            found[path] = str(node["x-merge-key"])
+        for sub in node.get("allOf", []):
+            walk(sub, resolver, path, depth + 1)
+        for key, sub in node.get("properties", {}).items():
+            walk(sub, resolver, (*path, key), depth + 1)
+
+    root = schema.SCHEMA_BASE + "deployment.json"
+    walk(folder.resources[root], folder.registry.resolver(root), (), 0)
+    assert found and schema.keyed_list_paths() == found

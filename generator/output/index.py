@@ -181,7 +181,7 @@ def read_index(out: Path) -> dict[str, dict[str, Any]] | None:
     try:
         data = json.loads(path.read_text("utf-8"))
         files = data["files"]
-        if not isinstance(files, dict) or not all(_index_entry_ok(k, v) for k, v in files.items()):
+        if not isinstance(files, dict) or not _entries_ok(files):
             raise TypeError
         return files
     except (ValueError, KeyError, TypeError, OSError):
@@ -197,11 +197,41 @@ _OWNER_NEEDS = frozenset({"env", "namespace"})
 _NOT_INSIDE = re.compile(r"(?:\A|/)\.{0,2}(?:/|\Z)|\\")
 
 
+# _NOT_INSIDE in the paths of an index joined by line breaks (and one before and after): an empty,
+# "." or ".." part, or a backslash (a path that holds a line break is refused too: gen writes none)
+_NOT_INSIDE_JOINED = (
+    "\\", "\n\n", "\n/", "/\n", "//", "\n./", "\n.\n", "/./", "/.\n", "\n../", "\n..\n", "/../", "/..\n"
+)  # fmt: skip
+
+
+def _entries_ok(files: dict[Any, Any]) -> bool:
+    """:func:`_index_entry_ok` of every entry: each distinct owner checked once (an estate's files have
+    a few hundred), the paths by one search for each way a part can leave the folder."""
+    owners: set[tuple[tuple[Any, Any], ...]] = set()
+    for path, entry in files.items():
+        if type(path) is not str or type(entry) is not dict:
+            return False
+        owner = entry.get("owner", {})
+        if type(owner) is not dict:
+            return False
+        try:
+            owners.add(tuple(owner.items()))
+        except TypeError:  # a value that is no string (a list, a map)
+            return False
+    if not all(_owner_ok(dict(items)) for items in owners):
+        return False
+    joined = "\n" + "\n".join(files) + "\n"
+    return not files or not any(part in joined for part in _NOT_INSIDE_JOINED)
+
+
 def _index_entry_ok(path: object, entry: object) -> bool:
     """An entry gen could have written: a plain relative path inside the folder, and an owner."""
     if not isinstance(path, str) or not isinstance(entry, dict) or _NOT_INSIDE.search(path):
         return False  # a tampered index must not make gen link or copy files outside --out
-    owner = entry.get("owner", {})
+    return _owner_ok(entry.get("owner", {}))
+
+
+def _owner_ok(owner: object) -> bool:
     return (
         isinstance(owner, dict)
         and _OWNER_NEEDS <= owner.keys() <= _OWNER_KEYS
@@ -389,8 +419,10 @@ def index_text(entries: Mapping[str, Mapping[str, Any]]) -> str:
     the gen that wrote it (``gen_version``: a record only; no comparison reads it, so the same
     rendered files written by another gen version are no drift)."""
     # the text of json.dumps(data, indent=1, sort_keys=True), written without its pure-Python
-    # encoder (which indenting needs): a sixth of the bookkeeping of an incremental render
-    files = ",\n".join(f"  {_quote(path)}: {_entry_text(entries[path])}" for path in sorted(entries))
+    # encoder (which indenting needs): a sixth of the bookkeeping of an incremental render; an
+    # owner's text is made once (an estate's files have a few hundred owners)
+    owners: dict[tuple[tuple[Any, Any], ...], str] = {}
+    files = ",\n".join(f"  {_quote(path)}: {_entry_text(entries[path], owners)}" for path in sorted(entries))
     body = f"{{\n{files}\n }}" if files else "{}"
     return f'{{\n "files": {body},\n "gen_version": {_quote(gen_version())},\n "version": 1\n}}\n'
 
@@ -398,18 +430,23 @@ def index_text(entries: Mapping[str, Mapping[str, Any]]) -> str:
 _quote = json.encoder.encode_basestring_ascii  # a JSON string as json.dumps writes it (ASCII only)
 
 
-def _entry_text(entry: Mapping[str, Any]) -> str:
-    """One entry at the depth of the index's files, as json.dumps(indent=1, sort_keys=True) writes it."""
+def _entry_text(entry: Mapping[str, Any], owners: dict[tuple[tuple[Any, Any], ...], str] | None = None) -> str:
+    """One entry at the depth of the index's files, as json.dumps(indent=1, sort_keys=True) writes it
+    (``owners``: the text up to the digest, by the owner's items, made once each)."""
     owner, sha = entry.get("owner"), entry.get("sha256")
-    if (
-        entry.keys() == {"owner", "sha256"}
-        and isinstance(sha, str)
-        and isinstance(owner, dict)
-        and owner
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in owner.items())
-    ):
-        fields = ",\n".join(f"    {_quote(k)}: {_quote(owner[k])}" for k in sorted(owner))
-        return f'{{\n   "owner": {{\n{fields}\n   }},\n   "sha256": {_quote(sha)}\n  }}'
+    if isinstance(sha, str) and isinstance(owner, dict) and len(entry) == 2 and "owner" in entry:
+        items = tuple(owner.items())
+        try:
+            head = None if owners is None else owners.get(items)
+        except TypeError:  # a value that is no string (a list, a map): json.dumps writes it
+            return json.dumps(entry, indent=1, sort_keys=True).replace("\n", "\n  ")
+        if head is None and owner and all(isinstance(k, str) and isinstance(v, str) for k, v in items):
+            fields = ",\n".join(f"    {_quote(k)}: {_quote(owner[k])}" for k in sorted(owner))
+            head = f'{{\n   "owner": {{\n{fields}\n   }},\n   "sha256": '
+            if owners is not None:
+                owners[items] = head
+        if head is not None:
+            return f"{head}{_quote(sha)}\n  }}"
     return json.dumps(entry, indent=1, sort_keys=True).replace("\n", "\n  ")  # any other entry it kept
 
 

@@ -9,6 +9,7 @@ output folder is always either the previous tree byte for byte or the complete n
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
 import shutil
@@ -400,6 +401,40 @@ def test_folders_gen_never_replaces_even_with_force(what: str, tmp_path: Path, c
 def test_the_file_system_root_is_refused() -> None:
     with pytest.raises(OutputError, match="a file system root"):
         output.index._refuse_dangerous(Path("/"))
+
+
+def test_the_index_check_is_the_rule_for_one_path_and_one_owner() -> None:
+    """read_index checks every entry at once (``_entries_ok``): it refuses exactly the indexes one of
+    whose paths or owners the rule for one entry refuses (``_index_entry_ok``), for every path of up to
+    seven characters made of a letter, "/", "." and "\\", and for owners of every shape."""
+    index = output.index
+    good = {"owner": {"env": "prod", "namespace": "analytics"}, "sha256": "0"}
+    for length in range(8):
+        for letters in itertools.product("a/.\\", repeat=length):
+            path = "".join(letters)
+            ok = index._index_entry_ok(path, good)
+            assert ok is (index._NOT_INSIDE.search(path) is None)
+            assert index._entries_ok({path: good}) is ok, path
+            assert index._entries_ok({"prod/a.yaml": good, path: good, "dev/b.yaml": good}) is ok, path
+    owners: list[object] = [
+        {"env": "prod", "namespace": "analytics"},
+        {"env": "prod", "namespace": "analytics", "deployment": "job", "profile": "small"},
+        {"env": "prod"},
+        {"env": "prod", "namespace": "analytics", "uid": "0"},
+        {"env": 1, "namespace": "analytics"},
+        {"env": "prod", "namespace": ["analytics"]},
+        {"env": "prod", "namespace": {"a": "b"}},
+        {},
+        "prod",
+        None,
+    ]
+    for owner in owners:
+        for entry in ({"owner": owner, "sha256": "0"}, {"owner": owner}):
+            ok = index._index_entry_ok("prod/x.yaml", entry)
+            assert index._entries_ok({"prod/a.yaml": good, "prod/x.yaml": entry}) is ok, owner
+    for entry in ("x", None, [], {"sha256": "0"}):
+        assert index._entries_ok({"prod/x.yaml": entry}) is index._index_entry_ok("prod/x.yaml", entry) is False
+    assert index._entries_ok({})
 
 
 @pytest.mark.parametrize(

@@ -503,6 +503,57 @@ def test_the_cache_is_bounded(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob(".tmp-*"))  # every write was renamed into place
 
 
+def test_the_folder_is_measured_only_when_it_may_be_near_its_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prune measures the folder (a system call per entry) when no measurement is recorded, when
+    the last one and what runs stored since come near the limit, or when it is an hour old; else it
+    adds what this run stored to the record. Whatever the record says, the folder stays bounded."""
+    scans: list[str] = []
+
+    class CountingOs:  # the cache module's os, counting the listings of the folder
+        def __getattr__(self, name: str) -> Any:
+            return getattr(os, name)
+
+        def scandir(self, path: Any) -> Any:
+            if Path(path) == tmp_path:
+                scans.append("scan")
+            return os.scandir(path)
+
+    monkeypatch.setattr(cache_module, "os", CountingOs())
+    record = tmp_path / cache_module.SIZE_FILE
+
+    def run(entries: int, first: int, limit: int = 1_000_000) -> cache_module.Cache:
+        store = cache_module.Cache(tmp_path, limit=limit)
+        for i in range(first, first + entries):
+            store.put(f"{i:064x}", "x" * 20_000)
+        store.prune()
+        return store
+
+    run(5, 0)
+    assert len(scans) == 1  # nothing recorded yet
+    measured = sum(p.stat().st_size for p in _entries(tmp_path))
+    assert record.read_text().split("\n")[1].split()[::2] == [str(measured), "0"]
+    stored = run(5, 5)
+    assert len(scans) == 1, "measured though far below the limit"
+    assert record.read_text().split("\n")[1].split()[::2] == [str(measured), str(stored.stored_bytes)]
+    run(40, 10)  # past 90 % of the limit with what was stored since: measured, and pruned
+    assert len(scans) == 2
+    assert sum(p.stat().st_size for p in _entries(tmp_path)) <= 1_000_000
+    _, when, _ = record.read_text().split("\n")[1].split()
+    hour_ago = int(when) - cache_module.SCAN_EVERY_NS
+    record.write_text(record.read_text().replace(f" {when} ", f" {hour_ago} "))
+    run(1, 50)
+    assert len(scans) == 3  # an hour old
+    for damaged in ("", "gen-render-cache-size 1\n-5 0 0\n", "other\n1 2 3\n", "gen-render-cache-size 1\nx\n"):
+        record.write_text(damaged)
+        run(1, 51)
+    assert len(scans) == 7
+    record.write_text(f"gen-render-cache-size 1\n0 {time.time_ns()} 0\n")  # a record that says empty
+    run(60, 60, limit=300_000)
+    assert sum(p.stat().st_size for p in _entries(tmp_path)) <= 300_000  # a run's own bytes count
+
+
 @pytest.fixture
 def contents_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The keys of the contents entries (``t``) read in this process."""

@@ -122,23 +122,10 @@ def fast_validator(kind: str) -> fastcheck.FastValidator:
     )
 
 
-def _follow(schema: Any, resolver: Any) -> tuple[Mapping[str, Any], Any]:
-    """Follow ``$ref`` chains; returns the schema and the resolver for refs inside it."""
-    while isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str):
-        resolved = resolver.lookup(schema["$ref"])
-        schema, resolver = resolved.contents, resolved.resolver
-    return (schema if isinstance(schema, Mapping) else {}), resolver
-
-
-def resolve_subschema(schema: Any) -> Mapping[str, Any]:
-    """Follow ``$ref`` from a subschema whose file is unknown (error reports): refs are resolved
-    as if written in ``_defs.json``, which is where every shared definition lives."""
-    return _follow(schema, _registry().resolver(SCHEMA_BASE + "_defs.json"))[0]
-
-
-def _follow_own(schema: Any, base: str) -> tuple[Mapping[str, Any], str]:
-    """:func:`_follow` within gen's own input schemas, whose ``$ref``s are all ``file.json``,
-    ``#/json/pointer`` or both (every merge resolves with what this finds: no ``referencing``)."""
+def _follow(schema: Any, base: str) -> tuple[Mapping[str, Any], str]:
+    """Follow ``$ref`` chains through gen's own input schemas (``base``: the URI of the file the
+    schema is in); returns the schema and the URI of its file. The ``$ref``s are all ``file.json``,
+    ``#/json/pointer`` or both: merges and messages follow them without ``referencing``."""
     own = schema_folder("input").resources
     while isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str):
         file, _, pointer = schema["$ref"].partition("#")
@@ -150,6 +137,12 @@ def _follow_own(schema: Any, base: str) -> tuple[Mapping[str, Any], str]:
     return (schema if isinstance(schema, Mapping) else {}), base
 
 
+def resolve_subschema(schema: Any) -> Mapping[str, Any]:
+    """Follow ``$ref`` from a subschema whose file is unknown (error reports): refs are resolved
+    as if written in ``_defs.json``, which is where every shared definition lives."""
+    return _follow(schema, SCHEMA_BASE + "_defs.json")[0]
+
+
 @cache
 def keyed_list_paths() -> dict[Path_, str]:
     """Paths (with ``*`` for any key) of lists that merge item by item on a key (``x-merge-key``)."""
@@ -158,7 +151,7 @@ def keyed_list_paths() -> dict[Path_, str]:
     def walk(schema: Any, base: str, path: Path_, depth: int) -> None:
         if depth > 30:
             return
-        schema, base = _follow_own(schema, base)
+        schema, base = _follow(schema, base)
         if schema.get("type") == "array" and "x-merge-key" in schema:
             found[path] = str(schema["x-merge-key"])
         for sub in schema.get("allOf", []):
@@ -322,20 +315,20 @@ def _templated(error: ValidationError) -> bool:
 def unknown_setting(path: Path_) -> tuple[str, str]:
     """('', '') when ``path`` can be a setting of the layer files (a free-form map, such as labels,
     takes any key); otherwise its first unknown key and a hint (the closest known key)."""
-    resolver = _registry().resolver(SCHEMA_BASE + "namespace.json")
-    schemas = [_follow(validator("namespace").schema, resolver)]
+    root = SCHEMA_BASE + "namespace.json"
+    schemas = [_follow(schema_folder("input").resources[root], root)]
     for i, part in enumerate(path):
-        found: list[tuple[Mapping[str, Any], Any]] = []
+        found: list[tuple[Mapping[str, Any], str]] = []
         known: list[str] = []
         free = False
         pending = list(schemas)
         while pending:
-            schema, resolver = pending.pop()
-            pending.extend(_follow(sub, resolver) for sub in schema.get("allOf", []))
+            schema, base = pending.pop()
+            pending.extend(_follow(sub, base) for sub in schema.get("allOf", []))
             properties = schema.get("properties", {})
             known.extend(properties)
             if part in properties:
-                found.append(_follow(properties[part], resolver))
+                found.append(_follow(properties[part], base))
             elif schema.get("additionalProperties", True) is not False or _matches_patterns(str(part), schema):
                 free = True
         if found:

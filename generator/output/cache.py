@@ -128,14 +128,7 @@ class Cache:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=_SUFFIX)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(blob)
-                os.replace(tmp, path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
+            _write_atomically(path, blob)
         except OSError:
             return
         self.stored += 1
@@ -214,18 +207,22 @@ class Cache:
         return measured, when, added
 
     def _keep_size(self, measured: int, when: int, added: int) -> None:
-        """Write :data:`SIZE_FILE` (atomically; a folder that cannot be written keeps none)."""
-        try:
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".size")
-            try:
-                with os.fdopen(fd, "w", encoding="ascii") as handle:
-                    handle.write(f"{_SIZE_FORMAT}\n{measured} {when} {added}\n")
-                os.replace(tmp, self.folder / SIZE_FILE)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-        except OSError:
-            return
+        """Write :data:`SIZE_FILE` (a folder that cannot be written keeps none)."""
+        with contextlib.suppress(OSError):
+            _write_atomically(self.folder / SIZE_FILE, f"{_SIZE_FORMAT}\n{measured} {when} {added}\n".encode())
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """``data`` written to a temporary file beside ``path`` and renamed into place: a reader, in this
+    run or another, sees the whole file or the one it replaces."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def planned(store: Cache | None, out: Path, rendered: Iterable[F], scope: Scope, *, force: bool = False) -> Plan[F]:

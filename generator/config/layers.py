@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,6 +293,16 @@ class ConfigRepo:
             self._digests[key] = self.folder_digest(relative)
         for reads in self._recorders:
             reads[key] = self._digests[key]
+
+    def unchanged(self, reads: Iterable[tuple[tuple[str, str], str]]) -> bool:
+        """Whether every layer file (or folder) of ``reads`` would be read now with the digest noted."""
+        return all(self.current_digest(kind, where) == digest for (kind, where), digest in reads)
+
+    def note_reads(self, reads: Iterable[tuple[tuple[str, str], str]]) -> None:
+        """Record what a reused result read (checked :meth:`unchanged`) as inputs of every computation
+        being recorded, as if it had been computed here."""
+        for recording in self._recorders:
+            recording.update(reads)
 
     def current_digest(self, kind: str, where: str) -> str | None:
         """The digest the layer ``(kind, "namespace/name")`` would be recorded with if it were read

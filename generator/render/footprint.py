@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from generator import model, units
 from generator.config.resolve import Effective
 from generator.errors import Problem
 from generator.model import keys
-from generator.render import pods
+from generator.render import pods, shares
 from generator.render import target as targets
 from generator.render.context import NamespaceContext
 
@@ -169,8 +170,18 @@ def sizing(
         if not model.of(eff).running:
             continue  # a suspended or cancelled deployment runs no pods
         target = deployment_target(ctx, eff) if ctx is not None else None
-        for component in pods.COMPONENTS:
-            one = pod(eff, component, defaults, problems)
-            total = total + one.scaled(replicas(eff, component, target))
+        # kept for the next render with the defaults it was computed with (they depend on every deployment)
+        tag = f"pods {defaults.cpu} {defaults.memory} {defaults.storage} {target}"
+        for one, count in shares.share(tag, eff.deployment, partial(_pods, eff, target, defaults, problems)):
+            total = total + one.scaled(count)
             largest = largest.most(one)
     return Sizing(total, largest)
+
+
+def _pods(
+    eff: Effective, target: str | None, defaults: Defaults, problems: list[Problem]
+) -> tuple[tuple[Footprint, int], ...]:
+    """Each component's pod of one running deployment and how many of it run."""
+    return tuple(
+        (pod(eff, component, defaults, problems), replicas(eff, component, target)) for component in pods.COMPONENTS
+    )

@@ -327,7 +327,7 @@ class _Parts:
         previous = self.previous(env, namespace).deployments
         repo = self.keys.repo
         try:
-            return sum(1 for n in names if n not in previous or not parallel.unchanged(repo, previous[n].reads))
+            return sum(1 for n in names if n not in previous or not repo.unchanged(previous[n].reads))
         except Exception:  # a bug: the render that follows meets it too, logs it and renders cold
             return len(names)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from generator import kinds, model, units
@@ -23,7 +24,7 @@ from generator.config.resolve import Effective
 from generator.config.yamlload import Path_
 from generator.errors import InputError, Problem
 from generator.model import keys
-from generator.render import monitoring, network, pods
+from generator.render import monitoring, network, pods, shares
 from generator.render import target as targets
 from generator.render.context import Doc, NamespaceContext
 from generator.render.engine import render_template
@@ -188,21 +189,32 @@ def _policy(
 def network_docs(
     namespace: str, nets: Sequence[network.DeploymentNetwork], dns: dict[str, Any], mon: monitoring.Monitoring
 ) -> list[dict[str, Any]]:
+    """The namespace's NetworkPolicies: deny all but DNS, then each deployment's
+    (:func:`deployment_policies`, kept per deployment for the next render)."""
     docs = [
         _policy("default-deny-all", namespace, {}, [], [], _labels()),
         _policy("allow-dns", namespace, {}, None, [dns], _labels()),
     ]
     scraper = mon.scraper()
     for net in nets:
-        labels = _labels(**{pods.POD_LABEL_DEPLOYMENT: net.name})
-        for component, rules in network.RULES.items():
-            ingress, egress = rules(net, scraper)
-            selector = network.component_selector(net.name, component)
-            docs.append(_policy(f"{net.name}-{component}", namespace, selector, ingress, egress, labels))
-        external = network.egress_rules(net)
-        if external:
-            selector = {"matchLabels": {pods.POD_LABEL_DEPLOYMENT: net.name}}
-            docs.append(_policy(f"{net.name}-egress", namespace, selector, None, external, labels))
+        docs.extend(shares.share("policies", net.name, partial(deployment_policies, namespace, net, scraper)))
+    return docs
+
+
+def deployment_policies(
+    namespace: str, net: network.DeploymentNetwork, scraper: network.Scraper
+) -> list[dict[str, Any]]:
+    """The NetworkPolicies of one deployment's pods: one per component, and one for its egress."""
+    docs = []
+    labels = _labels(**{pods.POD_LABEL_DEPLOYMENT: net.name})
+    for component, rules in network.RULES.items():
+        ingress, egress = rules(net, scraper)
+        selector = network.component_selector(net.name, component)
+        docs.append(_policy(f"{net.name}-{component}", namespace, selector, ingress, egress, labels))
+    external = network.egress_rules(net)
+    if external:
+        selector = {"matchLabels": {pods.POD_LABEL_DEPLOYMENT: net.name}}
+        docs.append(_policy(f"{net.name}-egress", namespace, selector, None, external, labels))
     return docs
 
 
@@ -287,15 +299,18 @@ def _namespace_wide_problems(ctx: NamespaceContext) -> list[Problem]:
     return found
 
 
+def _deployment_network(ctx: NamespaceContext, eff: Effective, problems: list[Problem]) -> network.DeploymentNetwork:
+    target = deployment_target(ctx, eff)
+    return network.deployment_network(eff, target, api_components(eff, target), problems)
+
+
 def namespace_docs(ctx: NamespaceContext) -> list[Doc]:
     """Every Kubernetes object around the Flink pods of ``ctx``'s namespace."""
     problems = _namespace_wide_problems(ctx) + _account_problems(ctx)
     namespace = model.of(ctx.effective).kubernetes_namespace
     mon = monitoring.settings(ctx.effective, problems)
     nets = [
-        network.deployment_network(
-            eff, deployment_target(ctx, eff), api_components(eff, deployment_target(ctx, eff)), problems
-        )
+        shares.share("network", eff.deployment, partial(_deployment_network, ctx, eff, problems))
         for eff in sorted(ctx.deployments, key=lambda e: e.deployment)
     ]
     dns = network.dns_rule(ctx.effective, problems)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from generator import model
@@ -21,7 +22,8 @@ from generator.config.resolve import Effective
 from generator.errors import Problem
 from generator.flink import options
 from generator.model import keys
-from generator.render import alerts, pods
+from generator.render import alerts, pods, shares
+from generator.render.alert_settings import AlertSettings
 from generator.render.engine import render_template
 from generator.render.located import problem_at
 from generator.render.network import Scraper
@@ -118,21 +120,27 @@ def alert_spec_groups(
         problems.extend(_alert_problems(ns_eff, str(exc)))
         return []
     namespace = model.of(ns_eff).kubernetes_namespace
-    by_major: dict[int, list[alerts.AlertTarget]] = {}
+    deployment_groups: list[dict[str, Any]] = []
+    majors: set[int] = set()
     for eff in deployments:
         facts = model.of(eff)
         if not facts.running:
             continue  # a suspended or cancelled job has no JobManager to watch
-        tms = facts.task_managers
         major = options.parse_version(facts.flink_version)[0]
-        by_major.setdefault(major, []).append(alerts.alert_target(facts.name, namespace, tms, facts.conf))
-    deployment_groups: list[dict[str, Any]] = []
-    pod_groups: list[dict[str, Any]] = []
-    for major, targets in sorted(by_major.items()) or [(1, [])]:
-        *per_deployment, pod_group = alerts.alert_groups(namespace, targets, alert_settings, major)
-        deployment_groups.extend(per_deployment)
-        pod_groups = [pod_group]
-    return sorted(deployment_groups, key=lambda g: str(g["name"])) + pod_groups
+        majors.add(major)
+        deployment_groups.append(
+            shares.share("alert group", eff.deployment, partial(_alert_group, namespace, eff, alert_settings, major))
+        )
+    # the namespace-wide group, by the metric names of the newest Flink major version that runs there
+    pod_group = alerts.alert_groups(namespace, [], alert_settings, max(majors, default=1))[-1]
+    return [*sorted(deployment_groups, key=lambda g: str(g["name"])), pod_group]
+
+
+def _alert_group(namespace: str, eff: Effective, settings: AlertSettings, major: int) -> dict[str, Any]:
+    """The PrometheusRule's group of one running deployment (kept for the next render)."""
+    facts = model.of(eff)
+    target = alerts.alert_target(facts.name, namespace, facts.task_managers, facts.conf)
+    return alerts.alert_groups(namespace, [target], settings, major)[0]
 
 
 def _alert_problems(eff: Effective, text: str) -> list[Problem]:

@@ -27,14 +27,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Protocol, TypeVar
 
-from generator.config.layers import ConfigRepo
 from generator.config.resolve import Effective, Resolver
 from generator.errors import GenError, Problem
 from generator.output import OutFile
-from generator.render import steps
+from generator.render import shares, steps
 from generator.render.collisions import Placed
 from generator.render.context import Doc, EnvNamespace, NamespaceContext
 from generator.render.selection import Selection
+from generator.render.shares import Kept
 from generator.validate import kubernetes as k8s
 
 
@@ -209,6 +209,7 @@ class UnitParts:
     deployments: Mapping[str, Part] = field(default_factory=dict)
     made: Mapping[str, tuple[OutFile, Placed | None]] = field(default_factory=dict)
     valid_templates: frozenset[str] = frozenset()  # the namespace's own pod templates found valid
+    shares: Kept = field(default_factory=dict)  # what the namespace renderers computed per deployment
 
 
 class Parts(Protocol):
@@ -224,10 +225,6 @@ class Parts(Protocol):
 UnitResult = tuple[list[OutFile], list[Placed], NamespaceContext | None, dict[tuple[str, str], str]]
 
 
-def unchanged(repo: ConfigRepo, reads: Sequence[tuple[tuple[str, str], str]]) -> bool:
-    return all(repo.current_digest(kind, where) == digest for (kind, where), digest in reads)
-
-
 def render_one(
     resolver: Resolver,
     selection: Selection,
@@ -240,17 +237,20 @@ def render_one(
 
     With ``parts``, each deployment whose layer files did not change since the unit was last
     rendered is reused as it was (its configuration, documents and files), and the parts of this
-    render are kept for the next."""
+    render are kept for the next; so is what the namespace renderers computed for each deployment
+    (:mod:`generator.render.shares`), which the next render reuses for the deployments it reuses."""
     repo = resolver.repo
     previous = parts.previous(env, namespace) if parts is not None else UnitParts()
     done: dict[str, Part] = {}
+    reused: set[str] = set()
     made: steps.Made = {}
     try:
         with repo.recording() as reads:
             for name in by_namespace.get(namespace, []):
                 part = previous.deployments.get(name)
-                if part is not None and unchanged(repo, part.reads):
+                if part is not None and repo.unchanged(part.reads):
                     reads.update(part.reads)  # what it read is read by the unit
+                    reused.add(name)
                 else:
                     known = part.valid_templates if part is not None else frozenset()
                     with repo.recording() as own, k8s.known_valid_templates(known) as valid:
@@ -260,14 +260,18 @@ def render_one(
                         files = steps.deployment_files(selection, env, eff, docs, objects)
                     part = Part(tuple(sorted(own.items())), eff, docs, tuple(files), tuple(objects), frozenset(valid))
                 done[name] = part
-            ns_eff = resolver.namespace(env, namespace)
+            with repo.recording() as ns_reads:
+                ns_eff = resolver.namespace(env, namespace)
             effs = tuple(p.effective for p in done.values())
             documents = {name: p.documents for name, p in done.items()}
             ctx = NamespaceContext(env, namespace, selection.target or ns_eff.target, ns_eff, effs, documents, resolver)
             problems: list[Problem] = []
             unit_objects = [o for p in done.values() for o in p.objects]
             unit_files = [f for p in done.values() for f in p.files]
-            with k8s.known_valid_templates(previous.valid_templates) as ns_valid:
+            with (
+                k8s.known_valid_templates(previous.valid_templates) as ns_valid,
+                shares.keeping(repo, previous.shares, frozenset(reused), ns_reads) as now,
+            ):
                 unit_files += steps.namespace_own_files(selection, ctx, problems, unit_objects, previous.made, made)
     except Exception:
         _failed(f"{env}/{namespace}")
@@ -275,7 +279,7 @@ def render_one(
     if problems:
         return None
     if parts is not None:
-        parts.keep(env, namespace, UnitParts(done, made, frozenset(ns_valid)))
+        parts.keep(env, namespace, UnitParts(done, made, frozenset(ns_valid), now))
     return unit_files, unit_objects, ctx, dict(reads)
 
 

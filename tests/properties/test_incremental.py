@@ -42,6 +42,8 @@ EDITS: list[tuple[str, Callable[[Path, int], None]]] = [
     ("profiles/*.yaml", _sub(r"cpu: 0\.5$", "cpu: 1")),
     ("profiles/*.yaml", _sub(r"cpu: 1$", "cpu: 0.5")),
     ("environments/*.yaml", _sub(r"runbooks\.acme\.internal\S*", "runbooks.acme.internal/r{n}")),
+    # where Prometheus runs: every deployment's NetworkPolicies admit its scrapes
+    ("environments/*.yaml", _sub(r"^    namespace: monitoring\S*$", "    namespace: monitoring-{n}")),
     ("namespaces/*.yaml", _sub(r"ports: \[9093\]", "ports: [{n}]")),
     ("namespaces/*.yaml", _sub(r"kubernetesNamespace: \S+", "kubernetesNamespace: flink-shared")),
     ("baseline.yaml", _sub(r"\A", "# baseline {n}\n")),

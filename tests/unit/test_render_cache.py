@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from benchmarks import estate
+from generator.config.layers import ConfigRepo
 from generator.output import cache as cache_module
 from generator.render import identity, parallel, steps
 from tests.conftest import Result, edit, tree_digest
@@ -448,7 +449,7 @@ def test_a_bug_in_reuse_falls_back_to_a_cold_render_and_is_logged(
     def broken(*args: Any) -> bool:
         raise RuntimeError("a bug in reusing parts")
 
-    monkeypatch.setattr(parallel, "unchanged", broken)
+    monkeypatch.setattr(ConfigRepo, "unchanged", broken)
     with caplog.at_level("DEBUG", logger="generator.render.parallel"):
         assert _render(cli, fleet, out) == _cold(cli, fleet, tmp_path / "cold")
     failures = [r for r in caplog.records if r.name == "generator.render.parallel"]
@@ -465,9 +466,9 @@ def test_gen_debug_prints_why_a_faster_path_was_not_taken(fleet: Path, tmp_path:
     script = (
         "import sys\n"
         "from generator import cli\n"
-        "from generator.render import parallel\n"
+        "from generator.config.layers import ConfigRepo\n"
         "def broken(*args):\n    raise RuntimeError('a bug in reusing parts')\n"
-        "parallel.unchanged = broken\n"
+        "ConfigRepo.unchanged = broken\n"
         f"sys.argv = ['gen', *{args!r}]\n"
         "cli.main()\n"
     )
@@ -580,7 +581,6 @@ def test_reused_files_are_read_from_the_cache_only_to_be_written(
     """A reused unit's entry gives its files' digests; their contents are an entry of their own, read
     only when a file must be written (not when the folder already holds it), and checked: contents the
     cache no longer holds, or not the ones the digests name, are rendered cold."""
-    from generator.config.layers import ConfigRepo
     from generator.config.resolve import Resolver
     from generator.render import plan
     from generator.render.selection import Selection
@@ -666,7 +666,6 @@ def test_changes_answers_whether_a_render_would_change_anything(
     fleet: Path, tmp_path: Path, cli: Callable[..., Result], render_cache: Path, rendered_units: list[tuple[str, str]]
 ) -> None:
     """The function ``gen diff`` and ``--check`` rely on: in memory, with the cache, writing nothing."""
-    from generator.config.layers import ConfigRepo
     from generator.config.resolve import Resolver
     from generator.output.cache import Cache
     from generator.render import plan

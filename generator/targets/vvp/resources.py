@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from generator import model
@@ -18,6 +19,7 @@ from generator.config.resolve import Effective
 from generator.errors import InputError, Problem
 from generator.model import keys, session
 from generator.model.session import IMAGE_FIELDS
+from generator.render import shares
 from generator.render.context import Doc, NamespaceContext
 from generator.render.engine import render_template
 from generator.targets.vvp.spec import (
@@ -199,26 +201,34 @@ def deployment_defaults(eff: Effective, namespace: str, name: str = "") -> dict[
 
 def _profile_templates(ctx: NamespaceContext, problems: list[Problem]) -> Iterable[Doc]:
     """A "deployment template" per reference profile: the namespace defaults with that profile."""
-    if ctx.resolver is None:
+    resolver = ctx.resolver
+    if resolver is None:
         return
-    for profile in ctx.resolver.repo.names("profile"):
+
+    def template(profile: str) -> Doc | None:  # of the namespace's configuration alone: kept for the next render
         try:
-            eff = ctx.resolver.namespace(ctx.env, ctx.namespace, profile)
+            eff = resolver.namespace(ctx.env, ctx.namespace, profile)
         except InputError as exc:
             problems.extend(exc.problems)
-            continue
+            return None
         problems.extend(_namespace_problems(eff))
-        yield Doc(
+        return Doc(
             deployment_defaults(eff, ctx.namespace, profile),
             file=f"vvp/deployment-templates/deploymentdefaults-{profile}.yaml",
         )
+
+    for profile in resolver.repo.names("profile"):
+        doc = shares.share(f"deployment template {profile}", "", partial(template, profile))
+        if doc is not None:
+            yield doc
 
 
 def namespace_docs(ctx: NamespaceContext) -> list[Doc]:
     problems = _namespace_problems(ctx.effective)
     docs = [Doc(d) for d in _deployment_targets(ctx, problems)]
     docs.extend(Doc(d) for d in _session_clusters(ctx, problems))
-    docs.append(Doc(deployment_defaults(ctx.effective, ctx.namespace), file="vvp/deploymentdefaults.yaml"))
+    defaults = shares.share("deployment defaults", "", partial(deployment_defaults, ctx.effective, ctx.namespace))
+    docs.append(Doc(defaults, file="vvp/deploymentdefaults.yaml"))
     docs.extend(_profile_templates(ctx, problems))
     raise_problems(problems)
     return docs

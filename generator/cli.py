@@ -124,6 +124,9 @@ def render(
             _err(f"waiting for another gen run on {folder} ...")
 
         with contextlib.ExitStack() as held:
+            if store is not None:
+                # the run's cache entries are stored at the end, while the previous tree is removed
+                held.enter_context(store.deferred())
             prepared: output.Prepared | None = None
             lock: int | None = None
             if not check and known is None and (folder / output.INDEX).is_file():
@@ -175,7 +178,7 @@ def render(
             if not allow_delete:
                 output.refuse_stateful(folder, removed)  # before anything is written
             if result.drift or not (folder / output.INDEX).exists():
-                output.write(folder, result, prepared=prepared)
+                output.write(folder, result, prepared=prepared, meanwhile=store.flush if store else None)
         for gone in removed:
             note = f" (a stateful job: {gone.stateful})" if gone.stateful else ""
             _err(f"removed: {output.printable(str(folder / gone.path))}{note}")

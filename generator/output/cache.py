@@ -35,7 +35,7 @@ import os
 import pickle
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +88,47 @@ class Cache:
         self.stored_bytes = 0  # their size
         self.hits = 0
         self.misses = 0
+        # inside deferred(): what this process put, stored by flush(); and whether prune() was asked for
+        self._pending: dict[str, Any] | None = None
+        self._pending_pid = 0
+        self._prune_pending = False
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / (key + _SUFFIX)
 
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Inside the block, :meth:`put` keeps entries in memory (:meth:`get` finds them there) until
+        :meth:`flush`, which stores them, or the end of the block. A render flushes while the previous
+        output tree is removed (:func:`generator.output.swap.write`): pickling and writing the
+        entries (a tenth of a render after one deployment changed) then overlaps that removal. The
+        values must not change once put. A process forked inside the block stores its own entries at
+        once."""
+        self._pending, self._pending_pid = {}, os.getpid()
+        try:
+            yield
+        finally:
+            self.flush()
+            self._pending = None
+
+    def flush(self) -> None:
+        """Store what :meth:`put` kept in memory (and prune, if that was asked for meanwhile)."""
+        if self._pending is None or self._pending_pid != os.getpid():
+            return
+        pending, self._pending = self._pending, {}
+        for key, value in pending.items():
+            self._store(key, value)
+        if self._prune_pending:
+            self._prune_pending = False
+            self.prune()
+
+    def _deferring(self) -> bool:
+        return self._pending is not None and self._pending_pid == os.getpid()
+
     def get(self, key: str) -> Any | None:
+        if self._pending and self._deferring() and key in self._pending:
+            self.hits += 1
+            return self._pending[key]
         path = self._path(key)
         try:
             with open(path, "rb") as handle:
@@ -116,10 +152,18 @@ class Cache:
 
     def forget(self, key: str) -> None:
         """Remove an entry (one found to be of no use: the next run computes and stores it anew)."""
+        if self._pending and self._deferring():
+            self._pending.pop(key, None)
         with contextlib.suppress(OSError):
             os.unlink(self._path(key))
 
     def put(self, key: str, value: Any) -> None:
+        if self._pending is not None and self._deferring():
+            self._pending[key] = value
+            return
+        self._store(key, value)
+
+    def _store(self, key: str, value: Any) -> None:
         try:
             payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # something a renderer made that cannot be stored: it is simply not cached
@@ -155,7 +199,11 @@ class Cache:
         measurement is recorded (:data:`SIZE_FILE`): the bytes it found (after pruning), when, and
         the bytes runs stored since. A run whose own entries keep that sum within 90 % of the limit
         adds them to the record instead of measuring, unless the measurement is older than
-        :data:`SCAN_EVERY_NS`: the folder is measured once for every tenth of the limit stored."""
+        :data:`SCAN_EVERY_NS`: the folder is measured once for every tenth of the limit stored.
+        Inside :meth:`deferred`, it prunes when the entries kept in memory are stored."""
+        if self._pending and self._deferring():
+            self._prune_pending = True
+            return
         if not self.stored:
             return
         now = time.time_ns()

@@ -8,8 +8,9 @@ to link an immutable or append-only file, so the links check those files too.
 
 :mod:`generator.output.swap` runs both, in its own process or, while the run renders, in a helper
 process: this file run as a script (``python -I -S mirror.py OUT NEW``, :func:`main`), which prints
-what it linked, or why the tree cannot be replaced, as one line of JSON. So it uses the standard
-library only, and starts in milliseconds.
+what it linked, or why the tree cannot be replaced, as one line of JSON; the same script removes
+the previous tree after the swap (``--remove``). So it uses the standard library only, and starts in
+milliseconds.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import stat
 import struct
 import sys
@@ -161,7 +163,14 @@ def mirror(out: str, new: str, files: Iterable[str]) -> dict[str, int]:
 
 def main(argv: list[str]) -> int:
     """``OUT NEW``: scan the previous tree ``OUT`` and mirror it into the folder ``NEW`` (created here);
-    print ``{"linked": {path: inode}, "unowned": [path]}``, or ``{"refused": [path, kind, detail]}``."""
+    print ``{"linked": {path: inode}, "unowned": [path]}``, or ``{"refused": [path, kind, detail]}``.
+    ``--remove TREE``: remove the tree the new one replaced (exit status 1 if any of it is left)."""
+    if argv[:1] == ["--remove"]:
+        try:
+            shutil.rmtree(argv[1])
+        except OSError:
+            return 1
+        return 0
     out, new = argv
     unowned: list[str] = []
     try:

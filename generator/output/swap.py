@@ -27,6 +27,8 @@ import fcntl
 import functools
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -153,10 +155,13 @@ def write(
     *,
     before_swap: Callable[[Path], None] | None = None,
     prepared: Begun | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> None:
     """Build the complete new tree beside ``out`` and swap it in atomically; on any failure
     ``out`` is left as it was and the new tree is removed. ``prepared``: the new tree a helper has
-    begun (:func:`generator.output.prebuild.prepare`), completed here."""
+    begun (:func:`generator.output.prebuild.prepare`), completed here. ``meanwhile``: work of the
+    caller done once the new tree is in place, while a helper process removes the previous one
+    (what it leaves, or an error, is then the caller's as without a helper)."""
     shown = out
     out = out.resolve()
     tmp = new_tree(out)
@@ -184,7 +189,31 @@ def write(
         _flush(tmp)  # the new tree is on disk before any name points at it
     except BaseException as exc:
         raise _abandon(tmp, shown, exc, "could not write the new output for {out}") from None
-    _swap(tmp, out, shown)
+    previous = _swap(tmp, out, shown)
+    if previous is None:
+        if meanwhile is not None:
+            meanwhile()
+        return
+    removal = _start_removal(previous) if meanwhile is not None else None
+    try:
+        if meanwhile is not None:
+            meanwhile()
+    finally:
+        removed = removal is not None and removal.wait() == 0
+    if not removed:  # in this process: what is left, or the error that names it
+        _remove_previous(previous, shown)
+
+
+def _start_removal(tree: Path) -> subprocess.Popen[bytes] | None:
+    """Remove ``tree`` in a helper process (:mod:`generator.output.mirror` as a script), so that the
+    caller's work goes on meanwhile on another CPU; ``None`` if it cannot be started."""
+    if not sys.executable:
+        return None
+    command = [sys.executable, "-I", "-S", mirror.__file__, "--remove", os.fspath(tree)]
+    try:
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
 
 
 def _build(out: Path, tmp: Path, result: Plan[OutFile], linked: frozenset[str], shown: Path) -> None:
@@ -289,8 +318,9 @@ def _create(path: str, content: str) -> None:
         os.close(fd)
 
 
-def _swap(tmp: Path, out: Path, shown: Path) -> None:
-    """Put the complete new tree ``tmp`` in place of ``out``. On failure ``out`` is as it was
+def _swap(tmp: Path, out: Path, shown: Path) -> Path | None:
+    """Put the complete new tree ``tmp`` in place of ``out``; where the previous tree now is (for
+    :func:`_remove_previous`), or ``None`` when there was none. On failure ``out`` is as it was
     and ``tmp`` is removed."""
     if not os.path.lexists(out):
         try:
@@ -298,15 +328,14 @@ def _swap(tmp: Path, out: Path, shown: Path) -> None:
         except BaseException as exc:
             raise _abandon(tmp, shown, exc, "could not move the new output into {out}") from None
         _settle(tmp, out, shown, undo=lambda: _rename(out, tmp), previous=None)
-        return
+        return None
     try:
         exchanged = _exchange(tmp, out)
     except BaseException as exc:
         raise _abandon(tmp, shown, exc, "could not swap the new output into {out}") from None
     if exchanged:
         _settle(tmp, out, shown, undo=lambda: _exchange(tmp, out), previous=tmp)
-        _remove_previous(tmp, shown)
-        return
+        return tmp
     # two renames where renameat2 is unsupported; recover() finishes or rolls back a killed run
     old = out.parent / f".{out.name}.gen-old"
     try:
@@ -324,7 +353,7 @@ def _swap(tmp: Path, out: Path, shown: Path) -> None:
         _rename(old, out)
 
     _settle(tmp, out, shown, undo=undo, previous=old)
-    _remove_previous(old, shown)
+    return old
 
 
 def _settle(tmp: Path, out: Path, shown: Path, *, undo: Callable[[], object], previous: Path | None) -> None:

@@ -33,12 +33,14 @@ SELECT = ["-e", "prod"]
 
 @pytest.fixture(autouse=True)
 def one_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The failures are simulated in this process. The helper process that begins the new tree while a
-    run renders (``output.prepare``, running ``generator.output.mirror``) would not see them, so it is
-    left out (``mirror`` runs here then), except in the tests of real situations that take ``helper``."""
+    """The failures are simulated in this process. The helper processes that begin the new tree while a
+    run renders (``output.prepare``, running ``generator.output.mirror``) and remove the previous one
+    after the swap (``swap._start_removal``) would not see them, so they are left out (their work is
+    done here then), except in the tests of real situations that take ``helper``."""
     params = getattr(getattr(request.node, "callspec", None), "params", {})
     if not params.get("helper", False):
         monkeypatch.setattr(output, "prepare", lambda *args: None)
+        monkeypatch.setattr(swap, "_start_removal", lambda tree: None)
 
 
 @pytest.fixture
@@ -328,6 +330,52 @@ def test_a_previous_tree_that_cannot_be_removed_is_named_and_removed_by_the_next
     code, stderr = _render(config, out)
     assert code == 0, stderr
     assert tree_digest(out) == new and _leftovers(out) == []
+
+
+def test_the_previous_tree_is_removed_by_a_helper_and_what_it_leaves_here(
+    before_and_after: tuple[Path, dict[str, str], dict[str, str]], config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the swap a helper process removes the previous tree while the run stores its cache entries;
+    a helper that fails leaves the removal to the run, which names what it cannot remove."""
+    out, _old, new = before_and_after
+    monkeypatch.undo()  # the real helper
+    removed_here: list[str] = []
+    real = swap._remove_tree
+
+    def remove(path: Path) -> None:
+        if path.name.startswith(".out.gen-"):
+            removed_here.append(path.name)
+            raise _os_error(errno.EIO, path / "prod")
+        real(path)
+
+    monkeypatch.setattr(swap, "_remove_tree", remove)
+    monkeypatch.setattr(output, "prepare", lambda *args: None)
+    code, stderr = _render(config, out)
+    assert code == 0, stderr
+    assert removed_here == [] and _leftovers(out) == []  # the helper removed it all
+    assert tree_digest(out) == new
+
+    def failing(tree: Path) -> subprocess.Popen[bytes]:  # a helper that removes nothing and fails
+        return subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
+
+    monkeypatch.setattr(swap, "_start_removal", failing)
+    edit(config / "profiles/stateful-heavy.yaml", "          memory: 24g\n", "          memory: 20g\n")
+    code, stderr = _render(config, out)
+    assert code == 2 and len(removed_here) == 1, stderr
+    assert f"error: {out} holds the new output, but the previous one could not be removed completely" in stderr
+    monkeypatch.setattr(swap, "_remove_tree", real)
+    code, stderr = _render(config, out)
+    assert code == 0 and _leftovers(out) == [], stderr
+
+
+def test_the_removal_helper_exits_1_when_it_leaves_anything(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "a").mkdir(parents=True)
+    (tree / "a" / "f").write_text("x")
+    command = [sys.executable, "-I", "-S", mirror.__file__, "--remove"]
+    assert subprocess.run([*command, str(tree)]).returncode == 0
+    assert not tree.exists()
+    assert subprocess.run([*command, str(tmp_path / "missing")]).returncode == 1
 
 
 def test_a_leftover_of_an_earlier_run_that_cannot_be_removed_stops_the_render(

@@ -555,6 +555,35 @@ def test_the_folder_is_measured_only_when_it_may_be_near_its_bound(
     assert sum(p.stat().st_size for p in _entries(tmp_path)) <= 300_000  # a run's own bytes count
 
 
+def test_deferred_entries_are_kept_in_memory_until_flushed(tmp_path: Path) -> None:
+    """Inside ``deferred()`` (a render, until the previous output tree is being removed) what is put
+    is found by ``get`` at once and stored by ``flush`` or at the end of the block; a prune waits for
+    those entries; a process forked inside the block stores its own entries at once."""
+    store = cache_module.Cache(tmp_path, limit=150_000)
+    first, second, forked = (f"{i:064x}" for i in range(3))
+    with store.deferred():
+        for i in range(10, 20):
+            store.put(f"{i:064x}", "x" * 20_000)
+        store.put(first, {"a": 1})  # the most recent: kept by the prune
+        assert store.get(first) == {"a": 1} and _entries(tmp_path) == []
+        store.prune()  # asked for before the entries are stored: done once they are
+        assert _entries(tmp_path) == []
+        pid = os.fork()
+        if pid == 0:  # a worker of a parallel render
+            store.put(forked, "from a worker")
+            os._exit(0 if cache_module.Cache(tmp_path).get(forked) == "from a worker" else 1)
+        assert os.waitpid(pid, 0)[1] == 0
+        store.flush()
+        assert cache_module.Cache(tmp_path).get(first) == {"a": 1}
+        assert sum(p.stat().st_size for p in _entries(tmp_path)) <= 150_000  # pruned after the flush
+        store.put(second, "after the flush")
+        store.forget(first)
+        assert store.get(first) is None and cache_module.Cache(tmp_path).get(second) is None
+    assert cache_module.Cache(tmp_path).get(second) == "after the flush"  # stored at the end of the block
+    store.put(first, "outside the block")  # stored at once
+    assert cache_module.Cache(tmp_path).get(first) == "outside the block"
+
+
 @pytest.fixture
 def contents_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The keys of the contents entries (``t``) read in this process."""

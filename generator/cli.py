@@ -167,7 +167,7 @@ def render(
                 _err(f"{folder} is up to date ({len(files)} files)", paths=[folder])
                 return 0
             if lock is None:
-                held.enter_context(output.locked(folder, on_wait=waiting))
+                lock = held.enter_context(output.locked(folder, on_wait=waiting))
             result = planned(store, folder, rendered, scope, force=force)
             if not output.contents_ready(output.to_create(result)):
                 # the cache lost contents this run reused (their units' entries are gone with them):
@@ -178,7 +178,7 @@ def render(
             if not allow_delete:
                 output.refuse_stateful(folder, removed)  # before anything is written
             if result.drift or not (folder / output.INDEX).exists():
-                output.write(folder, result, prepared=prepared, meanwhile=store.flush if store else None)
+                output.write(folder, result, prepared=prepared, meanwhile=store.flush if store else None, lock=lock)
         for gone in removed:
             note = f" (a stateful job: {gone.stateful})" if gone.stateful else ""
             _err(f"removed: {output.printable(str(folder / gone.path))}{note}")

@@ -113,22 +113,25 @@ class Cache:
 
     def flush(self) -> None:
         """Store what :meth:`put` kept in memory (and prune, if that was asked for meanwhile)."""
-        if self._pending is None or self._pending_pid != os.getpid():
+        kept = self._kept()
+        if kept is None:
             return
-        pending, self._pending = self._pending, {}
-        for key, value in pending.items():
+        self._pending = {}
+        for key, value in kept.items():
             self._store(key, value)
         if self._prune_pending:
             self._prune_pending = False
             self.prune()
 
-    def _deferring(self) -> bool:
-        return self._pending is not None and self._pending_pid == os.getpid()
+    def _kept(self) -> dict[str, Any] | None:
+        """The entries kept in memory, inside :meth:`deferred` and in the process that entered it."""
+        return self._pending if self._pending_pid == os.getpid() else None
 
     def get(self, key: str) -> Any | None:
-        if self._pending and self._deferring() and key in self._pending:
+        kept = self._kept()
+        if kept and key in kept:
             self.hits += 1
-            return self._pending[key]
+            return kept[key]
         path = self._path(key)
         try:
             with open(path, "rb") as handle:
@@ -152,16 +155,18 @@ class Cache:
 
     def forget(self, key: str) -> None:
         """Remove an entry (one found to be of no use: the next run computes and stores it anew)."""
-        if self._pending and self._deferring():
-            self._pending.pop(key, None)
+        kept = self._kept()
+        if kept:
+            kept.pop(key, None)
         with contextlib.suppress(OSError):
             os.unlink(self._path(key))
 
     def put(self, key: str, value: Any) -> None:
-        if self._pending is not None and self._deferring():
-            self._pending[key] = value
-            return
-        self._store(key, value)
+        kept = self._kept()
+        if kept is not None:
+            kept[key] = value
+        else:
+            self._store(key, value)
 
     def _store(self, key: str, value: Any) -> None:
         try:
@@ -201,7 +206,7 @@ class Cache:
         adds them to the record instead of measuring, unless the measurement is older than
         :data:`SCAN_EVERY_NS`: the folder is measured once for every tenth of the limit stored.
         Inside :meth:`deferred`, it prunes when the entries kept in memory are stored."""
-        if self._pending and self._deferring():
+        if self._kept():
             self._prune_pending = True
             return
         if not self.stored:

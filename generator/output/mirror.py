@@ -25,6 +25,10 @@ import stat
 import struct
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
 
 INDEX = "gen-index.json"  # the index of the files gen wrote (generator.output.index), never linked
 KEEP_UNOWNED = frozenset({".gitkeep", ".gitignore"})  # kept in every folder, whoever wrote them
@@ -159,6 +163,27 @@ def mirror(out: str, new: str, files: Iterable[str]) -> dict[str, int]:
             continue
         linked[rel] = os.lstat(target).st_ino
     return linked
+
+
+def helper(*args: str, stdout: int, lock: int | None = None) -> subprocess.Popen[bytes] | None:
+    """This file run as a helper process with ``args`` (:func:`main`), isolated and without site
+    packages, so that it starts in milliseconds; ``lock``: the output folder's lock
+    (:func:`generator.output.swap.locked`), held by the helper too, so that a run killed meanwhile
+    keeps the next one waiting until the helper is done. ``None`` if it cannot be started."""
+    import subprocess  # not for the helper itself
+
+    if not sys.executable:
+        return None
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-I", "-S", __file__, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.DEVNULL,
+            pass_fds=() if lock is None else (lock,),
+        )
+    except OSError:
+        return None
 
 
 def main(argv: list[str]) -> int:

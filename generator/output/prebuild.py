@@ -81,18 +81,8 @@ def prepare(out: Path, lock: int | None = None) -> Prepared | None:
     tmp = swap.new_tree(resolved)
     if os.path.lexists(tmp):
         return None
-    command = [sys.executable, "-I", "-S", mirror.__file__, os.fspath(resolved), os.fspath(tmp)]
-    try:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            pass_fds=() if lock is None else (lock,),
-        )
-    except OSError:
-        return None
-    return Prepared(resolved, tmp, process)
+    process = mirror.helper(os.fspath(resolved), os.fspath(tmp), stdout=subprocess.PIPE, lock=lock)
+    return Prepared(resolved, tmp, process) if process is not None else None
 
 
 __all__ = ["Prepared", "prepare"]

@@ -28,7 +28,6 @@ import functools
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -156,12 +155,14 @@ def write(
     before_swap: Callable[[Path], None] | None = None,
     prepared: Begun | None = None,
     meanwhile: Callable[[], None] | None = None,
+    lock: int | None = None,
 ) -> None:
     """Build the complete new tree beside ``out`` and swap it in atomically; on any failure
     ``out`` is left as it was and the new tree is removed. ``prepared``: the new tree a helper has
     begun (:func:`generator.output.prebuild.prepare`), completed here. ``meanwhile``: work of the
     caller done once the new tree is in place, while a helper process removes the previous one
-    (what it leaves, or an error, is then the caller's as without a helper)."""
+    (what it leaves, or an error, is then this process's as without a helper); ``lock``: the
+    descriptor of :func:`locked`, which the helper holds too."""
     shown = out
     out = out.resolve()
     tmp = new_tree(out)
@@ -190,30 +191,20 @@ def write(
     except BaseException as exc:
         raise _abandon(tmp, shown, exc, "could not write the new output for {out}") from None
     previous = _swap(tmp, out, shown)
-    if previous is None:
-        if meanwhile is not None:
-            meanwhile()
-        return
-    removal = _start_removal(previous) if meanwhile is not None else None
+    removal = _start_removal(previous, lock) if previous is not None and meanwhile is not None else None
     try:
         if meanwhile is not None:
             meanwhile()
     finally:
         removed = removal is not None and removal.wait() == 0
-    if not removed:  # in this process: what is left, or the error that names it
+    if previous is not None and not removed:  # in this process: what is left, or the error that names it
         _remove_previous(previous, shown)
 
 
-def _start_removal(tree: Path) -> subprocess.Popen[bytes] | None:
-    """Remove ``tree`` in a helper process (:mod:`generator.output.mirror` as a script), so that the
-    caller's work goes on meanwhile on another CPU; ``None`` if it cannot be started."""
-    if not sys.executable:
-        return None
-    command = [sys.executable, "-I", "-S", mirror.__file__, "--remove", os.fspath(tree)]
-    try:
-        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    except OSError:
-        return None
+def _start_removal(tree: Path, lock: int | None) -> subprocess.Popen[bytes] | None:
+    """Remove ``tree`` in a helper process (``mirror.py --remove``), so that the caller's work goes
+    on meanwhile on another CPU; ``None`` if it cannot be started."""
+    return mirror.helper("--remove", os.fspath(tree), stdout=subprocess.DEVNULL, lock=lock)
 
 
 def _build(out: Path, tmp: Path, result: Plan[OutFile], linked: frozenset[str], shown: Path) -> None:

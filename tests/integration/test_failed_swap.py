@@ -40,7 +40,7 @@ def one_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     params = getattr(getattr(request.node, "callspec", None), "params", {})
     if not params.get("helper", False):
         monkeypatch.setattr(output, "prepare", lambda *args: None)
-        monkeypatch.setattr(swap, "_start_removal", lambda tree: None)
+        monkeypatch.setattr(swap, "_start_removal", lambda tree, lock: None)
 
 
 @pytest.fixture
@@ -355,7 +355,7 @@ def test_the_previous_tree_is_removed_by_a_helper_and_what_it_leaves_here(
     assert removed_here == [] and _leftovers(out) == []  # the helper removed it all
     assert tree_digest(out) == new
 
-    def failing(tree: Path) -> subprocess.Popen[bytes]:  # a helper that removes nothing and fails
+    def failing(tree: Path, lock: int | None) -> subprocess.Popen[bytes]:  # a helper that removes nothing and fails
         return subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
 
     monkeypatch.setattr(swap, "_start_removal", failing)

@@ -100,7 +100,15 @@ def render(
     """Render manifests into OUT/<env>/<namespace>/ (atomically; --check compares instead)."""
 
     def body() -> int:
-        from generator import output
+        from generator import credentials
+
+        with contextlib.ExitStack() as scanning:
+            if _program and not check:  # a render most likely scans a changed value: begun at once
+                scanning.enter_context(credentials.loading_beside())
+            return rendering(scanning)
+
+    def rendering(scanning: contextlib.ExitStack) -> int:
+        from generator import credentials, output
         from generator.config.layers import ConfigRepo
         from generator.output.cache import planned
         from generator.render.selection import Selection
@@ -119,6 +127,8 @@ def render(
             from generator.render import summary
 
             known = summary.lookup(store, repo, selection)
+        if _program and known is None:
+            scanning.enter_context(credentials.loading_beside())  # (the one begun above, if any)
 
         def waiting() -> None:
             _err(f"waiting for another gen run on {folder} ...")
@@ -363,6 +373,12 @@ def schema(
     _run(body)
 
 
+# Whether gen is the program of this process (:func:`run`), not a library inside another (a test's
+# runner, a host program): only then does a render fork a process to load detect-secrets beside it
+# (:func:`generator.credentials.loading_beside`), which pays off in a process that starts for one command.
+_program = False
+
+
 def main() -> None:
     # gen builds large structures that hold no reference cycles (configurations with their
     # provenance, documents): at CPython's default thresholds the cyclic collector ran every 700
@@ -392,6 +408,8 @@ def run() -> None:
     stderr are buffered, and they are flushed here. An exception :func:`main` does not handle
     (a bug) still ends the program the usual way, with its traceback; so does every run under a
     profiler or a tracer (``python -m cProfile``, coverage), which write their results at exit."""
+    global _program
+    _program = True
     try:
         main()
         code: object = 0

@@ -23,10 +23,17 @@ before the text is scanned. Findings name what was found, never the value.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
+import os
 import re
+import signal
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:  # detect-secrets is imported on the first scan: most commands never scan
     from detect_secrets.plugins.base import BasePlugin
@@ -150,17 +157,182 @@ def _enter_default_settings() -> None:
     default_settings().__enter__()
 
 
+def _plugin_finding(blanked: str) -> str | None:
+    """What detect-secrets' plugins find in ``blanked``, in this process."""
+    _enter_default_settings()
+    for plugin in _plugins():
+        if any(True for _ in plugin.analyze_line(filename="value", line=blanked, line_number=1)):
+            name = type(plugin).__name__
+            return _DESCRIPTIONS.get(name, f"a {plugin.secret_type}")
+    return None
+
+
+# --- detect-secrets loaded beside the run ------------------------------------------------------
+#
+# Loading detect-secrets (and the HTTP library its plugins import for verification, which gen never
+# asks for) takes about 70 ms: a sixth of a render after one deployment changed, spent before the
+# first value can be scanned. A render starts it in a process forked at its beginning
+# (:func:`loading_beside`), on the other CPU, while this one loads gen and reads the configuration;
+# the values are then scanned there, a deployment's values in one exchange (:func:`prefetch`).
+# Before a render forks its workers, :func:`load_here` loads it in this process instead, so that
+# the workers inherit it (a worker never uses the process beside the one that started it).
+
+_found: dict[str, str | None] = {}  # blanked text -> what the plugins found in it (None: nothing)
+
+
+class _Beside:
+    """The process beside this one: a JSON list of texts per line in, the list of findings out."""
+
+    def __init__(self, pid: int, ask: BinaryIO, answers: BinaryIO) -> None:
+        self.pid = pid
+        self.owner = os.getpid()
+        self._ask = ask
+        self._answers = answers
+
+    def ask(self, texts: list[str]) -> list[str | None] | None:
+        """The findings of ``texts``; ``None`` when the process cannot answer (it failed, or was
+        killed): this process then scans them itself."""
+        try:
+            self._ask.write(json.dumps(texts).encode() + b"\n")
+            self._ask.flush()
+            answers = json.loads(self._answers.readline())
+        except (OSError, ValueError):
+            return None
+        if (
+            isinstance(answers, list)
+            and len(answers) == len(texts)
+            and all(a is None or isinstance(a, str) for a in answers)
+        ):
+            return answers
+        return None
+
+    def stop(self) -> None:
+        """End the process (it holds nothing: a kill loses no work) and reap it."""
+        for stream in (self._ask, self._answers):
+            with contextlib.suppress(OSError):
+                stream.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+_beside: _Beside | None = None
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _start_beside() -> _Beside | None:
+    """Fork the process that loads detect-secrets and answers scans; ``None`` where it would not
+    help: detect-secrets is loaded here already, this process may use one CPU only, or cannot fork."""
+    if "detect_secrets" in sys.modules or not hasattr(os, "fork") or _cpus() < 2:
+        return None
+    ask_r, ask_w = os.pipe()
+    answers_r, answers_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the process beside: never returns
+        status = 1
+        try:
+            os.close(ask_w)
+            os.close(answers_r)
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(quiet, 1)
+            os.dup2(quiet, 2)
+            _serve(ask_r, answers_w)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(ask_r)
+    os.close(answers_w)
+    return _Beside(pid, os.fdopen(ask_w, "wb"), os.fdopen(answers_r, "rb"))
+
+
+def _serve(ask: int, answers: int) -> None:
+    """The process beside: load detect-secrets, then answer every line until the run closes the pipe."""
+    _enter_default_settings()
+    _plugins()
+    with os.fdopen(ask, "rb") as requests, os.fdopen(answers, "wb") as replies:
+        for line in requests:
+            texts = json.loads(line)
+            replies.write(json.dumps([_plugin_finding(text) for text in texts]).encode() + b"\n")
+            replies.flush()
+
+
+@contextmanager
+def loading_beside() -> Iterator[None]:
+    """Inside the block, detect-secrets loads in a forked process and scans there (see above); the
+    process is ended when the block ends. Nested blocks use the process of the outermost one."""
+    global _beside
+    started = _start_beside() if _beside is None else None
+    if started is not None:
+        _beside = started
+    try:
+        yield
+    finally:
+        if started is not None:
+            if _beside is started:
+                _beside = None
+            started.stop()
+
+
+def load_here() -> None:
+    """Load detect-secrets in this process (and stop using the process beside it): before forking
+    workers, which then inherit it instead of each loading it."""
+    global _beside
+    beside = _using_beside()
+    if beside is not None:
+        _beside = None
+        beside.stop()
+    _enter_default_settings()
+    _plugins()
+
+
+def _using_beside() -> _Beside | None:
+    beside = _beside
+    return beside if beside is not None and beside.owner == os.getpid() else None
+
+
+def _detect(texts: list[str]) -> None:
+    """Find what the plugins find in each of ``texts`` (into ``_found``): beside, else here."""
+    global _beside
+    beside = _using_beside()
+    if beside is not None:
+        answers = beside.ask(texts)
+        if answers is not None:
+            _found.update(zip(texts, answers, strict=True))
+            return
+        _beside = None  # it failed: this process scans from now on
+        beside.stop()
+    for text in texts:
+        _found[text] = _plugin_finding(text)
+
+
+def prefetch(values: Iterable[str]) -> None:
+    """Scan ``values`` in one exchange with the process beside, if a render started one (else
+    nothing: each value is scanned here when asked for)."""
+    if _using_beside() is None:
+        return
+    texts = {b for v in values if len((b := blank_references(v)).strip()) >= 4 and b not in _found}
+    if texts:
+        _detect(sorted(texts))
+
+
 @cache
 def scan_text(text: str) -> str | None:
     """What credential ``text`` holds (references blanked out first), or None."""
     blanked = blank_references(text)
     if len(blanked.strip()) < 4:
         return None
-    _enter_default_settings()
-    for plugin in _plugins():
-        if any(True for _ in plugin.analyze_line(filename="value", line=blanked, line_number=1)):
-            name = type(plugin).__name__
-            return _DESCRIPTIONS.get(name, f"a {plugin.secret_type}")
+    if blanked not in _found:
+        _detect([blanked])
+    found = _found[blanked]
+    if found is not None:
+        return found
     if "://" in blanked and re.search(r"://[^/@\s:]*:[^/@\s]+@", blanked):  # user:password@ in any URI
         return "a password in a URI"
     if re.search(r"[?&;](password|pwd|sslpassword|secret|token)=[^&;\s]+", blanked, re.IGNORECASE):

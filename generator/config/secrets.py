@@ -177,7 +177,9 @@ def problems(eff: Effective, fallback: str = "") -> list[Problem]:
     every reference to an environment variable that does not come from a Secret."""
     found: list[Problem] = []
     env_vars = _env_vars(eff)
-    for path, value in _strings(eff.data):
+    leaves = list(_strings(eff.data))
+    credentials.prefetch(value for _, value in leaves)  # scanned together where they are scanned apart
+    for path, value in leaves:
         if _names_a_secret(path):
             continue
         key = _key_name(eff, path)

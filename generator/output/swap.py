@@ -21,7 +21,6 @@ then completes it (:func:`_complete`).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import fcntl
 import functools
@@ -77,10 +76,15 @@ _libc: Any = None
 
 
 def _load_libc() -> None:
+    """The C library's functions as this process links them (renameat2, syncfs where it has them).
+    Not through ctypes.util.find_library, which runs ``ldconfig -p`` in a new process to find a file
+    name for what is already loaded."""
     global _libc
     if _libc is None:
-        name = ctypes.util.find_library("c")
-        _libc = ctypes.CDLL(name, use_errno=True) if name else False
+        try:
+            _libc = ctypes.CDLL(None, use_errno=True)
+        except OSError:  # pragma: no cover - a platform without dlopen(NULL)
+            _libc = False
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Protocol, TypeVar
 
+from generator import credentials
 from generator.config.resolve import Effective, Resolver
 from generator.errors import GenError, Problem
 from generator.output import OutFile
@@ -146,6 +147,7 @@ def render(
     if env_level and units[1][0] != ctx.env and not _env_files(selection, ctx.env, per_env[ctx.env], files, objects):
         return None
     _WORK = work
+    credentials.load_here()  # the workers inherit it
     try:
         with multiprocessing.get_context("fork").Pool(min(jobs, total - 1)) as pool:
             results = pool.imap(_worker, range(1, total), chunksize=1)
@@ -322,6 +324,7 @@ def render_units(
         return None
     results: list[UnitResult] = [first]
     _UNITS = (_Work(resolver, selection, tuple(units), by_namespace, contexts), contexts, parts)
+    credentials.load_here()  # the workers inherit it
     try:
         with multiprocessing.get_context("fork").Pool(min(jobs, len(units) - 1)) as pool:
             for blob in pool.imap(_unit_worker, range(1, len(units)), chunksize=1):

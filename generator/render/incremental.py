@@ -30,7 +30,9 @@ the cache (:func:`render` returns ``None``), so every message is a cold run's.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import partial
 from typing import Any
@@ -306,21 +308,58 @@ class _Contents:
         return self.texts[i]
 
 
+@dataclass(frozen=True)
+class _Delta:
+    """A unit's parts as a whole set an earlier render stored (``base``: its entry's key) and what
+    changed since: the deployments and the shares per deployment that differ from the base's, and
+    those that are gone; the namespace's own documents whole (text, cheap to store)."""
+
+    base: str
+    deployments: dict[str, parallel.Part]
+    shares: dict[str, Mapping[str, Any]]
+    gone: frozenset[str]  # deployments (and shares per deployment) of the base no longer in the unit
+    made: Mapping[str, Any] | None = None  # None: the base's
+    valid_templates: frozenset[str] | None = None
+
+
 class _Parts:
-    """The deployments of each unit as its last render computed them, one entry per unit (stored under
-    the unit's identity, not its key: they are what the unit's next render may reuse, each checked
-    against the layer files it read, :func:`parallel.render_one`)."""
+    """The deployments of each unit as its last render computed them (stored under the unit's
+    identity, not its key: they are what the unit's next render may reuse, each checked against the
+    layer files it read, :func:`parallel.render_one`).
+
+    After one deployment changed, storing a unit's parts whole again took most of the time the run's
+    cache entries took to store (a unit's parts are a megabyte of configurations and documents).
+    So they are stored whole once, as a base entry, and then as what changed since the base
+    (:class:`_Delta`), until that is a quarter of the unit; then whole again."""
 
     def __init__(self, keys: RenderCache, idents: dict[tuple[str, str], str]) -> None:
         self.keys = keys
         self.idents = idents
         self._loaded: dict[tuple[str, str], parallel.UnitParts] = {}
+        self._bases: dict[tuple[str, str], tuple[str, parallel.UnitParts]] = {}  # the base each was made of
 
     def previous(self, env: str, namespace: str) -> parallel.UnitParts:
         if (env, namespace) not in self._loaded:  # loaded once (before a fork, for the workers too)
-            found = self.keys.store.get("p" + self.idents[env, namespace])
-            self._loaded[env, namespace] = found if isinstance(found, parallel.UnitParts) else parallel.UnitParts()
+            self._loaded[env, namespace] = self._load(env, namespace)
         return self._loaded[env, namespace]
+
+    def _load(self, env: str, namespace: str) -> parallel.UnitParts:
+        store = self.keys.store
+        found = store.get("p" + self.idents[env, namespace])
+        if not isinstance(found, _Delta):
+            return parallel.UnitParts()
+        base = store.get(found.base)
+        if not isinstance(base, parallel.UnitParts):
+            return parallel.UnitParts()
+        self._bases[env, namespace] = (found.base, base)
+        deployments = {n: p for n, p in base.deployments.items() if n not in found.gone}
+        shares = {d: s for d, s in base.shares.items() if d not in found.gone}
+        return parallel.UnitParts(
+            {**deployments, **found.deployments},
+            base.made if found.made is None else found.made,
+            base.valid_templates if found.valid_templates is None else found.valid_templates,
+            {**shares, **found.shares},
+        )
 
     def stale(self, env: str, namespace: str, names: Sequence[str]) -> int:
         """How many of these deployments the unit's next render computes anew (the others it reuses)."""
@@ -332,7 +371,27 @@ class _Parts:
             return len(names)
 
     def keep(self, env: str, namespace: str, parts: parallel.UnitParts) -> None:
-        self.keys.store.put("p" + self.idents[env, namespace], parts)
+        store, ident = self.keys.store, self.idents[env, namespace]
+        based = self._bases.get((env, namespace))
+        if based is not None:
+            key, base = based
+            deployments = {n: p for n, p in parts.deployments.items() if base.deployments.get(n) is not p}
+            shares = {
+                d: kept
+                for d, kept in parts.shares.items()
+                if kept.keys() != base.shares.get(d, {}).keys()
+                or any(base.shares[d][tag] is not share for tag, share in kept.items())
+            }
+            gone = frozenset(base.deployments.keys() - parts.deployments.keys())
+            gone |= frozenset(base.shares.keys() - parts.shares.keys())
+            if 4 * (len(deployments) + len(gone)) <= max(len(parts.deployments), 4):
+                store.touch(key)  # used with the unit's entry: pruned with it, not before it
+                store.put("p" + ident, _Delta(key, deployments, shares, gone, parts.made, parts.valid_templates))
+                return
+        key = "P" + hashlib.sha256(f"{ident} {os.getpid()} {time.time_ns()}".encode()).hexdigest()
+        store.put(key, parts)
+        store.put("p" + ident, _Delta(key, {}, {}, frozenset()))
+        self._bases[env, namespace] = (key, parts)
 
 
 def _render_missed(

@@ -172,6 +172,69 @@ def test_workers_are_forked_for_the_deployments_a_render_computes_not_those_it_r
     assert forked == [9]  # every deployment of that profile, in every unit
 
 
+def _parts_entries(folder: Path) -> tuple[set[str], list[Any]]:
+    """The keys of the base entries of units' parts in a cache folder, and every unit's parts entry
+    (what changed since its base)."""
+    from generator.render import incremental
+
+    bases: set[str] = set()
+    deltas: list[Any] = []
+    for path in _entries(folder):
+        key = path.name.removesuffix(".entry")
+        if key.startswith("P"):
+            bases.add(key)
+        elif key.startswith("p"):
+            value = cache_module._decode(path.read_bytes(), key)
+            assert isinstance(value, incremental._Delta)
+            deltas.append(value)
+    return bases, deltas
+
+
+def test_a_units_parts_are_stored_as_what_changed_since_they_were_stored_whole(
+    tmp_path: Path,
+    cli: Callable[..., Result],
+    render_cache: Path,
+    rendered_deployments: list[tuple[str, str, str]],
+) -> None:
+    """After one deployment changed, the parts of its units are stored as that deployment (and its
+    shares) against the parts stored whole before, not whole again; when a quarter of a unit
+    changed, whole again; parts whose whole entry is gone are computed anew."""
+    fleet = tmp_path / "config"
+    estate.write(fleet, 2, 16)  # 8 deployments per namespace
+    out = tmp_path / "out"
+    _render(cli, fleet, out)
+    bases, deltas = _parts_entries(render_cache)
+    assert len(bases) == 6 and len(deltas) == 6  # 3 environments x 2 namespaces, each stored whole
+    assert all(d.base in bases and not d.deployments and not d.shares and not d.gone for d in deltas)
+
+    namespace = estate.namespace_names(2)[0]
+    files = sorted((fleet / "deployments" / namespace).glob("*.yaml"))
+    edit(files[0], "--sink-topic out-", "--sink-topic changed-")
+    assert _render(cli, fleet, out) == _cold(cli, fleet, tmp_path / "cold1")
+    after, deltas = _parts_entries(render_cache)
+    assert after == bases  # nothing stored whole again
+    changed = sorted(sorted(d.deployments) for d in deltas if d.deployments)
+    assert changed == [[files[0].stem]] * 3  # the deployment, in each environment
+    assert all(set(d.shares) <= {files[0].stem} for d in deltas)
+
+    # three more of the same namespace: half of its units changed since the base, stored whole again
+    for path in files[1:4]:
+        edit(path, "--sink-topic out-", "--sink-topic changed-")
+    assert _render(cli, fleet, out) == _cold(cli, fleet, tmp_path / "cold2")
+    again, deltas = _parts_entries(render_cache)
+    assert len(again - after) == 3 and after <= again
+    assert sum(1 for d in deltas if d.base in again - after and not d.deployments) == 3
+
+    # the whole entries gone (pruned): the unit's deployments are computed anew, the output the cold one
+    for key in again:
+        (render_cache / key[:2] / f"{key}.entry").unlink()
+    edit(files[4], "--sink-topic out-", "--sink-topic changed-")
+    rendered_deployments.clear()
+    warm = _render(cli, fleet, out)
+    assert len(rendered_deployments) == 3 * 8  # every deployment of the namespace, in each environment
+    assert warm == _cold(cli, fleet, tmp_path / "cold3")
+
+
 def test_environment_documents_are_rendered_again_only_when_what_they_read_changes(
     fleet: Path, tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -165,7 +165,9 @@ def mirror(out: str, new: str, files: Iterable[str]) -> dict[str, int]:
     return linked
 
 
-def helper(*args: str, stdout: int, lock: int | None = None) -> subprocess.Popen[bytes] | None:
+def helper(
+    *args: str, stdout: int, lock: int | None = None, stdin: int | None = None
+) -> subprocess.Popen[bytes] | None:
     """This file run as a helper process with ``args`` (:func:`main`), isolated and without site
     packages, so that it starts in milliseconds; ``lock``: the output folder's lock
     (:func:`generator.output.swap.locked`), held by the helper too, so that a run killed meanwhile
@@ -177,7 +179,7 @@ def helper(*args: str, stdout: int, lock: int | None = None) -> subprocess.Popen
     try:
         return subprocess.Popen(
             [sys.executable, "-I", "-S", __file__, *args],
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if stdin is None else stdin,
             stdout=stdout,
             stderr=subprocess.DEVNULL,
             pass_fds=() if lock is None else (lock,),
@@ -188,14 +190,12 @@ def helper(*args: str, stdout: int, lock: int | None = None) -> subprocess.Popen
 
 def main(argv: list[str]) -> int:
     """``OUT NEW``: scan the previous tree ``OUT`` and mirror it into the folder ``NEW`` (created here);
-    print ``{"linked": {path: inode}, "unowned": [path]}``, or ``{"refused": [path, kind, detail]}``.
-    ``--remove TREE``: remove the tree the new one replaced (exit status 1 if any of it is left)."""
+    print ``{"linked": {path: inode}, "unowned": [path]}``, or ``{"refused": [path, kind, detail]}``;
+    then read standard input to its end: a path there is the tree the new one replaced, once the
+    run swapped them, to remove (nothing: exit). ``--remove TREE``: remove that tree at once. The
+    exit status is 1 if any of a tree to remove is left."""
     if argv[:1] == ["--remove"]:
-        try:
-            shutil.rmtree(argv[1])
-        except OSError:
-            return 1
-        return 0
+        return _remove(argv[1])
     out, new = argv
     unowned: list[str] = []
     try:
@@ -205,6 +205,16 @@ def main(argv: list[str]) -> int:
     except Refusal as refusal:
         report = {"refused": [refusal.path, refusal.kind, refusal.detail]}
     sys.stdout.write(json.dumps(report) + "\n")
+    sys.stdout.flush()
+    told = sys.stdin.buffer.read()  # the run swapped the trees (this process starts no other to remove it)
+    return _remove(os.fsdecode(told)) if told else 0
+
+
+def _remove(tree: str) -> int:
+    try:
+        shutil.rmtree(tree)
+    except OSError:
+        return 1
     return 0
 
 

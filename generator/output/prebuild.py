@@ -38,30 +38,51 @@ class Prepared:
         did not complete (what it made is removed, and the caller builds the tree itself). A previous
         tree that cannot be replaced is refused here, as :func:`swap.check_replaceable` refuses it."""
         self.done = True
-        found, _ = self.process.communicate()
         report: Any = None
-        if self.process.returncode == 0:
-            with contextlib.suppress(ValueError):
-                report = json.loads(found)
+        with contextlib.suppress(OSError, ValueError):
+            assert self.process.stdout is not None
+            report = json.loads(self.process.stdout.readline())
         if isinstance(report, dict):
             linked, unowned = report.get("linked"), report.get("unowned")
             if isinstance(linked, dict) and isinstance(unowned, list):
-                return linked, unowned
+                return linked, unowned  # the helper waits for remove()
+        self._stop()
         self._remove()
         refused = report.get("refused") if isinstance(report, dict) else None
         if isinstance(refused, list) and len(refused) == 3 and refused[1] in mirror.KINDS:
             raise swap.refused(self.out, shown, mirror.Refusal(*(str(part) for part in refused)))
         return None
 
+    def remove(self, tree: Path) -> subprocess.Popen[bytes] | None:
+        """Hand the helper, which linked the new tree and waits, the previous tree to remove now that
+        the two are swapped (it has started already: the removal begins at once); the helper to wait
+        for (exit status 0: all removed), or ``None`` if it is gone."""
+        stdin = self.process.stdin
+        if stdin is None or self.process.poll() is not None:
+            return None
+        try:
+            stdin.write(os.fsencode(tree))
+            stdin.close()
+        except OSError:
+            return None
+        return self.process
+
     def cancel(self) -> None:
-        """Stop the helper and remove what it made (the run writes nothing, or failed before it did)."""
-        if self.done:
-            return
-        self.done = True
+        """Stop the helper; unless :meth:`finish` took the tree it made, remove that (the run writes
+        nothing, or failed before it did)."""
+        self._stop()
+        if not self.done:
+            self.done = True
+            self._remove()
+
+    def _stop(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
-        self.process.communicate()
-        self._remove()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        self.process.wait()
 
     def _remove(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)  # what is left, the next run's recover() names
@@ -81,7 +102,9 @@ def prepare(out: Path, lock: int | None = None) -> Prepared | None:
     tmp = swap.new_tree(resolved)
     if os.path.lexists(tmp):
         return None
-    process = mirror.helper(os.fspath(resolved), os.fspath(tmp), stdout=subprocess.PIPE, lock=lock)
+    process = mirror.helper(
+        os.fspath(resolved), os.fspath(tmp), stdout=subprocess.PIPE, stdin=subprocess.PIPE, lock=lock
+    )
     return Prepared(resolved, tmp, process) if process is not None else None
 
 

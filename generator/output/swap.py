@@ -151,6 +151,11 @@ class Begun(Protocol):
         ``None`` (nothing begun: build it all); raises the refusal of a tree that cannot be replaced."""
         ...
 
+    def remove(self, tree: Path) -> subprocess.Popen[bytes] | None:
+        """After :meth:`finish` gave a tree that was swapped in: have the previous one, now ``tree``,
+        removed; what to wait for, or ``None`` (nothing started: remove it otherwise)."""
+        ...
+
 
 def write(
     out: Path,
@@ -195,7 +200,11 @@ def write(
     except BaseException as exc:
         raise _abandon(tmp, shown, exc, "could not write the new output for {out}") from None
     previous = _swap(tmp, out, shown)
-    removal = _start_removal(previous, lock) if previous is not None and meanwhile is not None else None
+    removal = None
+    if previous is not None and prepared is not None and mirrored is not None:
+        removal = prepared.remove(previous)  # the helper that began the tree, waiting for it
+    if removal is None and previous is not None and meanwhile is not None:
+        removal = _start_removal(previous, lock)
     try:
         if meanwhile is not None:
             meanwhile()

@@ -232,9 +232,16 @@ def _start_beside() -> _Beside | None:
     help: detect-secrets is loaded here already, this process may use one CPU only, or cannot fork."""
     if "detect_secrets" in sys.modules or not hasattr(os, "fork") or _cpus() < 2:
         return None
-    ask_r, ask_w = os.pipe()
-    answers_r, answers_w = os.pipe()
-    pid = os.fork()
+    pipes: list[int] = []
+    try:
+        pipes += os.pipe()
+        pipes += os.pipe()
+        pid = os.fork()
+    except OSError:  # no descriptors or processes left: the run scans itself
+        for fd in pipes:
+            os.close(fd)
+        return None
+    ask_r, ask_w, answers_r, answers_w = pipes
     if pid == 0:  # the process beside: never returns
         status = 1
         try:

@@ -5,8 +5,11 @@ the speed. (The refusals themselves are in test_failed_swap.py, the kills in tes
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,6 +68,48 @@ def test_the_tree_a_helper_began_is_the_tree_of_a_cold_render(
     assert cli("render", *SELECT, "-c", str(config), "-o", str(out)).code == 0
     assert helpers == []  # nothing changed since the last render: no helper, nothing written
     assert tree_digest(out) == tree_digest(cold)
+
+
+def test_the_helper_that_began_the_tree_removes_the_previous_one(
+    config: Path,
+    tmp_path: Path,
+    cli: Callable[..., Result],
+    helpers: list[output.Prepared | None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After the swap, the helper (waiting since it linked the new tree) is handed the previous tree
+    and removes it: no other helper is started for that, and the run removes nothing itself."""
+    out = tmp_path / "out"
+    assert cli("render", *SELECT, "-c", str(config), "-o", str(out)).code == 0
+    others: list[Path] = []
+    removed_here: list[Path] = []
+    monkeypatch.setattr(swap, "_start_removal", lambda tree, lock: others.append(tree))
+    monkeypatch.setattr(swap, "_remove_previous", lambda tree, shown: removed_here.append(tree))
+    edit(config / "profiles/stateful-heavy.yaml", "          memory: 16g\n", "          memory: 24g\n")
+    assert cli("render", *SELECT, "-c", str(config), "-o", str(out)).code == 0
+    helper = helpers[-1]
+    assert helper is not None and helper.process.returncode == 0
+    assert others == [] and removed_here == [] and _leftovers(out) == []
+    cold = tmp_path / "cold"
+    assert cli("render", *SELECT, "-c", str(config), "-o", str(cold), "--no-cache").code == 0
+    assert tree_digest(out) == tree_digest(cold)
+
+
+def test_the_helper_removes_the_tree_it_is_handed_once_it_reported(tmp_path: Path) -> None:
+    out, new, gone = tmp_path / "out", tmp_path / "new", tmp_path / "gone"
+    (out / "ns").mkdir(parents=True)
+    (out / "ns" / "file").write_text("x\n")
+    shutil.copytree(out, gone)
+    command = [sys.executable, "-I", "-S", mirror.__file__, str(out), str(new)]
+    done = subprocess.run(command, input=os.fsencode(gone), capture_output=True, check=False)
+    assert done.returncode == 0 and json.loads(done.stdout)["linked"].keys() == {"ns/file"}
+    assert not gone.exists() and (new / "ns" / "file").read_text() == "x\n"
+    nothing = subprocess.run([*command[:-1], str(tmp_path / "new2")], input=b"", capture_output=True, check=False)
+    assert nothing.returncode == 0 and (out / "ns" / "file").exists()  # nothing handed: nothing removed
+    missing = subprocess.run(
+        [*command[:-1], str(tmp_path / "new3")], input=os.fsencode(gone), capture_output=True, check=False
+    )
+    assert missing.returncode == 1  # what it could not remove (here: already gone)
 
 
 def test_a_helper_that_fails_leaves_the_write_to_the_run(

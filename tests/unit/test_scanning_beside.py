@@ -149,6 +149,21 @@ def test_loading_here_before_a_fork_stops_the_process_beside() -> None:
     assert _gone(found["pid"])
 
 
+@needs_two_cpus
+def test_a_fork_that_fails_leaves_the_scans_to_the_run() -> None:
+    found = _run(
+        "def fork():\n"
+        "    raise BlockingIOError(11, 'Resource temporarily unavailable')\n"
+        "os.fork = fork\n"
+        "before = len(os.listdir('/proc/self/fd'))\n"
+        "with c.loading_beside():\n"
+        "    none = c._beside is None\n"
+        f"    finding = c.scan_text({AWS_ID!r})\n"
+        "print(json.dumps([none, finding, len(os.listdir('/proc/self/fd')) == before]))\n"
+    )
+    assert found == [True, "an AWS access key", True]  # and the pipes were closed
+
+
 def test_no_process_beside_where_it_would_not_help() -> None:
     found = _run(
         "cpu = sorted(os.sched_getaffinity(0))[0]\n"

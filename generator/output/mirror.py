@@ -8,9 +8,10 @@ to link an immutable or append-only file, so the links check those files too.
 
 :mod:`generator.output.swap` runs both, in its own process or, while the run renders, in a helper
 process: this file run as a script (``python -I -S mirror.py OUT NEW``, :func:`main`), which prints
-what it linked, or why the tree cannot be replaced, as one line of JSON; the same script removes
-the previous tree after the swap (``--remove``). So it uses the standard library only, and starts in
-milliseconds.
+what it linked, or why the tree cannot be replaced, as one line of JSON, then waits to be handed
+the previous tree to remove once the run swapped the trees in (on its standard input; without such
+a helper, the same script removes it started as ``--remove TREE``). So it uses the standard library
+only, and starts in milliseconds.
 """
 
 from __future__ import annotations

@@ -39,6 +39,14 @@ needs_two_cpus = pytest.mark.skipif(
 )
 
 
+# a script's lines that note the length of every exchange with the process beside (in ``asked``)
+COUNTING_ASKS = (
+    "asked = []\n"
+    "ask = c._Beside.ask\n"
+    "c._Beside.ask = lambda self, texts: asked.append(len(texts)) or ask(self, texts)\n"
+)
+
+
 def _run(code: str) -> Any:
     """Run ``code`` in a new interpreter (gen importable); what it prints, as JSON."""
     prelude = "import json, os, sys\nimport generator.credentials as c\nassert 'detect_secrets' not in sys.modules\n"
@@ -83,11 +91,7 @@ def test_values_are_scanned_beside_with_the_findings_of_this_process() -> None:
 @needs_two_cpus
 def test_a_deployments_values_are_scanned_in_one_exchange() -> None:
     found = _run(
-        f"corpus = {CORPUS!r}\n"
-        "asked = []\n"
-        "ask = c._Beside.ask\n"
-        "c._Beside.ask = lambda self, texts: asked.append(len(texts)) or ask(self, texts)\n"
-        "with c.loading_beside():\n"
+        f"corpus = {CORPUS!r}\n" + COUNTING_ASKS + "with c.loading_beside():\n"
         "    c.prefetch(corpus)\n"
         "    findings = [c.scan_text(t) for t in corpus]\n"
         "    c.prefetch(corpus)\n"
@@ -186,11 +190,7 @@ def test_a_render_scans_beside_and_refuses_a_credential_as_before(config: Path, 
     deployment = config / "deployments/analytics/fraud-scoring.yaml"
     script = (
         "import json, sys\n"
-        "import generator.credentials as c\n"
-        "asked = []\n"
-        "ask = c._Beside.ask\n"
-        "c._Beside.ask = lambda self, texts: asked.append(len(texts)) or ask(self, texts)\n"
-        "import generator.cli\n"
+        "import generator.credentials as c\n" + COUNTING_ASKS + "import generator.cli\n"
         "try:\n"
         "    generator.cli._program = True\n"
         "    generator.cli.main()\n"
